@@ -1,0 +1,111 @@
+"""Typed domain errors. The HTTP layer maps each class to one status code in one place.
+
+Nothing here knows about HTTP frameworks: the status lives on the class so the domain,
+the tray and sync can raise and catch the same errors.
+"""
+
+from __future__ import annotations
+
+
+class AWError(Exception):
+    """Base of every error meant for a user or client: it carries a clear message."""
+
+    status = 500
+    error_type = "Error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(AWError):
+    status = 400
+    error_type = "BadRequest"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class Unauthorized(AWError):
+    status = 401
+    error_type = "Unauthorized"
+
+
+class Forbidden(AWError):
+    status = 403
+    error_type = "Forbidden"
+
+
+class NotFound(AWError):
+    status = 404
+    error_type = "NotFound"
+
+
+class NoSuchBucket(NotFound):
+    error_type = "NoSuchBucket"
+
+    def __init__(self, bucket_id: str) -> None:
+        super().__init__(f"The requested bucket '{bucket_id}' does not exist")
+        self.bucket_id = bucket_id
+
+
+class NoSuchEvent(NotFound):
+    error_type = "NoSuchEvent"
+
+    def __init__(self, bucket_id: str, event_id: int) -> None:
+        super().__init__(f"The event {event_id} does not exist in bucket '{bucket_id}'")
+
+
+class BucketExists(AWError):
+    """ActivityWatch answers 304 when a bucket that already exists is created again."""
+
+    status = 304
+    error_type = "BucketExists"
+
+    def __init__(self, bucket_id: str) -> None:
+        super().__init__(f"Bucket '{bucket_id}' already exists")
+
+
+class Conflict(AWError):
+    status = 409
+    error_type = "Conflict"
+
+
+class PayloadTooLarge(AWError):
+    status = 413
+    error_type = "PayloadTooLarge"
+
+
+class UnsupportedMediaType(AWError):
+    status = 415
+    error_type = "UnsupportedMediaType"
+
+
+class QueryError(BadRequest):
+    """A query program that cannot run; `line`/`column` point into the joined source."""
+
+    error_type = "QueryException"
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        where = f"line {line}, column {column}: " if line is not None and column is not None else ""
+        super().__init__(where + message)
+        self.line = line
+        self.column = column
+
+
+class QueryTooExpensive(AWError):
+    """A query that hit its time or memory budget; retrying with a smaller range may work."""
+
+    status = 503
+    error_type = "QueryTooExpensive"
+
+
+class StorageFull(AWError):
+    status = 507
+    error_type = "InsufficientStorage"
+
+
+class StorageUnavailable(AWError):
+    status = 503
+    error_type = "StorageUnavailable"
