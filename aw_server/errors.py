@@ -32,6 +32,12 @@ class Unauthorized(AWError):
     error_type = "Unauthorized"
 
 
+class DeleteNeedsForce(Unauthorized):
+    """aw-server answers 401 to a bucket delete without `?force=1`; clients rely on it."""
+
+    error_type = "DeleteBucketUnauthorized"
+
+
 class Forbidden(AWError):
     status = 403
     error_type = "Forbidden"

@@ -1,0 +1,242 @@
+"""The domain API: what each request means, for the HTTP layer, the tray and sync alike.
+
+It parses nothing from HTTP and imports no web framework; it takes models and plain
+values and raises the typed errors of `aw_server.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aw_server import __version__
+from aw_server.datastore.store import Datastore
+from aw_server.datastore.transfer import ImportResult
+from aw_server.errors import BadRequest, DeleteNeedsForce
+from aw_server.models import Bucket, Event, format_us, require_str
+
+logger = logging.getLogger(__name__)
+
+MAX_SETTING_KEY = 128
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    hostname: str
+    testing: bool
+    version: str = __version__
+
+
+class ServerAPI:
+    def __init__(self, store: Datastore, *, testing: bool = False,
+                 hostname: str | None = None) -> None:
+        self.store = store
+        self.info = ServerInfo(hostname or socket.gethostname(), testing)
+        self._query_cache: Any = None
+
+    # -- info ----------------------------------------------------------------------------
+    def get_info(self) -> dict[str, Any]:
+        return {
+            "hostname": self.info.hostname,
+            "version": f"v{self.info.version}",
+            "testing": self.info.testing,
+            "device_id": self.store.device_id,
+        }
+
+    # -- buckets -------------------------------------------------------------------------
+    def _bucket_json(self, bucket: Bucket) -> dict[str, Any]:
+        out = bucket.to_json()
+        first, last = self.store.bucket_time_span(bucket.id)
+        out["last_updated"] = format_us(last) if last is not None else None
+        out["metadata"] = {
+            "start": format_us(first) if first is not None else None,
+            "end": format_us(last) if last is not None else None,
+        }
+        return out
+
+    def get_buckets(self) -> dict[str, dict[str, Any]]:
+        return {b.id: self._bucket_json(b) for b in self.store.list_buckets()}
+
+    def get_bucket(self, bucket_id: str) -> dict[str, Any]:
+        return self._bucket_json(self.store.get_bucket(bucket_id))
+
+    def _bucket_from_body(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
+        hostname = require_str(body, "hostname")
+        data = body.get("data") or {}
+        if not isinstance(data, dict):
+            raise BadRequest("'data' must be a JSON object", param="data")
+        if hostname == "!local":
+            # aw-watcher-web asks the server to fill in its own name and device.
+            hostname = self.info.hostname
+            data = {**data, "device_id": self.store.device_id}
+        created = body.get("created")
+        if created is None:
+            created = datetime.now(UTC).isoformat()
+        elif not isinstance(created, str):
+            raise BadRequest("'created' must be an ISO 8601 string", param="created")
+        name = body.get("name")
+        if name is not None and not isinstance(name, str):
+            raise BadRequest("'name' must be a string", param="name")
+        return Bucket(
+            id=bucket_id,
+            type=require_str(body, "type"),
+            client=require_str(body, "client"),
+            hostname=hostname,
+            created=created,
+            data=data,
+            name=name,
+        )
+
+    def create_bucket(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
+        if not bucket_id or len(bucket_id) > 512:
+            raise BadRequest("a bucket id must be 1 to 512 characters long", param="bucket_id")
+        return self.store.create_bucket(self._bucket_from_body(bucket_id, body))
+
+    def update_bucket(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
+        changes: dict[str, Any] = {}
+        for key in ("type", "client", "hostname", "name"):
+            if key in body:
+                if not isinstance(body[key], str):
+                    raise BadRequest(f"'{key}' must be a string", param=key)
+                changes[key] = body[key]
+        if "data" in body:
+            if not isinstance(body["data"], dict):
+                raise BadRequest("'data' must be a JSON object", param="data")
+            changes["data"] = body["data"]
+        return self.store.update_bucket(bucket_id, changes)
+
+    def delete_bucket(self, bucket_id: str, *, force: bool) -> None:
+        if not force and not self.info.testing:
+            raise DeleteNeedsForce(
+                f"Deleting bucket '{bucket_id}' loses its data: repeat with ?force=1 to confirm"
+            )
+        self.store.delete_bucket(bucket_id)
+
+    # -- events --------------------------------------------------------------------------
+    def events_json(self, bucket_id: str, limit: int | None, start_us: int | None,
+                    end_us: int | None) -> Iterator[str]:
+        return self.store.iter_events_json(bucket_id, limit, start_us, end_us)
+
+    def create_events(self, bucket_id: str, body: Any) -> Event | None:
+        """One event or a list; like aw-server, a single event is echoed with its id."""
+        if isinstance(body, list):
+            events = [Event.from_json(e, keep_id=True) for e in body]
+            self.store.insert_events(bucket_id, events)
+            return None
+        event = Event.from_json(body, keep_id=True)
+        return self.store.insert_events(bucket_id, [event])[0]
+
+    def heartbeat(self, bucket_id: str, body: Any, pulsetime_s: float) -> Event:
+        beat = Event.from_json(body)
+        pulsetime_us = round(pulsetime_s * 1_000_000)
+        return self.store.heartbeat(bucket_id, beat, pulsetime_us)
+
+    def count_events(self, bucket_id: str, start_us: int | None, end_us: int | None) -> int:
+        return self.store.count_events(bucket_id, start_us, end_us)
+
+    def get_event(self, bucket_id: str, event_id: int) -> Event:
+        return self.store.get_event(bucket_id, event_id)
+
+    def delete_event(self, bucket_id: str, event_id: int) -> bool:
+        return self.store.delete_event(bucket_id, event_id)
+
+    # -- export / import -----------------------------------------------------------------
+    def export_chunks(self, bucket_ids: list[str] | None = None) -> Iterator[str]:
+        """ActivityWatch's export document, streamed: `{"buckets": {id: {..., events}}}`.
+
+        Events keep no ids (as aw-server does), so an export imports cleanly anywhere.
+        """
+        ids = self.store.bucket_ids() if bucket_ids is None else bucket_ids
+        buckets = [self.store.get_bucket(b) for b in ids]  # fail before the first byte
+        yield '{"buckets": {'
+        for n, bucket in enumerate(buckets):
+            meta = bucket.to_json()
+            head = json.dumps(meta, ensure_ascii=False)[:-1]
+            key = json.dumps(bucket.id, ensure_ascii=False)
+            yield f'{", " if n else ""}{key}: {head}, "events": ['
+            batch: list[str] = []
+            first = True
+            for text in self.store.iter_events_json(bucket.id, with_ids=False):
+                batch.append(text)
+                if len(batch) >= 2000:
+                    yield ("" if first else ", ") + ", ".join(batch)
+                    first, batch = False, []
+            if batch:
+                yield ("" if first else ", ") + ", ".join(batch)
+            yield "]}"
+        yield "}}"
+
+    def import_document(self, document: Any) -> list[ImportResult]:
+        """Accepts the dict form `{"buckets": {id: bucket}}`, the older list form
+        `{"buckets": [bucket, ...]}`, and a bare `{id: bucket}` map. Everything is
+        validated before anything is written."""
+        if not isinstance(document, dict):
+            raise BadRequest("an import must be a JSON object with a 'buckets' key")
+        raw = document.get("buckets", document)
+        if isinstance(raw, dict):
+            items = list(raw.items())
+        elif isinstance(raw, list):
+            items = [(b.get("id") if isinstance(b, dict) else None, b) for b in raw]
+        else:
+            raise BadRequest("'buckets' must be an object or a list")
+        parsed: list[tuple[Bucket, list[Event]]] = []
+        for key, raw_bucket in items:
+            if not isinstance(raw_bucket, dict):
+                raise BadRequest(f"bucket {key!r} must be a JSON object")
+            bucket_id = raw_bucket.get("id", key)
+            if not isinstance(bucket_id, str) or not bucket_id:
+                raise BadRequest(f"bucket {key!r} has no valid 'id'")
+            bucket = self._bucket_from_body(bucket_id, raw_bucket)
+            raw_events = raw_bucket.get("events") or []
+            if not isinstance(raw_events, list):
+                raise BadRequest(f"bucket '{bucket_id}': 'events' must be a list")
+            try:
+                events = [Event.from_json(e) for e in raw_events]
+            except BadRequest as exc:
+                raise BadRequest(f"bucket '{bucket_id}': {exc.message}") from None
+            parsed.append((bucket, events))
+        return [self.store.import_bucket(bucket, events) for bucket, events in parsed]
+
+    # -- query ---------------------------------------------------------------------------
+    def query(self, program: list[str], timeperiods: list[str], *,
+              name: str | None = None) -> list[Any]:
+        from aw_server import query as query2
+
+        if self._query_cache is None:
+            self._query_cache = query2.QueryCache()
+        return query2.run_query(program, timeperiods, self.store, name=name,
+                                cache=self._query_cache)
+
+    def query_functions(self) -> list[dict[str, str]]:
+        from aw_server import query as query2
+
+        return query2.describe_functions()
+
+    # -- settings ------------------------------------------------------------------------
+    @staticmethod
+    def _check_key(key: str) -> None:
+        if not key or len(key) > MAX_SETTING_KEY:
+            raise BadRequest(f"a setting key must be 1 to {MAX_SETTING_KEY} characters",
+                             param="key")
+
+    def get_settings(self) -> dict[str, Any]:
+        return self.store.all_settings()
+
+    def get_setting(self, key: str) -> Any:
+        self._check_key(key)
+        return self.store.get_setting(key)
+
+    def set_setting(self, key: str, value: Any) -> Any:
+        """Any JSON value is stored, false, 0 and "" included (aw-server dropped those)."""
+        self._check_key(key)
+        self.store.set_setting(key, value)
+        return value
+
+    def delete_setting(self, key: str) -> None:
+        self._check_key(key)
+        self.store.delete_setting(key)

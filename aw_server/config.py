@@ -1,0 +1,158 @@
+"""Server configuration: defaults, the TOML file, then command-line flags, in that order.
+
+The file is `aw-server.toml` in ActivityWatch's own config folder with the same
+`[server]` / `[server-testing]` sections aw-server (Python) reads, so an existing file
+keeps working. Nothing is read or written at import time: `load_config` is explicit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from aw_server import dirs
+
+logger = logging.getLogger(__name__)
+
+MODULE = "aw-server"
+DEFAULT_PORT = 5600
+TESTING_PORT = 5666
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+DEFAULT_CONFIG_TEXT = """\
+# Configuration of aw-server (an ActivityWatch-compatible server).
+# Every setting is shown with its default, commented out. Remove the leading '#' to change one.
+# Command-line flags override this file.
+
+[server]
+# Address to listen on. Anything other than a loopback address also needs --allow-remote.
+#host = "127.0.0.1"
+#port = 5600
+# Extra origins allowed to call the API from a browser (a list, or a comma-separated string).
+#cors_origins = []
+# How much a crash may cost: "normal" keeps every acknowledged write through a crash of
+# this process; "full" also through power loss or an OS crash (one fsync per write).
+#durability = "normal"
+# Largest request body accepted, in MiB (imports of big exports need a lot).
+#max_body_mb = 1024
+
+# Extra static folders served at /pages/<name>/ (ActivityWatch's custom_static).
+#[server.custom_static]
+#my-page = "/path/to/folder"
+
+[server-testing]
+#host = "127.0.0.1"
+#port = 5666
+
+[auth]
+# When set, every /api request except /api/0/info must carry
+# "Authorization: Bearer <api_key>".
+#api_key = ""
+"""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything the server needs to run; frozen so a running server can't drift."""
+
+    testing: bool = False
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    dbpath: Path | None = None
+    cors_origins: tuple[str, ...] = ()
+    custom_static: dict[str, Path] = field(default_factory=dict)
+    webpath: Path | None = None
+    api_key: str = ""
+    durability: str = "normal"
+    max_body_bytes: int = 1024 * 1024 * 1024
+    allow_remote: bool = False
+    verbose: bool = False
+    threads: int = 8
+    hostname: str | None = None
+
+    @property
+    def module_name(self) -> str:
+        return MODULE
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    def database_path(self) -> Path:
+        if self.dbpath is not None:
+            return self.dbpath
+        name = "aw-server-testing.sqlite" if self.testing else "aw-server.sqlite"
+        return dirs.data_dir(MODULE) / name
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def default_config_path() -> Path:
+    return dirs.config_dir(MODULE) / "aw-server.toml"
+
+
+def ensure_config_file(path: Path) -> None:
+    """Write the commented defaults on first run, as ActivityWatch does."""
+    if path.exists():
+        return
+    try:
+        dirs.ensure(path.parent)
+        path.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+    except OSError as exc:
+        logger.warning("could not write default config %s: %s", path, exc)
+
+
+def _as_origins(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(o.strip() for o in value.split(",") if o.strip())
+    if isinstance(value, list):
+        return tuple(str(o).strip() for o in value if str(o).strip())
+    raise ValueError("cors_origins must be a list or a comma-separated string")
+
+
+def load_config(path: Path | None = None, *, testing: bool = False) -> ServerConfig:
+    """Defaults overlaid by the TOML file's `[server]` (or `[server-testing]`) section."""
+    config = ServerConfig(testing=testing, port=TESTING_PORT if testing else DEFAULT_PORT)
+    path = path or default_config_path()
+    ensure_config_file(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read config file {path}: {exc}; fix or delete it") from exc
+    section = raw.get("server-testing" if testing else "server", {})
+    if not isinstance(section, dict):
+        raise ValueError(f"config file {path}: [server] must be a table")
+    changes: dict[str, Any] = {}
+    if "host" in section:
+        host = str(section["host"])
+        # aw-server's own default file says "localhost"; treat it as the loopback address.
+        changes["host"] = "127.0.0.1" if host == "localhost" else host
+    if "port" in section:
+        changes["port"] = int(section["port"])
+    if "cors_origins" in section:
+        changes["cors_origins"] = _as_origins(section["cors_origins"])
+    if "durability" in section:
+        durability = str(section["durability"])
+        if durability not in ("normal", "full"):
+            raise ValueError(f"config file {path}: durability must be 'normal' or 'full'")
+        changes["durability"] = durability
+    if "max_body_mb" in section:
+        changes["max_body_bytes"] = int(section["max_body_mb"]) * 1024 * 1024
+    static = section.get("custom_static", {})
+    if isinstance(static, dict):
+        changes["custom_static"] = {str(k): Path(str(v)) for k, v in static.items()}
+    auth = raw.get("auth", {})
+    if isinstance(auth, dict) and auth.get("api_key"):
+        changes["api_key"] = str(auth["api_key"])
+    return replace(config, **changes)

@@ -1,0 +1,247 @@
+"""Event reads and writes, the heartbeat merge, and the per-bucket newest-event cache.
+
+Range reads use `start BETWEEN :start - max_duration AND :end`: the bucket's longest event
+bounds how far back an overlapping event can start, so the read is an index range scan
+whatever the history's length (ActivityWatch scans from the first event instead).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from aw_server.datastore.rows import BucketRow, dump_json, event_from_row, event_json_text
+from aw_server.errors import BadRequest, Forbidden, NoSuchBucket, NoSuchEvent
+from aw_server.models import MAX_US, MIN_US, Event
+
+if TYPE_CHECKING:
+    from aw_server.datastore.core import Database
+
+
+class EventOps:
+    """Mixed into `Datastore`; needs `db`, `_buckets` and `_last`."""
+
+    db: Database
+    _buckets: dict[str, BucketRow]
+    _last: dict[int, Event]
+    _next_event_id: int
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _bucket(self, bucket_id: str) -> BucketRow:
+        row = self._buckets.get(bucket_id)
+        if row is None:
+            raise NoSuchBucket(bucket_id)
+        return row
+
+    def _writable(self, bucket_id: str) -> BucketRow:
+        row = self._bucket(bucket_id)
+        if row.readonly:
+            raise Forbidden(f"bucket '{bucket_id}' is a read-only mirror of another device")
+        return row
+
+    # -- reads -------------------------------------------------------------------------
+    def _range_rows(
+        self, bucket_id: str, limit: int | None, start_us: int | None, end_us: int | None
+    ) -> Iterator[tuple[int, int, int, str]]:
+        row = self._bucket(bucket_id)
+        lo = MIN_US if start_us is None else start_us
+        hi = MAX_US if end_us is None else end_us
+        if lo > hi:
+            raise BadRequest("'start' is after 'end'", param="start")
+        sql = (
+            "SELECT id, start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
+            "AND end >= ? ORDER BY start DESC"
+        )
+        params: tuple[int, ...] = (row.key, lo - row.max_duration, hi, lo)
+        if limit is not None and limit >= 0:
+            sql += " LIMIT ?"
+            params += (limit,)
+        for event_id, start, end, data in self.db.conn().execute(sql, params):
+            if start_us is not None and start < start_us:
+                start = start_us
+            if end_us is not None and end > end_us:
+                end = end_us
+            yield event_id, start, end, data
+
+    def get_events(
+        self,
+        bucket_id: str,
+        limit: int | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+    ) -> list[Event]:
+        """Events overlapping [start, end], clipped to it, newest first."""
+        return [event_from_row(r) for r in self._range_rows(bucket_id, limit, start_us, end_us)]
+
+    def iter_events_json(
+        self,
+        bucket_id: str,
+        limit: int | None = None,
+        start_us: int | None = None,
+        end_us: int | None = None,
+        *,
+        with_ids: bool = True,
+    ) -> Iterator[str]:
+        """Like `get_events`, as wire JSON texts; avoids parsing and re-encoding `data`."""
+        for event_id, start, end, data in self._range_rows(bucket_id, limit, start_us, end_us):
+            yield event_json_text(event_id if with_ids else None, start, end, data)
+
+    def events_shared_data(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
+        """For the query engine: equal `data` texts are parsed once, then shallow-copied,
+        which matters when a month holds a million events with a few thousand titles."""
+        parsed: dict[str, dict[str, object]] = {}
+        out: list[Event] = []
+        for event_id, start, end, data in self._range_rows(bucket_id, None, start_us, end_us):
+            value = parsed.get(data)
+            if value is None:
+                value = parsed[data] = json.loads(data)
+            out.append(Event(start, end - start, dict(value), event_id))
+        return out
+
+    def count_events(
+        self, bucket_id: str, start_us: int | None = None, end_us: int | None = None
+    ) -> int:
+        row = self._bucket(bucket_id)
+        if start_us is None and end_us is None:
+            cur = self.db.conn().execute("SELECT count(*) FROM event WHERE bucket = ?", (row.key,))
+            return int(cur.fetchone()[0])
+        lo = MIN_US if start_us is None else start_us
+        hi = MAX_US if end_us is None else end_us
+        cur = self.db.conn().execute(
+            "SELECT count(*) FROM event WHERE bucket = ? AND start BETWEEN ? AND ? AND end >= ?",
+            (row.key, lo - row.max_duration, hi, lo),
+        )
+        return int(cur.fetchone()[0])
+
+    def get_event(self, bucket_id: str, event_id: int) -> Event:
+        row = self._bucket(bucket_id)
+        found = (
+            self.db.conn()
+            .execute(
+                "SELECT id, start, end, data FROM event WHERE id = ? AND bucket = ?",
+                (event_id, row.key),
+            )
+            .fetchone()
+        )
+        if found is None:
+            raise NoSuchEvent(bucket_id, event_id)
+        return event_from_row(found)
+
+    # -- writes ------------------------------------------------------------------------
+    def _grow_max_duration(self, conn: sqlite3.Connection, row: BucketRow, duration: int) -> None:
+        """Called by every event write, so it also marks the bucket as changed."""
+        row.last_seq = self.db.current_seq
+        if duration > row.max_duration:
+            conn.execute("UPDATE bucket SET max_duration = ? WHERE key = ?", (duration, row.key))
+            row.max_duration = duration
+
+    def _insert_rows(
+        self, conn: sqlite3.Connection, row: BucketRow, events: Iterable[Event]
+    ) -> list[Event]:
+        """Insert new own events with fresh ids; caller holds the write transaction."""
+        origin = self.db.self_origin
+        stored: list[Event] = []
+        params = []
+        longest = 0
+        for event in events:
+            event_id = self._next_event_id
+            self._next_event_id += 1
+            seq = self.db.next_seq()
+            params.append(
+                (event_id, row.key, event.timestamp_us, event.end_us, dump_json(event.data),
+                 origin, event_id, seq)
+            )
+            longest = max(longest, event.duration_us)
+            stored.append(Event(event.timestamp_us, event.duration_us, event.data, event_id))
+        conn.executemany(
+            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            params,
+        )
+        self._grow_max_duration(conn, row, longest)
+        return stored
+
+    def insert_events(self, bucket_id: str, events: list[Event]) -> list[Event]:
+        """Insert events; one that carries the id of an event in this bucket replaces it
+        (how ActivityWatch's web UI edits an event)."""
+        with self._write() as conn:
+            row = self._writable(bucket_id)
+            fresh = [e for e in events if e.id is None]
+            replacing = [e for e in events if e.id is not None]
+            stored = self._insert_rows(conn, row, fresh) if fresh else []
+            for event in replacing:
+                stored.append(self._replace(conn, row, event))
+            self._last.pop(row.key, None)
+        return stored
+
+    def _replace(self, conn: sqlite3.Connection, row: BucketRow, event: Event) -> Event:
+        cur = conn.execute(
+            "UPDATE event SET start = ?, end = ?, data = ?, seq = ? WHERE id = ? AND bucket = ?",
+            (event.timestamp_us, event.end_us, dump_json(event.data), self.db.next_seq(),
+             event.id, row.key),
+        )
+        if cur.rowcount == 0:
+            return self._insert_rows(conn, row, [Event(event.timestamp_us, event.duration_us,
+                                                       event.data)])[0]
+        self._grow_max_duration(conn, row, event.duration_us)
+        return event
+
+    def delete_event(self, bucket_id: str, event_id: int) -> bool:
+        with self._write() as conn:
+            row = self._writable(bucket_id)
+            found = conn.execute(
+                "SELECT origin, origin_id FROM event WHERE id = ? AND bucket = ?",
+                (event_id, row.key),
+            ).fetchone()
+            if found is None:
+                return False
+            conn.execute("DELETE FROM event WHERE id = ?", (event_id,))
+            conn.execute(
+                "INSERT OR REPLACE INTO tombstone (origin, origin_id, origin_bucket_id, seq) "
+                "VALUES (?, ?, ?, ?)",
+                (found[0], found[1], bucket_id, self.db.next_seq()),
+            )
+            row.last_seq = self.db.current_seq
+            self._last.pop(row.key, None)
+        return True
+
+    def _newest(self, conn: sqlite3.Connection, row: BucketRow) -> Event | None:
+        cached = self._last.get(row.key)
+        if cached is not None:
+            return cached
+        found = conn.execute(
+            "SELECT id, start, end, data FROM event WHERE bucket = ? ORDER BY start DESC LIMIT 1",
+            (row.key,),
+        ).fetchone()
+        return event_from_row(found) if found else None
+
+    def heartbeat(self, bucket_id: str, beat: Event, pulsetime_us: int) -> Event:
+        """ActivityWatch's rule: merge into the newest event iff the data are equal and the
+        beat starts within [last.start, last.end + pulsetime]; else insert it as new."""
+        with self._write() as conn:
+            row = self._writable(bucket_id)
+            last = self._newest(conn, row)
+            if (
+                last is not None
+                and last.id is not None
+                and last.data == beat.data
+                and last.timestamp_us <= beat.timestamp_us <= last.end_us + pulsetime_us
+            ):
+                end = max(last.end_us, beat.end_us)
+                merged = Event(last.timestamp_us, end - last.timestamp_us, last.data, last.id)
+                if end != last.end_us:
+                    conn.execute(
+                        "UPDATE event SET end = ?, seq = ? WHERE id = ?",
+                        (end, self.db.next_seq(), last.id),
+                    )
+                    self._grow_max_duration(conn, row, merged.duration_us)
+                self._last[row.key] = merged
+                return merged.copy()
+            inserted = self._insert_rows(conn, row, [beat])[0]
+            self._last[row.key] = inserted
+            return inserted.copy()

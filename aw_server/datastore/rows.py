@@ -1,0 +1,54 @@
+"""Conversions between stored rows and models, shared by the store's modules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aw_server.errors import BadRequest
+from aw_server.models import Event, format_us
+
+
+@dataclass(slots=True)
+class BucketRow:
+    """What the store keeps in memory about a live bucket for fast lookups."""
+
+    key: int
+    id: str
+    readonly: bool
+    max_duration: int
+    # Seq of the newest write that touched the bucket: the query cache's validity marker.
+    last_seq: int = 0
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON text for storage; falls back to ASCII escapes for lone surrogates,
+    which are valid JSON but cannot be encoded as UTF-8 text."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, separators=(",", ":"))
+    return text
+
+
+def check_text(value: str, field_name: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"'{field_name}' contains invalid unicode", param=field_name) from None
+    return value
+
+
+def event_from_row(row: tuple[int, int, int, str]) -> Event:
+    event_id, start, end, data = row
+    return Event(start, end - start, json.loads(data), event_id)
+
+
+def event_json_text(event_id: int | None, start: int, end: int, data: str) -> str:
+    """An event's wire JSON built straight from the stored text, without parsing `data`."""
+    head = f'{{"id": {event_id}, ' if event_id is not None else "{"
+    duration = (end - start) / 1e6
+    return f'{head}"timestamp": "{format_us(start)}", "duration": {duration!r}, "data": {data}}}'

@@ -1,0 +1,208 @@
+"""The datastore: the only place that reads or writes the database.
+
+Every mutation of an own row takes the next change-sequence number in its own
+transaction (design/sync.md §1), here and nowhere else, so the API, import and the
+dashboard all leave the same trail for sync to read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aw_server.datastore.core import Database
+from aw_server.datastore.events import EventOps
+from aw_server.datastore.rows import BucketRow, check_text, dump_json
+from aw_server.datastore.transfer import TransferOps
+from aw_server.errors import BucketExists, Forbidden, NoSuchBucket
+from aw_server.models import Bucket, BucketInfo, Event
+
+logger = logging.getLogger(__name__)
+
+_BUCKET_COLUMNS = "id, name, type, client, hostname, created, data, readonly"
+
+
+def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
+    bucket_id, name, type_, client, hostname, created, data, readonly = row
+    return Bucket(bucket_id, type_, client, hostname, created, json.loads(data), name,
+                  bool(readonly))
+
+
+class Datastore(EventOps, TransferOps):
+    def __init__(self, path: Path | str, *, durability: str = "normal") -> None:
+        self.db = Database(path, durability=durability)
+        self._buckets: dict[str, BucketRow] = {}
+        self._last: dict[int, Event] = {}
+        self._load_caches()
+
+    def _load_caches(self) -> None:
+        conn = self.db.conn()
+        self._buckets = {
+            bucket_id: BucketRow(key, bucket_id, bool(readonly), max_duration, self.db.current_seq)
+            for key, bucket_id, readonly, max_duration in conn.execute(
+                "SELECT key, id, readonly, max_duration FROM bucket WHERE deleted = 0"
+            )
+        }
+        self._last = {}
+        top = conn.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event'), 0),"
+            " coalesce((SELECT max(id) FROM event), 0))"
+        ).fetchone()[0]
+        self._next_event_id = int(top or 0) + 1
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction whose in-memory caches are rebuilt if it rolls back."""
+        try:
+            with self.db.write() as conn:
+                yield conn
+        except BaseException:
+            with self.db.lock:
+                self._load_caches()
+            raise
+
+    @property
+    def device_id(self) -> str:
+        return self.db.device_id
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- buckets -----------------------------------------------------------------------
+    def bucket_ids(self) -> list[str]:
+        return sorted(self._buckets)
+
+    def get_bucket(self, bucket_id: str) -> Bucket:
+        found = (
+            self.db.conn()
+            .execute(f"SELECT {_BUCKET_COLUMNS} FROM bucket WHERE id = ? AND deleted = 0",
+                     (bucket_id,))
+            .fetchone()
+        )
+        if found is None:
+            raise NoSuchBucket(bucket_id)
+        return _bucket_from_row(found)
+
+    def list_buckets(self) -> list[Bucket]:
+        rows = self.db.conn().execute(
+            f"SELECT {_BUCKET_COLUMNS} FROM bucket WHERE deleted = 0 ORDER BY id"
+        )
+        return [_bucket_from_row(r) for r in rows]
+
+    def bucket_time_span(self, bucket_id: str) -> tuple[int | None, int | None]:
+        """First start and last end; the index answers both."""
+        row = self._bucket(bucket_id)
+        conn = self.db.conn()
+        first = conn.execute(
+            "SELECT min(start) FROM event WHERE bucket = ?", (row.key,)
+        ).fetchone()[0]
+        last = conn.execute(
+            "SELECT max(end) FROM event WHERE bucket = ? AND start >= "
+            "(SELECT max(start) FROM event WHERE bucket = ?) - ?",
+            (row.key, row.key, row.max_duration),
+        ).fetchone()[0]
+        return first, last
+
+    def create_bucket(self, bucket: Bucket) -> Bucket:
+        for name in ("id", "type", "client", "hostname", "created"):
+            check_text(getattr(bucket, name), name)
+        with self._write() as conn:
+            if bucket.id in self._buckets:
+                raise BucketExists(bucket.id)
+            values = (bucket.name, bucket.type, bucket.client, bucket.hostname, bucket.created,
+                      dump_json(bucket.data), self.db.next_seq())
+            revived = conn.execute(
+                "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, created = ?, "
+                "data = ?, seq = ?, deleted = 0, max_duration = 0 WHERE id = ? AND deleted = 1",
+                (*values, bucket.id),
+            )
+            if revived.rowcount:
+                key = conn.execute(
+                    "SELECT key FROM bucket WHERE id = ?", (bucket.id,)
+                ).fetchone()[0]
+            else:
+                cur = conn.execute(
+                    "INSERT INTO bucket (name, type, client, hostname, created, data, seq, id, "
+                    "origin, origin_bucket_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, bucket.id, self.db.self_origin, bucket.id),
+                )
+                key = cur.lastrowid
+            self._buckets[bucket.id] = BucketRow(
+                int(key), bucket.id, False, 0, self.db.current_seq
+            )
+        return bucket
+
+    def update_bucket(self, bucket_id: str, changes: dict[str, Any]) -> Bucket:
+        """Change metadata (type, client, hostname, name, data); events are untouched."""
+        with self._write() as conn:
+            row = self._bucket(bucket_id)
+            if row.readonly:
+                raise Forbidden(f"bucket '{bucket_id}' is a read-only mirror of another device")
+            current = self.get_bucket(bucket_id)
+            for name in ("type", "client", "hostname", "name", "data"):
+                if name in changes:
+                    setattr(current, name, changes[name])
+            conn.execute(
+                "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, data = ?, seq = ? "
+                "WHERE key = ?",
+                (current.name, check_text(current.type, "type"),
+                 check_text(current.client, "client"),
+                 check_text(current.hostname, "hostname"), dump_json(current.data),
+                 self.db.next_seq(), row.key),
+            )
+            row.last_seq = self.db.current_seq
+        return current
+
+    def delete_bucket(self, bucket_id: str) -> None:
+        """The bucket row stays as a tombstone (deleted = 1) so sync can pass the deletion on;
+        its events go, without one tombstone each."""
+        with self._write() as conn:
+            row = self._bucket(bucket_id)
+            conn.execute("DELETE FROM event WHERE bucket = ?", (row.key,))
+            conn.execute(
+                "UPDATE bucket SET deleted = 1, seq = ? WHERE key = ?",
+                (self.db.next_seq(), row.key),
+            )
+            del self._buckets[bucket_id]
+            self._last.pop(row.key, None)
+
+    # -- settings ----------------------------------------------------------------------
+    def get_setting(self, key: str) -> Any:
+        found = self.db.conn().execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def all_settings(self) -> dict[str, Any]:
+        rows = self.db.conn().execute("SELECT key, value FROM setting ORDER BY key")
+        return {key: json.loads(value) for key, value in rows}
+
+    def set_setting(self, key: str, value: Any) -> None:
+        check_text(key, "key")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO setting (key, value, seq) VALUES (?, ?, ?)",
+                (key, dump_json(value), self.db.next_seq()),
+            )
+
+    def delete_setting(self, key: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM setting WHERE key = ?", (key,))
+            return cur.rowcount > 0
+
+    # -- the query language's EventSource -------------------------------------------
+    def buckets(self) -> list[BucketInfo]:
+        return [BucketInfo(b.id, b.type, b.client, b.hostname) for b in self.list_buckets()]
+
+    def events(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
+        return self.events_shared_data(bucket_id, start_us, end_us)
+
+    def eventcount(self, bucket_id: str, start_us: int, end_us: int) -> int:
+        return self.count_events(bucket_id, start_us, end_us)
+
+    def change_marker(self, bucket_id: str) -> int:
+        """The highest seq that touched the bucket: any write to it raises this number."""
+        return self._bucket(bucket_id).last_seq

@@ -1,0 +1,33 @@
+"""`create_app(config, api)`: the Flask application, built from parts and nothing global."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from aw_server.api import ServerAPI
+from aw_server.config import ServerConfig
+from aw_server.http import security
+from aw_server.http.errors import register_error_handlers
+from aw_server.http.pages import register_pages
+from aw_server.http.routes import buckets, events, query, settings, transfer
+from aw_server.http.routing import Route, register_routes
+
+
+def api_routes() -> list[Route]:
+    return [*buckets.ROUTES, *events.ROUTES, *transfer.ROUTES, *query.ROUTES, *settings.ROUTES]
+
+
+def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None) -> Flask:
+    """`port` is the port actually bound (it differs from config.port when that is 0);
+    `serve.Server` updates it after binding."""
+    app = Flask("aw_server", static_folder=None)
+    app.url_map.strict_slashes = False
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["aw_api"] = api
+    security.install(app, security.SecurityPolicy(config, port or config.port))
+    register_error_handlers(app)
+    routes = api_routes()
+    register_routes(app, routes)
+    register_pages(app, routes, config.webpath, config.custom_static)
+    return app

@@ -1,0 +1,91 @@
+"""Run the server: open the datastore, build the app, bind waitress, stop cleanly.
+
+`Server` is what both the `aw-server` command and the tray use; the tray runs it in a
+thread of its own process (`start_in_thread`), the command in the foreground.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from waitress.server import create_server
+
+from aw_server.api import ServerAPI
+from aw_server.config import ServerConfig
+from aw_server.datastore.store import Datastore
+from aw_server.http.app import create_app
+
+logger = logging.getLogger(__name__)
+
+
+class Server:
+    def __init__(self, config: ServerConfig, *, store: Datastore | None = None) -> None:
+        self.config = config
+        self.store = store or Datastore(config.database_path(), durability=config.durability)
+        self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
+        self.app = create_app(config, self.api)
+        try:
+            self._waitress: Any = create_server(
+                self.app,
+                host=config.host,
+                port=config.port,
+                threads=config.threads,
+                connection_limit=1000,
+                max_request_body_size=config.max_body_bytes,
+                asyncore_use_poll=True,
+                channel_timeout=300,
+                ident="aw-server",
+            )
+        except OSError:
+            self.store.close()
+            raise
+        self.port = int(self._waitress.effective_port)
+        self.app.extensions["aw_security"].port = self.port
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        logger.info("aw-server listening on %s (database %s)", self.url,
+                    self.config.database_path())
+        try:
+            self._waitress.run()
+        except (OSError, ValueError):
+            # Closing the sockets from another thread ends the loop this way.
+            if not self._stopped.is_set():
+                raise
+
+    def start_in_thread(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="aw-server",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, let requests in flight finish, then close the database."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        logger.info("aw-server stopping")
+        waitress = self._waitress
+        waitress.accepting = False
+        waitress.del_channel()  # stop accepting; the listening socket closes below
+        waitress.task_dispatcher.shutdown(timeout=timeout)
+        for channel in list(waitress._map.values()):
+            if channel is not waitress.trigger:
+                with contextlib.suppress(OSError):
+                    channel.close()
+        # Wake the loop from its poll so it sees the empty map at once.
+        waitress.pull_trigger()
+        waitress.close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.store.close()
+        logger.info("aw-server stopped")

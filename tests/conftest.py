@@ -1,0 +1,64 @@
+"""Shared fixtures: a real SQLite file, a real waitress server in-process, and the real
+`aw-server` command as a subprocess, each on a free 127.0.0.1 port with its own dirs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aw_server.config import ServerConfig
+from aw_server.datastore.store import Datastore
+from aw_server.serve import Server
+from tests.support.client import HttpClient
+from tests.support.servers import ServerProcess, start_server_process
+
+pytest_plugins = ["tests.support.reference_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may touch the real user's folders."""
+    base = tmp_path_factory.mktemp("awbase")
+    monkeypatch.setenv("AW_BASE_DIR", str(base))
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(base / var.lower()))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Datastore]:
+    datastore = Datastore(tmp_path / "test.sqlite")
+    yield datastore
+    datastore.close()
+
+
+def make_server(tmp_path: Path, **overrides: object) -> Server:
+    config = ServerConfig(testing=True, port=0, dbpath=tmp_path / "server.sqlite",
+                          hostname="testhost", **overrides)  # type: ignore[arg-type]
+    server = Server(config)
+    server.start_in_thread()
+    return server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A real waitress server in a thread of the test process."""
+    srv = make_server(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[HttpClient]:
+    with HttpClient(server.url) as http:
+        yield http
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
+    """The real `python -m aw_server` command, as a user would start it."""
+    proc = start_server_process(tmp_path)
+    yield proc
+    proc.stop()
