@@ -192,7 +192,8 @@ class ServerAPI:
             if not isinstance(bucket_id, str) or not bucket_id:
                 raise BadRequest(f"bucket {key!r} has no valid 'id'")
             bucket = self._bucket_from_body(bucket_id, raw_bucket)
-            raw_events = raw_bucket.get("events") or []
+            raw_events = raw_bucket.get("events")
+            raw_events = [] if raw_events is None else raw_events
             if not isinstance(raw_events, list):
                 raise BadRequest(f"bucket '{bucket_id}': 'events' must be a list")
             try:

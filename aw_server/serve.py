@@ -34,7 +34,8 @@ class Server:
                 port=config.port,
                 threads=config.threads,
                 connection_limit=1000,
-                max_request_body_size=config.max_body_bytes,
+                # Above Flask's own limit, so Flask answers oversized bodies with JSON.
+                max_request_body_size=config.max_body_bytes + 1024 * 1024,
                 asyncore_use_poll=True,
                 channel_timeout=300,
                 ident="aw-server",

@@ -49,6 +49,7 @@ class Database:
         self._db = peewee.SqliteDatabase(self.path, pragmas=pragmas, check_same_thread=False)
         self._lock = threading.RLock()
         self._seq = 0
+        self._depth = 0
         self.self_origin = 0
         self.device_id = ""
         self.log_id = ""
@@ -109,11 +110,16 @@ class Database:
         """One write transaction; the only way anything is written."""
         with self._lock:
             conn = self.conn()
+            if self._depth:
+                # Nested call from inside a write of this thread: part of that transaction.
+                yield conn
+                return
             seq_before = self._seq
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise _storage_error(exc) from exc
+            self._depth += 1
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -124,6 +130,8 @@ class Database:
                 if isinstance(exc, sqlite3.OperationalError):
                     raise _storage_error(exc) from exc
                 raise
+            finally:
+                self._depth -= 1
 
     @property
     def lock(self) -> threading.RLock:

@@ -1,0 +1,54 @@
+"""The layers stay visible: frameworks are imported only where they belong."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module]
+        else:
+            continue
+        for module in modules:
+            parts = module.split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return names
+
+
+def python_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize(("framework", "allowed"), [
+    ("flask", ("aw_server/http/", "aw_server/sync/peer_api")),
+    ("werkzeug", ("aw_server/http/",)),
+    ("peewee", ("aw_server/datastore/",)),
+    ("PyQt6", ("aw_qt/",)),
+])
+def test_framework_imported_only_in_its_layer(framework: str, allowed: tuple[str, ...]) -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in ("aw_server", "watchers", "aw_qt")
+        for path in python_files(package)
+        if framework in imported_modules(path)
+        and not str(path.relative_to(ROOT)).startswith(allowed)
+    ]
+    assert offenders == []
+
+
+def test_query_and_transform_do_no_io() -> None:
+    forbidden = {"flask", "peewee", "sqlite3", "requests", "aw_server.datastore"}
+    for package in ("aw_server/query", "aw_server/transform"):
+        for path in python_files(package):
+            assert not imported_modules(path) & forbidden, path
