@@ -1,0 +1,200 @@
+"""categorize and tag: label events by regex rules (aw-core `aw_transform/classify.py`).
+
+A month of window events is ~1M events times ~20 rules; matching each event against each
+rule is what made ActivityWatch's month view time out (aw-server-rust#629). Events
+repeat the same (app, title) pairs over and over, so each distinct set of string values
+is matched once per call and the answer reused.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aw_server.models import Event
+from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
+
+UNCATEGORIZED: list[str] = ["Uncategorized"]
+
+
+class RuleError(ValueError):
+    """A rule dict that cannot be used; the message is meant for the query author."""
+
+
+@functools.lru_cache(maxsize=512)
+def compile_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
+    """Compiled once per process: the webui sends the same category rules every query."""
+    flags = re.IGNORECASE if ignore_case else 0
+    return re.compile(pattern, flags)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule. `pattern` None never matches (empty regex or type "none")."""
+
+    pattern: re.Pattern[str] | None
+    select_keys: tuple[str, ...] | None = None
+
+    def match(self, data: dict[str, Any]) -> bool:
+        """True if any selected string value (all values when none selected) matches."""
+        pattern = self.pattern
+        if pattern is None:
+            return False
+        if self.select_keys:
+            values = [data.get(key) for key in self.select_keys]
+        else:
+            values = list(data.values())
+        search = pattern.search
+        return any(isinstance(v, str) and search(v) is not None for v in values)
+
+
+def compile_rule(spec: Any) -> Rule:
+    """Build a `Rule` from a rule dict (`type`, `regex`, `ignore_case`, `select_keys`).
+
+    Like aw-core, an empty or missing regex gives a rule that never matches (an empty
+    pattern would match everything). `{"type": "none"}` never matches either (as in
+    aw-server-rust); other types are treated as regex rules, as aw-core ignores `type`.
+    """
+    if not isinstance(spec, dict):
+        raise RuleError(f"a rule must be a dict, got {type(spec).__name__}")
+    select = spec.get("select_keys")
+    if select is not None and (
+        not isinstance(select, list) or not all(isinstance(k, str) for k in select)
+    ):
+        raise RuleError("'select_keys' must be a list of strings")
+    select_keys = tuple(select) if select else None
+    if spec.get("type") == "none":
+        return Rule(None, select_keys)
+    regex = spec.get("regex")
+    if regex is not None and not isinstance(regex, str):
+        raise RuleError("'regex' must be a string")
+    if not regex:
+        return Rule(None, select_keys)
+    try:
+        pattern = compile_regex(regex, bool(spec.get("ignore_case", False)))
+    except re.error as exc:
+        raise RuleError(f"invalid regex {regex!r}: {exc}") from None
+    return Rule(pattern, select_keys)
+
+
+class _Matcher:
+    """Matches data dicts against a rule list, remembering every answer for this call.
+
+    Three levels of memo, cheapest first: the identity of the data dict (events that
+    share a dict, as transforms and interning storage produce), the dict's contents, and
+    each distinct string value's bitmask of matching rules (apps repeat far more often
+    than whole (app, title) pairs).
+    """
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = list(rules)
+        self.select = [r.select_keys for r in self.rules]
+        # Rules looking at every value can be answered from per-value masks alone.
+        self.all_values_mask = sum(
+            1 << i for i, r in enumerate(self.rules) if not r.select_keys
+        )
+        self.value_masks: dict[str, int] = {}
+        self.by_content: dict[Any, int] = {}
+
+    def _value_mask(self, value: str) -> int:
+        mask = self.value_masks.get(value)
+        if mask is None:
+            mask = 0
+            for i, rule in enumerate(self.rules):
+                if rule.pattern is not None and rule.pattern.search(value) is not None:
+                    mask |= 1 << i
+            self.value_masks[value] = mask
+        return mask
+
+    def mask(self, data: dict[str, Any]) -> int:
+        try:
+            key: Any = tuple(data.items())
+            hash(key)
+        except TypeError:
+            key = tuple((k, v) for k, v in data.items() if isinstance(v, str))
+        mask = self.by_content.get(key)
+        if mask is not None:
+            return mask
+        mask = 0
+        for value in data.values():
+            if isinstance(value, str):
+                mask |= self._value_mask(value)
+        mask &= self.all_values_mask
+        for i, keys in enumerate(self.select):
+            if keys:
+                for k in keys:
+                    value = data.get(k)
+                    if isinstance(value, str) and self._value_mask(value) >> i & 1:
+                        mask |= 1 << i
+                        break
+        self.by_content[key] = mask
+        return mask
+
+
+def _deepest(categories: Sequence[Any]) -> Any:
+    """The longest category path; on equal depth the later rule wins (aw-core's reduce)."""
+    best: Any = UNCATEGORIZED
+    for category in categories:
+        if len(category) >= len(best):
+            best = category
+    return best
+
+
+def _label(
+    events: list[Event],
+    classes: Sequence[tuple[Any, Rule]],
+    field: str,
+    choose: Any,
+    deadline: Deadline,
+) -> list[Event]:
+    """Shared loop of categorize/tag: new events whose data adds `field` = choose(labels)."""
+    labels = [label for label, _ in classes]
+    matcher = _Matcher([rule for _, rule in classes])
+    by_mask: dict[int, Any] = {}
+    # id(data) -> new data dict; valid because every event (and so its data) stays
+    # referenced by `events` for the whole call.
+    by_identity: dict[int, dict[str, Any]] = {}
+    result: list[Event] = []
+    append = result.append
+    for chunk_start in range(0, len(events), CHECK_EVERY):
+        deadline.check()
+        for event in events[chunk_start : chunk_start + CHECK_EVERY]:
+            data = event.data
+            new_data = by_identity.get(id(data))
+            if new_data is None:
+                mask = matcher.mask(data)
+                value = by_mask.get(mask)
+                if value is None:
+                    value = by_mask[mask] = choose(
+                        [label for i, label in enumerate(labels) if mask >> i & 1]
+                    )
+                new_data = dict(data)
+                new_data[field] = value
+                by_identity[id(data)] = new_data
+            append(Event(event.timestamp_us, event.duration_us, new_data, event.id))
+    return result
+
+
+def categorize(
+    events: list[Event],
+    classes: Sequence[tuple[Any, Rule]],
+    deadline: Deadline = NO_DEADLINE,
+) -> list[Event]:
+    """Set `data["$category"]` to the deepest matching category path, else ["Uncategorized"].
+
+    Returns new events; the input events and their data are not modified. Events that
+    shared a data dict share the new one.
+    """
+    return _label(events, classes, "$category", _deepest, deadline)
+
+
+def tag(
+    events: list[Event],
+    classes: Sequence[tuple[Any, Rule]],
+    deadline: Deadline = NO_DEADLINE,
+) -> list[Event]:
+    """Set `data["$tags"]` to every matching tag, in rule order (duplicates kept, as aw-core)."""
+    return _label(events, classes, "$tags", list, deadline)

@@ -1,0 +1,119 @@
+"""Group events by data values: merge_events_by_keys and the legacy chunk_events_by_key."""
+
+from __future__ import annotations
+
+from itertools import repeat
+from typing import Any
+
+from aw_server.models import Event
+from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
+
+DEFAULT_CHUNK_PULSETIME_US = 5_000_000
+
+
+class _Missing:
+    """Marks an absent key inside a group key, so {"a": X} and {"b": X} stay apart."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+class _DictKey(tuple[Any, ...]):
+    """A frozen dict, distinct from a frozen list holding the same pairs."""
+
+    __slots__ = ()
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a JSON value (lists and dicts, e.g. "$category" paths)."""
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return _DictKey(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def merge_events_by_keys(
+    events: list[Event], keys: list[str], deadline: Deadline = NO_DEADLINE
+) -> list[Event]:
+    """One event per distinct combination of values of `keys`, with summed duration.
+
+    Each group's event takes its timestamp from the first event of the group, carries
+    only the grouped keys (those present), and has no id. Events lacking some keys form
+    their own groups (aw-core behaviour; aw-server-rust drops them). Groups come out in
+    order of first appearance. With no keys, the events are returned unchanged.
+    """
+    if not keys:
+        return list(events)
+    groups: dict[Any, list[Any]] = {}
+    key_list = list(keys)
+    single = key_list[0] if len(key_list) == 1 else None
+    missing = repeat(_MISSING)
+    # id(value) -> frozen value; categorize shares one "$category" list per category,
+    # so each is frozen once. Ids stay unique while `events` keeps the values alive.
+    frozen: dict[int, Any] = {}
+    for chunk_start in range(0, len(events), CHECK_EVERY):
+        deadline.check()
+        for event in events[chunk_start : chunk_start + CHECK_EVERY]:
+            data = event.data
+            if single is not None:
+                group_key: Any = data.get(single, _MISSING)
+                if type(group_key) is list or type(group_key) is dict:
+                    value_id = id(group_key)
+                    group_key = frozen.get(value_id)
+                    if group_key is None:
+                        group_key = frozen[value_id] = _freeze(data[single])
+            else:
+                group_key = tuple(map(data.get, key_list, missing))
+            try:
+                group = groups.get(group_key)
+            except TypeError:  # a list or dict value: freeze it so it can be hashed
+                group_key = _freeze(group_key)
+                group = groups.get(group_key)
+            if group is None:
+                groups[group_key] = [event.timestamp_us, event.duration_us, data]
+            else:
+                group[1] += event.duration_us
+    result: list[Event] = []
+    for timestamp_us, duration_us, data in groups.values():
+        merged = {k: data[k] for k in key_list if k in data}
+        result.append(Event(timestamp_us, duration_us, merged, None))
+    return result
+
+
+def chunk_events_by_key(
+    events: list[Event], key: str, pulsetime_us: int = DEFAULT_CHUNK_PULSETIME_US
+) -> list[Event]:
+    """Join runs of consecutive events sharing `data[key]`, keeping them in "subevents".
+
+    A run continues while the gap from the previous event's end is under `pulsetime_us`.
+    Processing stops at the first event without `key` (aw-core behaviour). Chunk
+    durations are sums of the member durations, not spans.
+    """
+    chunks: list[list[Any]] = []  # [timestamp, duration, value, subevents]
+    previous_end: int | None = None
+    for event in events:
+        if key not in event.data:
+            break
+        value = event.data[key]
+        last = chunks[-1] if chunks else None
+        if (
+            last is not None
+            and previous_end is not None
+            and last[2] == value
+            and event.timestamp_us - previous_end < pulsetime_us
+        ):
+            last[1] += event.duration_us
+            last[3].append(event.to_json())
+        else:
+            chunks.append([event.timestamp_us, event.duration_us, value, [event.to_json()]])
+        previous_end = event.timestamp_us + event.duration_us
+    return [
+        Event(start, duration, {key: value, "subevents": subevents}, None)
+        for start, duration, value, subevents in chunks
+    ]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from aw_server.transform import Rule, RuleError, categorize, compile_rule, tag
+from tests.aw_server.transform.builders import ev
+
+
+def rules(*pairs: tuple[Any, dict[str, Any]]) -> list[tuple[Any, Rule]]:
+    return [(label, compile_rule(spec)) for label, spec in pairs]
+
+
+WORK = (["Work"], {"type": "regex", "regex": "GitHub|Jira"})
+PROG = (["Work", "Programming"], {"type": "regex", "regex": "code|vim"})
+MEDIA = (["Media"], {"type": "regex", "regex": "youtube", "ignore_case": True})
+
+
+def test_unmatched_events_are_uncategorized() -> None:
+    out = categorize([ev(0, 1, app="firefox", title="news")], rules(WORK, PROG))
+    assert out[0].data["$category"] == ["Uncategorized"]
+
+
+def test_deepest_matching_category_wins() -> None:
+    out = categorize([ev(0, 1, app="code", title="GitHub PR")], rules(PROG, WORK))
+    assert out[0].data["$category"] == ["Work", "Programming"]
+
+
+def test_later_rule_wins_between_equally_deep_matches() -> None:
+    other = (["Other"], {"type": "regex", "regex": "GitHub"})
+    out = categorize([ev(0, 1, title="GitHub")], rules(WORK, other))
+    assert out[0].data["$category"] == ["Other"]
+
+
+def test_ignore_case_is_honoured_and_default_is_case_sensitive() -> None:
+    events = [ev(0, 1, title="YouTube"), ev(1, 1, title="github")]
+    out = categorize(events, rules(WORK, MEDIA))
+    assert [e.data["$category"] for e in out] == [["Media"], ["Uncategorized"]]
+
+
+def test_select_keys_limits_matching_to_those_keys() -> None:
+    only_app = (["Work"], {"type": "regex", "regex": "Jira", "select_keys": ["app"]})
+    events = [ev(0, 1, app="Jira", title="x"), ev(1, 1, app="firefox", title="Jira")]
+    out = categorize(events, rules(only_app))
+    assert [e.data["$category"] for e in out] == [["Work"], ["Uncategorized"]]
+
+
+def test_regex_searches_anywhere_in_any_string_value() -> None:
+    out = categorize([ev(0, 1, app="x", title="see GitHub now", n=5)], rules(WORK))
+    assert out[0].data["$category"] == ["Work"]
+
+
+def test_empty_regex_and_type_none_never_match() -> None:
+    empty = (["Empty"], {"type": "regex", "regex": ""})
+    none = (["None"], {"type": "none"})
+    out = categorize([ev(0, 1, title="anything")], rules(empty, none))
+    assert out[0].data["$category"] == ["Uncategorized"]
+
+
+def test_categorize_does_not_modify_its_input() -> None:
+    event = ev(0, 1, title="GitHub")
+    categorize([event], rules(WORK))
+    assert event.data == {"title": "GitHub"}
+
+
+def test_events_missing_keys_and_unicode_titles_are_classified() -> None:
+    uni = (["Lang"], {"type": "regex", "regex": "日本|ü"})
+    out = categorize([ev(0, 1), ev(1, 1, title="Grüße"), ev(2, 1, title="日本語")], rules(uni))
+    assert [e.data["$category"] for e in out] == [["Uncategorized"], ["Lang"], ["Lang"]]
+
+
+def test_many_events_sharing_data_get_the_same_answer() -> None:
+    shared = {"app": "code", "title": "main.py"}
+    events = [ev(i, 1) for i in range(5000)]
+    for e in events:
+        e.data = shared
+    out = categorize(events, rules(PROG))
+    assert {tuple(e.data["$category"]) for e in out} == {("Work", "Programming")}
+
+
+def test_tag_lists_every_matching_tag_in_rule_order() -> None:
+    tags = rules(("b", {"regex": "code"}), ("a", {"regex": "main"}), ("c", {"regex": "zzz"}))
+    out = tag([ev(0, 1, app="code", title="main.py"), ev(1, 1, title="x")], tags)
+    assert [e.data["$tags"] for e in out] == [["b", "a"], []]
+
+
+def test_invalid_rules_are_reported() -> None:
+    with pytest.raises(RuleError, match="invalid regex"):
+        compile_rule({"type": "regex", "regex": "("})
+    with pytest.raises(RuleError, match="select_keys"):
+        compile_rule({"regex": "x", "select_keys": "app"})
+    with pytest.raises(RuleError, match="must be a dict"):
+        compile_rule(["x"])
+
+
+def test_rule_regexes_are_compiled_once_and_reused() -> None:
+    first = compile_rule({"regex": "Jira|GitHub", "ignore_case": True})
+    second = compile_rule({"regex": "Jira|GitHub", "ignore_case": True})
+    assert first.pattern is second.pattern
+    assert first.pattern is not None and first.pattern.flags & re.IGNORECASE
