@@ -122,12 +122,12 @@ class ServerAPI:
                     end_us: int | None) -> Iterator[str]:
         return self.store.iter_events_json(bucket_id, limit, start_us, end_us)
 
-    def create_events(self, bucket_id: str, body: Any) -> Event | None:
-        """One event or a list; like aw-server, a single event is echoed with its id."""
+    def create_events(self, bucket_id: str, body: Any) -> Event | list[Event]:
+        """One event (answered with it, id included) or a list (answered with the list,
+        as aw-server-rust does, so a web UI learns the new ids)."""
         if isinstance(body, list):
             events = [Event.from_json(e, keep_id=True) for e in body]
-            self.store.insert_events(bucket_id, events)
-            return None
+            return self.store.insert_events(bucket_id, events)
         event = Event.from_json(body, keep_id=True)
         return self.store.insert_events(bucket_id, [event])[0]
 

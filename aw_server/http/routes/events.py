@@ -31,7 +31,9 @@ def get_events(bucket_id: str) -> Response:
 
 def post_events(bucket_id: str) -> Response:
     inserted = api().create_events(bucket_id, json_body())
-    return json_response(inserted.to_json() if inserted is not None else None)
+    if isinstance(inserted, list):
+        return json_response([e.to_json() for e in inserted])
+    return json_response(inserted.to_json())
 
 
 def count_events(bucket_id: str) -> Response:

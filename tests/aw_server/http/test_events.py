@@ -26,9 +26,11 @@ def test_post_single_event_echoes_it_with_id(bucket: HttpClient) -> None:
                                "duration": 1.5, "data": {"app": "x"}}
 
 
-def test_post_list_answers_null_and_stores_all(bucket: HttpClient) -> None:
+def test_post_list_answers_the_inserted_events_and_stores_all(bucket: HttpClient) -> None:
     response = bucket.post(EV, json=[ev("2024-01-01T10:00:00Z"), ev("2024-01-01T11:00:00Z")])
-    assert (response.status_code, response.json()) == (200, None)
+    assert response.status_code == 200
+    assert [(e["id"], e["timestamp"]) for e in response.json()] == [
+        (1, "2024-01-01T10:00:00+00:00"), (2, "2024-01-01T11:00:00+00:00")]
     assert bucket.get(EV + "/count").json() == 2
 
 
