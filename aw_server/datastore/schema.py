@@ -14,8 +14,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 1
-
 _V1 = [
     """CREATE TABLE meta (
         key TEXT PRIMARY KEY,
@@ -83,8 +81,9 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-# Entry i brings the schema from version i to version i + 1.
+# Entry i brings the schema from version i to version i + 1. Append, never edit or reorder.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class SchemaTooNew(Exception):
