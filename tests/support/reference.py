@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -55,9 +56,13 @@ __all__ = [
 #: Requirement specifiers installed into the reference venv.
 #:
 #: * ``aw-server==0.12.0`` is the version we mimic.
-#: * ``peewee<4``: aw-core's peewee storage breaks on peewee 4 (every bucket call -> 500).
-#: * ``flask<2.3``: aw-server 0.12.0 sets ``app.json_encoder``, removed in Flask 2.3, so
-#:   datetimes would no longer serialise (again 500s).
+#: * ``peewee<4``: with peewee 4 (what pip picks unpinned) every bucket call answers 500:
+#:   aw-core hands ``created`` (now returned as a datetime) to ``iso8601.parse_date``.
+#: * ``flask<2.3``: aw-server 0.12.0 was built against Flask 2.2 and installs its JSON
+#:   encoder through ``app.json_encoder``, which Flask 2.3 no longer consults.  (Observed:
+#:   with peewee pinned, Flask 2.3.3 still answered the bucket/event/export endpoints; the
+#:   pin keeps the era-correct stack so custom-encoded values such as ``timedelta`` in
+#:   query results behave as they did for real users.)
 #: * ``werkzeug>=2.3.3,<3``: aw-server 0.12.0 itself requires ``werkzeug>=2.3.3,<3`` (so
 #:   the often-suggested ``werkzeug<2.3`` is unsatisfiable); 2.3.x works with Flask 2.2.
 #: * ``aw-client==0.5.15`` is the newest 0.5 release; it needs ``aw-core>=0.5.16``.
@@ -311,6 +316,7 @@ def run_in_reference_venv(
     env: Mapping[str, str] | None = None,
     check: bool = False,
     venv_dir: Path | None = None,
+    data_root: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the Python source ``script`` with the reference venv's interpreter.
 
@@ -320,18 +326,26 @@ def run_in_reference_venv(
     exit raises :class:`subprocess.CalledProcessError` (stderr attached).  The interpreter
     runs with ``-I`` (isolated mode): neither the cwd nor ``PYTHONPATH`` can put *our*
     ``aw_server`` package in front of the real one.
+
+    aw-client writes a config file and a persistent request queue under the XDG dirs, so
+    they point below ``data_root`` (a throw-away temp dir when not given): a script can
+    never write into the developer's real ActivityWatch folders.  Variables in ``env``
+    are applied last, so a caller's own ``XDG_*`` choice is respected.
     """
     venv = ensure_reference_venv(venv_dir)
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("AW_PROFILE", None)
-    return subprocess.run(
-        [str(reference_python(venv)), "-I", "-c", script, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        check=check,
-    )
+    with contextlib.ExitStack() as stack:
+        if data_root is None:
+            data_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aw-ref-")))
+        full_env = isolated_env(data_root)
+        full_env.update(env or {})  # an explicit caller setting (e.g. XDG_*) still wins
+        return subprocess.run(
+            [str(reference_python(venv)), "-I", "-c", script, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            check=check,
+        )
 
 
 # --------------------------------------------------------------------------- server

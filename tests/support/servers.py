@@ -41,6 +41,7 @@ class ServerProcess:
     port: int
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
+    db: Path | None = None
 
     @property
     def url(self) -> str:
@@ -48,7 +49,7 @@ class ServerProcess:
 
     @property
     def dbpath(self) -> Path:
-        return self.base / "server.sqlite"
+        return self.db or self.base / "server.sqlite"
 
     @property
     def log(self) -> Path:
@@ -77,6 +78,7 @@ class ServerProcess:
         self.stop(signal.SIGKILL)
 
 
-def start_server_process(base: Path, *extra_args: str, port: int | None = None) -> ServerProcess:
+def start_server_process(base: Path, *extra_args: str, port: int | None = None,
+                         db: Path | None = None) -> ServerProcess:
     base.mkdir(parents=True, exist_ok=True)
-    return ServerProcess(base, port or free_port(), list(extra_args)).start()
+    return ServerProcess(base, port or free_port(), list(extra_args), db=db).start()
