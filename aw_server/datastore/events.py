@@ -137,8 +137,12 @@ class EventOps:
         """Called by every event write, so it also marks the bucket as changed."""
         row.last_seq = self.db.current_seq
         if duration > row.max_duration:
-            conn.execute("UPDATE bucket SET max_duration = ? WHERE key = ?", (duration, row.key))
-            row.max_duration = duration
+            # Any bound at least as long as the longest event keeps range reads exact, so
+            # grow it geometrically: a heartbeat that keeps extending the longest event
+            # then writes the bucket row a few dozen times in its life, not every beat.
+            grown = max(duration, min(2 * row.max_duration, duration + 3_600_000_000), 60_000_000)
+            conn.execute("UPDATE bucket SET max_duration = ? WHERE key = ?", (grown, row.key))
+            row.max_duration = grown
 
     def _insert_rows(
         self, conn: sqlite3.Connection, row: BucketRow, events: Iterable[Event]

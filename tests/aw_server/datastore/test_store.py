@@ -237,3 +237,11 @@ def test_failed_transaction_rolls_back_caches(filled: Datastore) -> None:
     assert filled.db.current_seq == seq
     merged = filled.heartbeat("b", Event(T0 + S, 0, {"a": 1}), 5 * S)
     assert merged.duration_us == S
+
+
+def test_event_grown_by_heartbeats_is_found_by_a_late_range_read(filled: Datastore) -> None:
+    for minute in range(0, 181):  # one heartbeat a minute for three hours
+        filled.heartbeat("b", Event(T0 + minute * 60 * S, 0, {"x": 1}), 61 * S)
+    filled.insert_events("b", [Event(T0 + i * S, S, {"other": i}) for i in range(0, 100, 10)])
+    late = filled.get_events("b", start_us=T0 + 170 * 60 * S, end_us=T0 + 175 * 60 * S)
+    assert [(e.data, e.duration_us) for e in late] == [({"x": 1}, 5 * 60 * S)]
