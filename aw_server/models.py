@@ -75,10 +75,9 @@ def parse_duration(value: Any) -> int:
         raise BadRequest("'duration' must be finite", param="duration")
     if value < 0:
         raise BadRequest("'duration' must not be negative", param="duration")
-    us = round(value * US_PER_S)
-    if us > MAX_US - MIN_US:
+    if value > (MAX_US - MIN_US) / US_PER_S:  # checked before scaling: 1e308 * 1e6 is inf
         raise BadRequest("'duration' is too large", param="duration")
-    return us
+    return round(value * US_PER_S)
 
 
 def seconds(us: int) -> float:
