@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aw_server.errors import AWError, QueryError
+from aw_server.errors import AWError, QueryError, QueryTooExpensive
 from aw_server.models import US_PER_S, Event, EventSource, format_us, parse_timestamp
+from aw_server.query.ast import Program
 from aw_server.query.cache import QueryCache
 from aw_server.query.functions import FUNCTIONS, CallContext
+from aw_server.query.gc_pause import gc_paused
 from aw_server.query.interpreter import Interpreter
 from aw_server.query.limits import DEFAULT_LIMITS, Budget, QueryLimits
 from aw_server.query.parser import parse
@@ -77,7 +79,19 @@ def run_query(
         raise QueryError("'timeperiods' must be a non-empty list of 'start/end' strings")
     tree = parse(text)
     periods = [parse_period(period) for period in timeperiods]
-    budget = Budget(limits)
+    with gc_paused():
+        return _run_periods(text, tree, periods, source, name, cache, Budget(limits))
+
+
+def _run_periods(
+    text: str,
+    tree: Program,
+    periods: list[tuple[int, int]],
+    source: EventSource,
+    name: str | None,
+    cache: QueryCache | None,
+    budget: Budget,
+) -> list[Any]:
     now_us = int(time.time() * US_PER_S)
     results: list[Any] = []
     for start_us, end_us in periods:
@@ -96,8 +110,17 @@ def run_query(
             "ENDTIME": end_iso,
         }
         ctx = CallContext(source, start_us, end_us, budget)
-        value = Interpreter(ctx, variables).run(tree)
-        result = to_json_value(value)
+        try:
+            result = to_json_value(Interpreter(ctx, variables).run(tree))
+        except TimeoutError:
+            raise QueryTooExpensive(
+                "a regular expression took more than a second on one value; simplify the "
+                "rule (nested repetition such as '(a|aa)+' is the usual cause)"
+            ) from None
+        except RecursionError:
+            # The parser bounds the nesting of the program, but statements like
+            # `a = [a];` repeated can still build a value nested thousands deep.
+            raise QueryError("the query builds values nested too deeply") from None
         if cache is not None and cacheable:
             cache.put(key, ctx.bucket_markers, ctx.bucket_list, result)
         results.append(result)

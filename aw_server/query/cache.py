@@ -66,6 +66,10 @@ class QueryCache:
             return True, entry.result
         with self._lock:
             self.misses += 1
+            if entry is not None and self._entries.get(key) is entry:
+                # Stale: drop it now rather than let it occupy space until evicted.
+                del self._entries[key]
+                self._total -= entry.size
         return False, None
 
     @staticmethod

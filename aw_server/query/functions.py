@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,7 +245,7 @@ def _exclude_keyvals(events: list[Event], key: str, vals: list[Any]) -> list[Eve
 def _filter_keyvals_regex(ctx: CallContext, events: list[Event], key: str, regex: str) -> Any:
     try:
         pattern = transform.compile_regex(regex)
-    except re.error as exc:
+    except transform.RegexError as exc:
         raise QueryError(f"invalid regex {regex!r}: {exc}") from None
     return transform.filter_keyvals_regex(events, key, pattern, ctx.budget)
 
@@ -270,7 +269,7 @@ def _union_no_overlap(events1: list[Event], events2: list[Event]) -> list[Event]
     return transform.union_no_overlap(events1, events2)
 
 
-@register("limit_events", [Param("events", LIST), Param("count", INT)], "events",
+@register("limit_events", [Param("events", LIST), Param("count", INT)], "list",
           "The first count items.")
 def _limit_events(items: list[Any], count: int) -> list[Any]:
     return transform.limit_events(items, count)

@@ -19,6 +19,8 @@ Grammar (lowest precedence first; binary operators are left-associative):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aw_server.errors import QueryError
 from aw_server.query import ast
 from aw_server.query.lexer import Kind, Token, tokenize
@@ -150,27 +152,31 @@ class Parser:
     def expr(self) -> ast.Expr:
         self._enter()
         try:
-            left = self._sum()
-            while self.tok.kind is Kind.OP and self.tok.text in _COMPARISONS:
-                op = self._advance()
-                left = ast.BinOp(op.line, op.col, op.text, left, self._sum())
-            return left
+            return self._chain(lambda: self.tok.kind is Kind.OP and self.tok.text in _COMPARISONS,
+                               self._sum)
         finally:
             self.depth -= 1
 
     def _sum(self) -> ast.Expr:
-        left = self._product()
-        while self._is("+") or self._is("-"):
-            op = self._advance()
-            left = ast.BinOp(op.line, op.col, op.text, left, self._product())
-        return left
+        return self._chain(lambda: self._is("+") or self._is("-"), self._product)
 
     def _product(self) -> ast.Expr:
-        left = self._unary()
-        while self._is("*") or self._is("/") or self._is("%"):
-            op = self._advance()
-            left = ast.BinOp(op.line, op.col, op.text, left, self._unary())
-        return left
+        return self._chain(lambda: self._is("*") or self._is("/") or self._is("%"), self._unary)
+
+    def _chain(self, at_operator: Callable[[], bool], operand: Callable[[], ast.Expr]) -> ast.Expr:
+        """A left-associative run `a op b op c`. Each operator nests the tree one level
+        deeper (the interpreter recurses into `left`), so each counts toward MAX_DEPTH."""
+        left = operand()
+        entered = 0
+        try:
+            while at_operator():
+                op = self._advance()
+                self._enter()
+                entered += 1
+                left = ast.BinOp(op.line, op.col, op.text, left, operand())
+            return left
+        finally:
+            self.depth -= entered
 
     def _unary(self) -> ast.Expr:
         if self._is("-"):

@@ -7,6 +7,7 @@ it is safe because nothing mutates `data` in place.
 """
 
 from aw_server.transform.classify import (
+    RegexError,
     Rule,
     RuleError,
     categorize,
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_PULSETIME_US",
     "NO_DEADLINE",
     "Deadline",
+    "RegexError",
     "Rule",
     "RuleError",
     "categorize",

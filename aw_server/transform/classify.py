@@ -9,10 +9,11 @@ is matched once per call and the answer reused.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import regex
 
 from aw_server.models import Event
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
@@ -24,18 +25,31 @@ class RuleError(ValueError):
     """A rule dict that cannot be used; the message is meant for the query author."""
 
 
+# A single search gets at most this long. The `regex` package (unlike `re`) can stop a
+# catastrophically backtracking pattern mid-search, and avoids many such cases outright;
+# a rule like "(x+x+)+y" hangs `re` for minutes on a 30-character title.
+MATCH_TIMEOUT_S = 1.0
+RegexError = regex.error
+
+
 @functools.lru_cache(maxsize=512)
-def compile_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    """Compiled once per process: the webui sends the same category rules every query."""
-    flags = re.IGNORECASE if ignore_case else 0
-    return re.compile(pattern, flags)
+def compile_regex(pattern: str, ignore_case: bool = False) -> regex.Pattern[str]:
+    """Compiled once per process: the webui sends the same category rules every query.
+
+    Raises `TimeoutError` from a search that exceeds MATCH_TIMEOUT_S (see `search`)."""
+    flags = regex.IGNORECASE if ignore_case else 0
+    return regex.compile(pattern, flags)
+
+
+def search(pattern: regex.Pattern[str], text: str) -> bool:
+    return pattern.search(text, timeout=MATCH_TIMEOUT_S) is not None
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A compiled rule. `pattern` None never matches (empty regex or type "none")."""
 
-    pattern: re.Pattern[str] | None
+    pattern: regex.Pattern[str] | None
     select_keys: tuple[str, ...] | None = None
 
     def match(self, data: dict[str, Any]) -> bool:
@@ -47,8 +61,7 @@ class Rule:
             values = [data.get(key) for key in self.select_keys]
         else:
             values = list(data.values())
-        search = pattern.search
-        return any(isinstance(v, str) and search(v) is not None for v in values)
+        return any(isinstance(v, str) and search(pattern, v) for v in values)
 
 
 def compile_rule(spec: Any) -> Rule:
@@ -68,16 +81,28 @@ def compile_rule(spec: Any) -> Rule:
     select_keys = tuple(select) if select else None
     if spec.get("type") == "none":
         return Rule(None, select_keys)
-    regex = spec.get("regex")
-    if regex is not None and not isinstance(regex, str):
+    source = spec.get("regex")
+    if source is not None and not isinstance(source, str):
         raise RuleError("'regex' must be a string")
-    if not regex:
+    if not source:
         return Rule(None, select_keys)
     try:
-        pattern = compile_regex(regex, bool(spec.get("ignore_case", False)))
-    except re.error as exc:
-        raise RuleError(f"invalid regex {regex!r}: {exc}") from None
+        pattern = compile_regex(source, bool(spec.get("ignore_case", False)))
+    except RegexError as exc:
+        raise RuleError(f"invalid regex {source!r}: {exc}") from None
     return Rule(pattern, select_keys)
+
+
+def content_key(data: dict[str, Any]) -> tuple[bool, Any]:
+    """(exact, key): a hashable stand-in for `data`. When some value is unhashable (a
+    list or dict) the key keeps only the string values, which is all a rule can match,
+    and `exact` is False: the key then identifies the match result but not the data."""
+    try:
+        key = tuple(data.items())
+        hash(key)
+        return True, key
+    except TypeError:
+        return False, tuple((k, v) for k, v in data.items() if isinstance(v, str))
 
 
 class _Matcher:
@@ -91,11 +116,12 @@ class _Matcher:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
-        self.select = [r.select_keys for r in self.rules]
+        self.selecting = [(i, r.select_keys) for i, r in enumerate(self.rules) if r.select_keys]
         # Rules looking at every value can be answered from per-value masks alone.
         self.all_values_mask = sum(
             1 << i for i, r in enumerate(self.rules) if not r.select_keys
         )
+        self.searches = [r.pattern.search if r.pattern is not None else None for r in rules]
         self.value_masks: dict[str, int] = {}
         self.by_content: dict[Any, int] = {}
 
@@ -103,33 +129,32 @@ class _Matcher:
         mask = self.value_masks.get(value)
         if mask is None:
             mask = 0
-            for i, rule in enumerate(self.rules):
-                if rule.pattern is not None and rule.pattern.search(value) is not None:
-                    mask |= 1 << i
+            bit = 1
+            for search in self.searches:
+                if search is not None and search(value) is not None:
+                    mask |= bit
+                bit <<= 1
             self.value_masks[value] = mask
         return mask
 
-    def mask(self, data: dict[str, Any]) -> int:
-        try:
-            key: Any = tuple(data.items())
-            hash(key)
-        except TypeError:
-            key = tuple((k, v) for k, v in data.items() if isinstance(v, str))
+    def mask(self, data: dict[str, Any], key: Any) -> int:
+        """Bitmask of the rules matching `data`; `key` is `content_key(data)`."""
         mask = self.by_content.get(key)
         if mask is not None:
             return mask
+        value_masks = self.value_masks
         mask = 0
         for value in data.values():
             if isinstance(value, str):
-                mask |= self._value_mask(value)
+                value_mask = value_masks.get(value)
+                mask |= self._value_mask(value) if value_mask is None else value_mask
         mask &= self.all_values_mask
-        for i, keys in enumerate(self.select):
-            if keys:
-                for k in keys:
-                    value = data.get(k)
-                    if isinstance(value, str) and self._value_mask(value) >> i & 1:
-                        mask |= 1 << i
-                        break
+        for i, keys in self.selecting:
+            for k in keys:
+                value = data.get(k)
+                if isinstance(value, str) and self._value_mask(value) >> i & 1:
+                    mask |= 1 << i
+                    break
         self.by_content[key] = mask
         return mask
 
@@ -154,9 +179,11 @@ def _label(
     labels = [label for label, _ in classes]
     matcher = _Matcher([rule for _, rule in classes])
     by_mask: dict[int, Any] = {}
-    # id(data) -> new data dict; valid because every event (and so its data) stays
-    # referenced by `events` for the whole call.
+    # Events with equal data get one shared new dict, so later passes (merge) see equal
+    # data as one object even when storage handed out a copy per event. id(data) is the
+    # cheap first lookup; ids stay valid because `events` keeps every dict alive.
     by_identity: dict[int, dict[str, Any]] = {}
+    by_content: dict[Any, dict[str, Any]] = {}
     result: list[Event] = []
     append = result.append
     for chunk_start in range(0, len(events), CHECK_EVERY):
@@ -165,14 +192,19 @@ def _label(
             data = event.data
             new_data = by_identity.get(id(data))
             if new_data is None:
-                mask = matcher.mask(data)
-                value = by_mask.get(mask)
-                if value is None:
-                    value = by_mask[mask] = choose(
-                        [label for i, label in enumerate(labels) if mask >> i & 1]
-                    )
-                new_data = dict(data)
-                new_data[field] = value
+                exact, key = content_key(data)
+                new_data = by_content.get(key) if exact else None
+                if new_data is None:
+                    mask = matcher.mask(data, key)
+                    value = by_mask.get(mask)
+                    if value is None:
+                        value = by_mask[mask] = choose(
+                            [label for i, label in enumerate(labels) if mask >> i & 1]
+                        )
+                    new_data = dict(data)
+                    new_data[field] = value
+                    if exact:
+                        by_content[key] = new_data
                 by_identity[id(data)] = new_data
             append(Event(event.timestamp_us, event.duration_us, new_data, event.id))
     return result

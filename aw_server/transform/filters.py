@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+import regex
+
 from aw_server.models import Event
+from aw_server.transform.classify import search
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -53,13 +55,12 @@ def filter_keyvals(
 
 
 def filter_keyvals_regex(
-    events: list[Event], key: str, pattern: re.Pattern[str], deadline: Deadline = NO_DEADLINE
+    events: list[Event], key: str, pattern: regex.Pattern[str], deadline: Deadline = NO_DEADLINE
 ) -> list[Event]:
     """Events whose string `data[key]` contains a match of `pattern` (search, unanchored).
 
     Non-string values never match (aw-core would crash on them).
     """
-    search = pattern.search
     keep: list[Event] = []
     memo: dict[str, bool] = {}
     for index, event in enumerate(events):
@@ -70,7 +71,7 @@ def filter_keyvals_regex(
             continue
         hit = memo.get(value)
         if hit is None:
-            hit = memo[value] = search(value) is not None
+            hit = memo[value] = search(pattern, value)
         if hit:
             keep.append(event)
     return keep

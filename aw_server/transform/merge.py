@@ -31,7 +31,7 @@ class _DictKey(tuple[Any, ...]):
 
 def _freeze(value: Any) -> Any:
     """A hashable stand-in for a JSON value (lists and dicts, e.g. "$category" paths)."""
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):  # tuple: a group key holding list values
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
         return _DictKey(sorted((k, _freeze(v)) for k, v in value.items()))
@@ -50,35 +50,49 @@ def merge_events_by_keys(
     """
     if not keys:
         return list(events)
-    groups: dict[Any, list[Any]] = {}
-    key_list = list(keys)
-    single = key_list[0] if len(key_list) == 1 else None
-    missing = repeat(_MISSING)
-    # id(value) -> frozen value; categorize shares one "$category" list per category,
-    # so each is frozen once. Ids stay unique while `events` keeps the values alive.
-    frozen: dict[int, Any] = {}
+    # Pass 1, per event: sum durations per data dict *object*. Events sharing a dict
+    # (interning storage, flood, categorize) then cost one dict operation each, and the
+    # key tuples below are built once per distinct dict instead of once per event.
+    # Insertion order is first appearance, and ids stay unique because `events` keeps
+    # every dict alive for the whole call.
+    by_object: dict[int, list[Any]] = {}
+    get = by_object.get
     for chunk_start in range(0, len(events), CHECK_EVERY):
         deadline.check()
         for event in events[chunk_start : chunk_start + CHECK_EVERY]:
             data = event.data
-            if single is not None:
-                group_key: Any = data.get(single, _MISSING)
-                if type(group_key) is list or type(group_key) is dict:
-                    value_id = id(group_key)
-                    group_key = frozen.get(value_id)
-                    if group_key is None:
-                        group_key = frozen[value_id] = _freeze(data[single])
+            entry = get(id(data))
+            if entry is None:
+                by_object[id(data)] = [event.timestamp_us, event.duration_us, data]
             else:
-                group_key = tuple(map(data.get, key_list, missing))
-            try:
-                group = groups.get(group_key)
-            except TypeError:  # a list or dict value: freeze it so it can be hashed
-                group_key = _freeze(group_key)
-                group = groups.get(group_key)
-            if group is None:
-                groups[group_key] = [event.timestamp_us, event.duration_us, data]
-            else:
-                group[1] += event.duration_us
+                entry[1] += event.duration_us
+
+    # Pass 2, per distinct dict: group by the values of `keys`. Iterating in first-seen
+    # order keeps each group's first event (and so its timestamp) as in a single pass.
+    groups: dict[Any, list[Any]] = {}
+    key_list = list(keys)
+    missing = repeat(_MISSING)
+    # categorize shares one "$category" list per category: freeze each list object once.
+    frozen: dict[int, Any] = {}
+    for timestamp_us, duration_us, data in by_object.values():
+        group_key: Any = tuple(map(data.get, key_list, missing))
+        try:
+            group = groups.get(group_key)
+        except TypeError:  # a list or dict value, e.g. a "$category" path
+            parts = []
+            for part in group_key:
+                if isinstance(part, list | dict):
+                    known = frozen.get(id(part))
+                    if known is None:
+                        known = frozen[id(part)] = _freeze(part)
+                    part = known
+                parts.append(part)
+            group_key = tuple(parts)
+            group = groups.get(group_key)
+        if group is None:
+            groups[group_key] = [timestamp_us, duration_us, data]
+        else:
+            group[1] += duration_us
     result: list[Event] = []
     for timestamp_us, duration_us, data in groups.values():
         merged = {k: data[k] for k in key_list if k in data}

@@ -52,6 +52,12 @@ def filter_period_intersect(
         e1 = s1 + event.duration_us
         s2 = fl_start[j]
         e2 = fl_end[j]
+        if s2 <= s1 and e1 <= e2:
+            # The common case (a window event inside a not-afk period), checked first;
+            # every branch below would give the same span here.
+            append(event)
+            i += 1
+            continue
         # timeslot's intersection (inlined: this loop runs once per event).
         found = True
         if s1 <= s2 and e2 <= e1:

@@ -23,7 +23,7 @@ def sort_by_duration(events: list[Event]) -> list[Event]:
 
 def sum_durations(events: list[Event]) -> int:
     """Total duration in microseconds (exact; the query layer turns it into seconds)."""
-    return sum(e.duration_us for e in events)
+    return sum(map(_by_duration, events))
 
 
 def concat(*lists: list[Any]) -> list[Any]:

@@ -43,10 +43,14 @@ CLIENT_SCRIPT = textwrap.dedent("""
             data = {"app": "b" if i >= 20 else "a", "title": "t"}
             client.heartbeat(bucket, Event(timestamp=t0 + timedelta(seconds=i), data=data),
                              pulsetime=2, queued=True, commit_interval=5)
-        deadline = time.time() + 20
-        while time.time() < deadline and client.request_queue._get_next() is not None:
-            time.sleep(0.1)
-        time.sleep(0.5)
+        # Wait for what the server shows, not for the client's internals: the "b" event is
+        # committed by the client once it is commit_interval long.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            apps = [e.data["app"] for e in client.get_events(bucket, limit=-1)]
+            if "b" in apps:
+                break
+            time.sleep(0.2)
     client.insert_event(bucket, Event(timestamp=t0 - timedelta(hours=1), duration=60,
                                       data={"app": "inserted", "title": "x"}))
     client.insert_events(bucket, [Event(timestamp=t0 - timedelta(hours=2), duration=30,

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aw_server.transform import Rule, RuleError, categorize, compile_rule, tag
 from tests.aw_server.transform.builders import ev
@@ -99,4 +101,57 @@ def test_rule_regexes_are_compiled_once_and_reused() -> None:
     first = compile_rule({"regex": "Jira|GitHub", "ignore_case": True})
     second = compile_rule({"regex": "Jira|GitHub", "ignore_case": True})
     assert first.pattern is second.pattern
-    assert first.pattern is not None and first.pattern.flags & re.IGNORECASE
+    assert first.pattern is not None and first.pattern.flags & regex.IGNORECASE
+
+
+# The memoised matcher must agree with the plain per-event rule semantics.
+
+_VALUES = st.sampled_from(["GitHub", "github", "code", "vim", "x", "", "日本", "Jira board"])
+_RULE_SPECS = st.fixed_dictionaries(
+    {"regex": st.sampled_from(["GitHub", "code|vim", "^x$", "", "board", "日"])},
+    optional={
+        "ignore_case": st.booleans(),
+        "select_keys": st.lists(st.sampled_from(["app", "title", "url"]), max_size=2),
+        "type": st.sampled_from(["regex", "none"]),
+    },
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["app", "title", "n"]), _VALUES | st.integers()),
+             max_size=8),
+    st.lists(st.tuples(st.lists(st.sampled_from(["A", "B"]), min_size=1, max_size=3),
+                       _RULE_SPECS), max_size=5),
+)
+def test_categorize_and_tag_agree_with_rule_match(
+    datas: list[dict[str, Any]], specs: list[tuple[list[str], dict[str, Any]]]
+) -> None:
+    classes = [(label, compile_rule(spec)) for label, spec in specs]
+    events = [ev(i, 1) for i in range(len(datas))]
+    for event, data in zip(events, datas, strict=True):
+        event.data = data
+    for event, out in zip(events, categorize(events, classes), strict=True):
+        expected: Any = ["Uncategorized"]
+        for label, rule in classes:
+            if rule.match(event.data) and len(label) >= len(expected):
+                expected = label
+        assert out.data["$category"] == expected
+    for event, out in zip(events, tag(events, [("t" + str(i), r) for i, (_, r) in
+                                                enumerate(classes)]), strict=True):
+        assert out.data["$tags"] == [f"t{i}" for i, (_, r) in enumerate(classes)
+                                     if r.match(event.data)]
+
+
+def test_equal_data_in_separate_dicts_shares_one_categorized_dict() -> None:
+    first, second = ev(0, 1, app="code", title="a"), ev(1, 1, app="code", title="a")
+    assert first.data is not second.data
+    out = categorize([first, second], rules(PROG))
+    assert out[0].data is out[1].data  # lets merge_events_by_keys group by object
+
+
+def test_events_differing_only_in_list_values_keep_their_own_data() -> None:
+    events = [ev(0, 1, title="GitHub", extra=[1]), ev(1, 1, title="GitHub", extra=[2])]
+    out = categorize(events, rules(WORK))
+    assert [(e.data["extra"], e.data["$category"]) for e in out] == [([1], ["Work"]),
+                                                                    ([2], ["Work"])]

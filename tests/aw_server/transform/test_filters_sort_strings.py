@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import re
-
 from aw_server.transform import (
+    compile_regex,
     concat,
     filter_keyvals,
     filter_keyvals_regex,
@@ -37,7 +36,7 @@ def test_filter_keyvals_compares_numbers_lists_and_booleans_by_value() -> None:
 
 def test_filter_keyvals_regex_searches_unanchored_and_skips_non_strings() -> None:
     events = [ev(0, 1, app="Firefox"), ev(1, 1, app="firefox-esr"), ev(2, 1, app=3), ev(3, 1)]
-    out = filter_keyvals_regex(events, "app", re.compile("fox$"))
+    out = filter_keyvals_regex(events, "app", compile_regex("fox$"))
     assert [e.data["app"] for e in out] == ["Firefox"]
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from itertools import pairwise
+from typing import Any
+
 from hypothesis import given, settings
 
 from aw_server.models import Event
@@ -67,6 +70,19 @@ def test_tiny_overlap_with_different_data_is_trimmed() -> None:
     assert spans(out) == [(0, 10), (10, 20)]
 
 
+def test_absorbed_zero_duration_events_do_not_duplicate_time() -> None:
+    # aw-core turns this into two copies of [0, 0.5): the second zero-duration event
+    # re-merges the already absorbed first one back over the real event.
+    out = flood([ev(0, 0.5, app="a"), ev(0, 0, app="a"), ev(0, 0, app="a")])
+    assert spans(out) == [(0, 0.5)]
+
+
+def test_zero_duration_event_inside_another_does_not_block_flooding() -> None:
+    # aw-core pairs the hidden instant with its neighbours and leaves the gap open.
+    out = flood([ev(0, 10, app="x"), ev(5, 0, app="y"), ev(12, 8, app="x")])
+    assert spans(out) == [(0, 20)]
+
+
 def test_zero_duration_events_are_dropped() -> None:
     assert flood([ev(0, 0, app="a")]) == []
     assert spans(flood([ev(0, 0, app="a"), ev(30, 2, app="b")])) == [(30, 32)]
@@ -120,3 +136,51 @@ def test_flood_output_is_sorted_and_has_no_empty_events(events: list[Event]) -> 
     out = flood(events)
     assert all(e.duration_us > 0 for e in out)
     assert [e.timestamp_us for e in out] == sorted(e.timestamp_us for e in out)
+
+
+def _pairwise_oracle(events: list[Event], pulsetime_us: int = 5_000_000) -> list[Any]:
+    """A literal, slow transcription of aw-core's rule (mutate neighbouring pairs in
+    order) plus the two documented fixes: zero-duration events inside an earlier event
+    are ignored, and a merge never reaches back before the end of the last non-empty
+    event before the pair."""
+    spans_: list[list[Any]] = []
+    covered = -(2**63)
+    for e in sorted(events, key=lambda e: e.timestamp_us):
+        if e.duration_us == 0 and e.timestamp_us < covered:
+            continue  # second documented fix: instants hidden inside an earlier event
+        covered = max(covered, e.end_us)
+        spans_.append([e.timestamp_us, e.duration_us, e.data])
+    floor = -(2**63)
+    for first, second in pairwise(spans_):
+        gap = second[0] - (first[0] + first[1])
+        if gap == 0:
+            pass
+        elif gap < 0 and first[2] == second[2]:
+            start = min(first[0], second[0])
+            if second[0] < first[0]:
+                start = max(start, floor)
+            end = max(first[0] + first[1], second[0] + second[1])
+            first[0], first[1], second[0], second[1] = start, max(end - start, 0), end, 0
+        elif -100_000 < gap <= pulsetime_us:
+            same = first[2] == second[2]
+            end2 = second[0] + second[1]
+            if first[1] >= second[1]:
+                if same:
+                    first[1], second[0], second[1] = end2 - first[0], end2, 0
+                else:
+                    first[1] = second[0] - first[0]
+            elif same:
+                second[0], second[1], first[1] = first[0], end2 - first[0], 0
+            else:
+                second[0] = first[0] + first[1]
+                second[1] = end2 - second[0]
+        if first[1] > 0:
+            floor = first[0] + first[1]
+    return [(s, d, data) for s, d, data in spans_ if d > 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_lists())
+def test_flood_matches_the_pairwise_rule(events: list[Event]) -> None:
+    expected = sorted(_pairwise_oracle(events), key=lambda span: span[0])  # see flood()
+    assert [(e.timestamp_us, e.duration_us, e.data) for e in flood(events)] == expected

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,12 +52,10 @@ def test_same_value_under_different_missing_keys_is_not_merged() -> None:
 
 
 def test_list_values_such_as_category_paths_group_by_value() -> None:
-    events = [
-        ev(0, 2, **{"$category": ["Work", "Prog"]}),
-        ev(2, 3, **{"$category": ["Work"]}),
-        ev(5, 4, **{"$category": ["Work", "Prog"]}),
-        ev(9, 1, **{"$category": {"odd": ["dict"]}}),
-    ]
+    events = [ev(0, 2), ev(2, 3), ev(5, 4), ev(9, 1)]
+    values: list[Any] = [["Work", "Prog"], ["Work"], ["Work", "Prog"], {"odd": ["dict"]}]
+    for event, category in zip(events, values, strict=True):
+        event.data = {"$category": category}
     out = merge_events_by_keys(events, ["$category"])
     assert [(e.data["$category"], e.duration) for e in out] == [
         (["Work", "Prog"], 6.0),

@@ -1,0 +1,106 @@
+"""Latency and peak memory of the canonical desktop summary query through `run_query`.
+
+    .venv/bin/python bench/query_bench.py            # 100k window events over 7 days
+    .venv/bin/python bench/query_bench.py --large    # also 1M events over 30 days
+
+Each size runs in its own process so peak RSS belongs to that size alone. The query is
+aw-webui's `fullDesktopQuery` without the browser and stopwatch parts: flood, AFK filter,
+categorize with 12 regex rules, merge by app/title/category, top-100 limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import datagen
+
+from aw_server.models import format_us
+from aw_server.query import QueryLimits, run_query
+
+
+def canonical_query() -> list[str]:
+    classes = json.dumps(datagen.CATEGORY_RULES)
+    return [
+        f'events = flood(query_bucket(find_bucket("aw-watcher-window_{datagen.HOSTNAME}")));',
+        f'not_afk = flood(query_bucket(find_bucket("aw-watcher-afk_{datagen.HOSTNAME}")));',
+        'not_afk = filter_keyvals(not_afk, "status", ["not-afk"]);',
+        "events = filter_period_intersect(events, not_afk);",
+        f"events = categorize(events, {classes});",
+        'title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));',
+        'app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));',
+        'cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));',
+        "app_events = limit_events(app_events, 100);",
+        "title_events = limit_events(title_events, 100);",
+        "duration = sum_durations(events);",
+        'RETURN = {"window": {"app_events": app_events, "title_events": title_events, '
+        '"cat_events": cat_events, "active_events": not_afk, "duration": duration}};',
+    ]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run_size(
+    days: int, events: int, periods: list[int], repeats: int, share_data: bool
+) -> None:
+    source = datagen.ArraySource(
+        datagen.generate(seed=42, days=days, window_events=events), share_data=share_data
+    )
+    loaded_rss = peak_rss_mib()
+    query = canonical_query()
+    limits = QueryLimits(max_seconds=120)
+    for period_days in periods:
+        start = datagen.START_US
+        period = f"{format_us(start)}/{format_us(start + period_days * datagen.DAY_US)}"
+        timings = []
+        cpu = []
+        for _ in range(repeats):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            result = run_query(query, [period], source, limits=limits)
+            timings.append(time.perf_counter() - began)
+            cpu.append(time.process_time() - began_cpu)
+        active = result[0]["window"]["duration"] / 3600
+        print(
+            f"{events:>9,} events in store | {period_days:>2}-day period: "
+            f"wall median {statistics.median(timings) * 1000:7.0f} ms, "
+            f"min {min(timings) * 1000:7.0f} ms; CPU min {min(cpu) * 1000:7.0f} ms "
+            f"({repeats} runs, active {active:.1f} h)"
+        )
+    print(f"    peak RSS {peak_rss_mib():.0f} MiB (data alone: {loaded_rss:.0f} MiB); "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true", help="also run 1M events / 30 days")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--copy-data", action="store_true",
+                        help="a fresh data dict per event (storage without interning)")
+    parser.add_argument("--size", help=argparse.SUPPRESS)  # child process mode
+    args = parser.parse_args()
+    share = not args.copy_data
+    if args.size == "small":
+        run_size(7, 100_000, [1, 7], args.repeats, share)
+        return
+    if args.size == "large":
+        run_size(30, 1_000_000, [1, 7, 30], max(1, args.repeats // 2), share)
+        return
+    sizes = ["small", "large"] if args.large else ["small"]
+    for size in sizes:
+        command = [sys.executable, __file__, "--size", size, "--repeats", str(args.repeats)]
+        subprocess.run(command + (["--copy-data"] if args.copy_data else []), check=True)
+
+
+if __name__ == "__main__":
+    main()
