@@ -12,11 +12,14 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aw_server import __version__
+from aw_server.datastore.legacy_import import open_source
+from aw_server.datastore.rows import event_json_text
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportResult
+from aw_server.datastore.transfer import ImportReport, ImportResult, ProgressFn
 from aw_server.errors import BadRequest, DeleteNeedsForce
 from aw_server.models import Bucket, Event, format_us, require_str
 
@@ -146,13 +149,24 @@ class ServerAPI:
         return self.store.delete_event(bucket_id, event_id)
 
     # -- export / import -----------------------------------------------------------------
-    def export_chunks(self, bucket_ids: list[str] | None = None) -> Iterator[str]:
+    def export_chunks(self, bucket_ids: list[str] | None = None, start_us: int | None = None,
+                      end_us: int | None = None, *, include_settings: bool = False
+                      ) -> Iterator[str]:
         """ActivityWatch's export document, streamed: `{"buckets": {id: {..., events}}}`.
 
         Events keep no ids (as aw-server does), so an export imports cleanly anywhere.
+        With a time range, whole events overlapping it are exported (not clipped), so
+        exports of adjacent ranges import back without loss or duplicates. Backups add
+        `"settings": {...}` (`include_settings`), which ActivityWatch ignores.
         """
         ids = self.store.bucket_ids() if bucket_ids is None else bucket_ids
-        buckets = [self.store.get_bucket(b) for b in ids]  # fail before the first byte
+        # Look the buckets up now, not lazily: an unknown id must fail before the 200
+        # status line is sent, which happens as soon as streaming starts.
+        buckets = [self.store.get_bucket(b) for b in ids]
+        return self._export_stream(buckets, start_us, end_us, include_settings)
+
+    def _export_stream(self, buckets: list[Bucket], start_us: int | None, end_us: int | None,
+                       include_settings: bool) -> Iterator[str]:
         yield '{"buckets": {'
         for n, bucket in enumerate(buckets):
             meta = bucket.to_json()
@@ -161,15 +175,25 @@ class ServerAPI:
             yield f'{", " if n else ""}{key}: {head}, "events": ['
             batch: list[str] = []
             first = True
-            for text in self.store.iter_events_json(bucket.id, with_ids=False):
-                batch.append(text)
+            for start, end, data in self.store.iter_export_rows(bucket.id, start_us, end_us):
+                batch.append(event_json_text(None, start, end, data))
                 if len(batch) >= 2000:
                     yield ("" if first else ", ") + ", ".join(batch)
                     first, batch = False, []
             if batch:
                 yield ("" if first else ", ") + ", ".join(batch)
             yield "]}"
-        yield "}}"
+        yield "}"
+        if include_settings:
+            yield ', "settings": ' + json.dumps(self.store.all_settings(), ensure_ascii=False)
+        yield "}"
+
+    def import_file(self, path: Path | str, *, progress: ProgressFn | None = None
+                    ) -> ImportReport:
+        """Import an ActivityWatch database (aw-server or aw-server-rust) or JSON export
+        from disk, streamed; re-running an interrupted import resumes it."""
+        with open_source(Path(path)) as source:
+            return self.store.import_source(source, progress=progress)
 
     def import_document(self, document: Any) -> list[ImportResult]:
         """Accepts the dict form `{"buckets": {id: bucket}}`, the older list form

@@ -22,7 +22,8 @@ logger = logging.getLogger("aw_server")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aw-server",
-        description="A local time-tracking server speaking ActivityWatch's REST API.",
+        description="A local time-tracking server speaking ActivityWatch's REST API. "
+        "Also: `aw-server import PATH` and `aw-server export ...` (see their --help).",
     )
     parser.add_argument("--version", action="version", version=f"aw-server {__version__}")
     parser.add_argument("--testing", action="store_true",
@@ -105,6 +106,11 @@ def serve(config: ServerConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("import", "export"):
+        from aw_server.commands import main as run_command
+
+        return run_command(argv)
     args = build_parser().parse_args(argv)
     setup_logging("aw-server", testing=args.testing, verbose=args.verbose,
                   to_file=not args.no_log_file)

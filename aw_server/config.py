@@ -52,6 +52,14 @@ DEFAULT_CONFIG_TEXT = """\
 # When set, every /api request except /api/0/info must carry
 # "Authorization: Bearer <api_key>".
 #api_key = ""
+
+[backup]
+# Folder for scheduled JSON backups (aw-backup-YYYY-MM-DD.json); empty = no backups.
+#folder = ""
+# "daily" or "weekly".
+#every = "daily"
+# How many backups to keep; older ones are deleted.
+#keep = 7
 """
 
 
@@ -73,6 +81,9 @@ class ServerConfig:
     verbose: bool = False
     threads: int = 8
     hostname: str | None = None
+    backup_folder: Path | None = None
+    backup_every: str = "daily"
+    backup_keep: int = 7
 
     @property
     def module_name(self) -> str:
@@ -121,6 +132,25 @@ def _as_origins(value: Any) -> tuple[str, ...]:
     raise ValueError("cors_origins must be a list or a comma-separated string")
 
 
+def _backup_changes(section: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        raise ValueError(f"config file {path}: [backup] must be a table")
+    changes: dict[str, Any] = {}
+    if section.get("folder"):
+        changes["backup_folder"] = Path(str(section["folder"])).expanduser()
+    if "every" in section:
+        every = str(section["every"])
+        if every not in ("daily", "weekly"):
+            raise ValueError(f"config file {path}: [backup] every must be 'daily' or 'weekly'")
+        changes["backup_every"] = every
+    if "keep" in section:
+        keep = section["keep"]
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"config file {path}: [backup] keep must be a whole number >= 1")
+        changes["backup_keep"] = keep
+    return changes
+
+
 def load_config(path: Path | None = None, *, testing: bool = False) -> ServerConfig:
     """Defaults overlaid by the TOML file's `[server]` (or `[server-testing]`) section."""
     config = ServerConfig(testing=testing, port=TESTING_PORT if testing else DEFAULT_PORT)
@@ -152,6 +182,7 @@ def load_config(path: Path | None = None, *, testing: bool = False) -> ServerCon
     static = section.get("custom_static", {})
     if isinstance(static, dict):
         changes["custom_static"] = {str(k): Path(str(v)) for k, v in static.items()}
+    changes.update(_backup_changes(raw.get("backup", {}), path))
     auth = raw.get("auth", {})
     if isinstance(auth, dict) and auth.get("api_key"):
         changes["api_key"] = str(auth["api_key"])

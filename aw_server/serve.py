@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from waitress.server import create_server
 
 from aw_server.api import ServerAPI
+from aw_server.backup import BackupScheduler
 from aw_server.config import ServerConfig
+from aw_server.datastore.legacy_import import find_activitywatch_databases
 from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app
 
@@ -27,6 +30,15 @@ class Server:
         self.store = store or Datastore(config.database_path(), durability=config.durability)
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
         self.app = create_app(config, self.api)
+        self.sync: Any = None
+        try:
+            from aw_server.sync.service import SyncService
+        except ImportError as exc:  # `cryptography` or `spake2` not installed
+            logger.warning("device sync is unavailable: %s", exc)
+        else:
+            self.sync = SyncService(self.store, hostname=self.api.info.hostname,
+                                    testing=config.testing, db_path=config.database_path())
+            self.app.extensions["aw_sync"] = self.sync
         try:
             self._waitress: Any = create_server(
                 self.app,
@@ -47,6 +59,21 @@ class Server:
         self.app.extensions["aw_security"].port = self.port
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self.backups: BackupScheduler | None = None
+        if config.backup_folder is not None:
+            self.backups = BackupScheduler(self.api, config.backup_folder,
+                                           every=config.backup_every, keep=config.backup_keep)
+        self.found_databases = self._look_for_activitywatch()
+
+    def _look_for_activitywatch(self) -> list[Path]:
+        """On a first start, point at an existing ActivityWatch database (never automatic)."""
+        if self.store.bucket_ids():
+            return []
+        found = find_activitywatch_databases(testing=self.config.testing)
+        for path in found:
+            logger.info("found an ActivityWatch database at %s; import it with "
+                        "`aw-server import %s`", path, path)
+        return found
 
     @property
     def url(self) -> str:
@@ -57,6 +84,10 @@ class Server:
     def serve_forever(self) -> None:
         logger.info("aw-server listening on %s (database %s)", self.url,
                     self.config.database_path())
+        if self.backups is not None:
+            self.backups.start()
+        if self.sync is not None:
+            self.sync.start()
         try:
             self._waitress.run()
         except (OSError, ValueError):
@@ -88,5 +119,7 @@ class Server:
         waitress.close()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.sync is not None:
+            self.sync.stop()
         self.store.close()
         logger.info("aw-server stopped")

@@ -81,8 +81,76 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _add_import_jobs(conn: sqlite3.Connection) -> None:
+    """Issue 9 (import): one row per file import, the resume point of its publish phase.
+
+    The events read from the source wait in a staging file beside the database (see
+    `transfer.py`); this row says which staging file belongs to which source and how far
+    its publishing got, and is updated in the same transaction as each published chunk.
+    Local bookkeeping only: no seq, never synced.
+    """
+    conn.execute(
+        """CREATE TABLE import_job (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            staging TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            bucket_pos INTEGER NOT NULL DEFAULT 0,
+            start_pos INTEGER,
+            results TEXT NOT NULL DEFAULT '{}',
+            started TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )"""
+    )
+
+
+def _add_sync(conn: sqlite3.Connection) -> None:
+    """Issue 7 (sync, docs/sync.md): peers, per-origin high-water marks, bucket epochs.
+
+    - `sync_peer`: one row per paired device with its pairing key (state active, revoked
+      or removed).
+    - `sync_hwm`: for each foreign origin, the seq up to which this database holds that
+      origin's log without a gap; moved in the same transaction as the batch it ends.
+    - `origin.created`: when a log began (µs); a newer log of the same device supersedes an
+      older one after a restore.
+    - `bucket.epoch`: the seq at which an own bucket was last re-created after a delete; a
+      mirror drops its events of earlier lives. The trigger keeps it for own buckets
+      (`readonly = 0`), so the bucket code needs no change.
+    """
+    conn.execute(
+        """CREATE TABLE sync_peer (
+            device_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            key BLOB NOT NULL,
+            state TEXT NOT NULL,
+            created REAL NOT NULL,
+            changed REAL NOT NULL,
+            address TEXT NOT NULL DEFAULT '',
+            sas TEXT NOT NULL DEFAULT '',
+            last_sync REAL,
+            last_error TEXT,
+            last_bytes INTEGER NOT NULL DEFAULT 0,
+            skew REAL
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        "CREATE TABLE sync_hwm (origin INTEGER PRIMARY KEY, hwm INTEGER NOT NULL)"
+    )
+    conn.execute("ALTER TABLE origin ADD COLUMN created INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE bucket ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        """CREATE TRIGGER bucket_epoch AFTER UPDATE OF deleted ON bucket
+        WHEN OLD.deleted = 1 AND NEW.deleted = 0 AND NEW.readonly = 0
+        BEGIN UPDATE bucket SET epoch = NEW.seq WHERE key = NEW.key; END"""
+    )
+
+
 # Entry i brings the schema from version i to version i + 1. Append, never edit or reorder.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _create_v1, _add_import_jobs, _add_sync,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from aw_server.datastore.core import Database
 from aw_server.datastore.events import EventOps
 from aw_server.datastore.rows import BucketRow, check_text, dump_json
+from aw_server.datastore.sync_store import SyncStoreOps
 from aw_server.datastore.transfer import TransferOps
 from aw_server.errors import BucketExists, Forbidden, NoSuchBucket
 from aw_server.models import Bucket, BucketInfo, Event
@@ -33,7 +34,7 @@ def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
                   bool(readonly))
 
 
-class Datastore(EventOps, TransferOps):
+class Datastore(EventOps, TransferOps, SyncStoreOps):
     def __init__(self, path: Path | str, *, durability: str = "normal") -> None:
         self.db = Database(path, durability=durability)
         self._buckets: dict[str, BucketRow] = {}
@@ -162,7 +163,7 @@ class Datastore(EventOps, TransferOps):
         """The bucket row stays as a tombstone (deleted = 1) so sync can pass the deletion on;
         its events go, without one tombstone each."""
         with self._write() as conn:
-            row = self._bucket(bucket_id)
+            row = self._writable(bucket_id)  # a mirror is deleted only by unpair with purge
             conn.execute("DELETE FROM event WHERE bucket = ?", (row.key,))
             conn.execute(
                 "UPDATE bucket SET deleted = 1, seq = ? WHERE key = ?",

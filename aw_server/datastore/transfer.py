@@ -1,26 +1,54 @@
-"""Bulk import: a bucket with its events, merged into what is already stored.
+"""Bulk import and export reads.
 
-An event counts as already present when a stored event of the bucket has the same start,
-end and data (compared as canonical JSON), so importing the same export twice, or an
-export of a bucket that kept growing since, adds only what is new.
+Import merges into what is stored. An event counts as already present when a stored
+event of the bucket has the same start, end and data (compared as canonical JSON), and
+it counts *as many times as it is stored*: importing the same source twice, or an export
+of a bucket that kept growing since, adds only what is new, while events that a source
+really holds twice (ActivityWatch does store exact duplicates) arrive twice.
+
+File imports (`import_source`) run in two phases, each resumable:
+1. Reading: the source is streamed into a staging file beside the database, batch by
+   batch, each committed with the source position after it. Every value is validated
+   here, so a damaged or truncated source fails in this phase, and failing means deleting
+   the staging file and the job row: nothing of it ever reached the database.
+2. Publishing: staged events go into the database one time window of one bucket at a
+   time; each window is one transaction that also moves the job's resume point
+   (`import_job.bucket_pos/start_pos`), so a killed import continues after the last
+   committed window and a window is never published twice. Short transactions keep the
+   server answering heartbeats while a big import runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from aw_server.datastore.rows import BucketRow
+from aw_server.datastore.legacy_import import ImportSourceError, Source
+from aw_server.datastore.rows import BucketRow, dump_json
+from aw_server.datastore.staging import Staging
 from aw_server.errors import Forbidden
-from aw_server.models import Bucket, Event, canonical_data
+from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data
 
 if TYPE_CHECKING:
     from aw_server.datastore.core import Database
 
 _CHUNK = 5000
+# One file import at a time per process: two imports resuming the same job would
+# publish its windows twice. (Another process is kept out by `aw-server import`, which
+# refuses while a server of the database answers.)
+_IMPORT_LOCK = threading.Lock()
+ProgressFn = Callable[[str, int, "int | None"], None]
+StoredRow = tuple[int, int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,22 +59,115 @@ class ImportResult:
     skipped: int
 
 
+@dataclass(slots=True)
+class ImportReport:
+    """What one file import did, bucket by bucket."""
+
+    source: str
+    kind: str
+    buckets: list[ImportResult]
+    settings_added: list[str] = field(default_factory=list)
+    settings_kept: list[str] = field(default_factory=list)  # ours differed: ours kept
+    notes: dict[str, int] = field(default_factory=dict)
+    resumed: bool = False
+
+    @property
+    def inserted(self) -> int:
+        return sum(r.inserted for r in self.buckets)
+
+    @property
+    def skipped(self) -> int:
+        return sum(r.skipped for r in self.buckets)
+
+
+@dataclass(slots=True)
+class _Job:
+    id: int
+    staging: str
+    phase: str
+    bucket_pos: int
+    start_pos: int | None
+    results: dict[str, list[Any]]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 class TransferOps:
     """Mixed into `Datastore`."""
 
     db: Database
     _buckets: dict[str, BucketRow]
     _last: dict[int, Event]
+    _next_event_id: int
+
+    read_batch = 50_000  # source events per staging commit
+    publish_window = 20_000  # events per published transaction
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _bucket(self, bucket_id: str) -> BucketRow:
         raise NotImplementedError
 
     def create_bucket(self, bucket: Bucket) -> Bucket:
         raise NotImplementedError
 
-    def _insert_rows(self, conn: sqlite3.Connection, row: BucketRow, events: list[Event]
-                     ) -> list[Event]:
+    def _grow_max_duration(self, conn: sqlite3.Connection, row: BucketRow, duration: int
+                           ) -> None:
         raise NotImplementedError
+
+    # -- merging -----------------------------------------------------------------------
+    def _insert_stored(self, conn: sqlite3.Connection, row: BucketRow,
+                       rows: list[StoredRow]) -> None:
+        """Insert events given in stored form (data already JSON text), oldest first."""
+        origin = self.db.self_origin
+        params = []
+        longest = 0
+        for start, end, data in rows:
+            event_id = self._next_event_id
+            self._next_event_id += 1
+            params.append((event_id, row.key, start, end, data, origin, event_id,
+                           self.db.next_seq()))
+            longest = max(longest, end - start)
+        conn.executemany(
+            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            params,
+        )
+        self._grow_max_duration(conn, row, longest)
+
+    def _fresh_rows(self, conn: sqlite3.Connection, row: BucketRow,
+                    rows: list[StoredRow]) -> tuple[list[StoredRow], int]:
+        """The rows (sorted by start) that the bucket lacks, counting multiplicity."""
+        if not rows:
+            return rows, 0
+        existing = conn.execute(
+            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ?",
+            (row.key, rows[0][0], rows[-1][0]),
+        ).fetchall()
+        if not existing:
+            return rows, 0
+        canon: dict[str, str] = {}
+
+        def key(start: int, end: int, text: str) -> tuple[int, int, str]:
+            found = canon.get(text)
+            if found is None:
+                found = canon[text] = canonical_data(json.loads(text))
+            return start, end, found
+
+        have = Counter(key(*r) for r in existing)
+        fresh: list[StoredRow] = []
+        skipped = 0
+        for r in rows:
+            k = key(*r)
+            if have[k] > 0:
+                have[k] -= 1
+                skipped += 1
+            else:
+                fresh.append(r)
+        return fresh, skipped
 
     def import_bucket(self, bucket: Bucket, events: list[Event]) -> ImportResult:
         """Create the bucket if needed and add the events it lacks, in one transaction."""
@@ -57,30 +178,182 @@ class TransferOps:
             row = self._buckets[bucket.id]
             if row.readonly:
                 raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
-            seen = set() if created else self._existing_keys(conn, row, events)
-            fresh: list[Event] = []
-            for event in events:
-                key = (event.timestamp_us, event.end_us, canonical_data(event.data))
-                if key in seen:
-                    continue
-                seen.add(key)
-                fresh.append(Event(event.timestamp_us, event.duration_us, event.data))
-            # Oldest first, so ids grow with time like a live recording.
-            fresh.sort(key=lambda e: e.timestamp_us)
+            rows = sorted(((e.timestamp_us, e.end_us, dump_json(e.data)) for e in events),
+                          key=lambda r: r[0])
+            fresh, skipped = (rows, 0) if created else self._fresh_rows(conn, row, rows)
             for i in range(0, len(fresh), _CHUNK):
-                self._insert_rows(conn, row, fresh[i : i + _CHUNK])
+                self._insert_stored(conn, row, fresh[i : i + _CHUNK])
             self._last.pop(row.key, None)
-        return ImportResult(bucket.id, created, len(fresh), len(events) - len(fresh))
+        return ImportResult(bucket.id, created, len(fresh), skipped)
 
-    def _existing_keys(
-        self, conn: sqlite3.Connection, row: BucketRow, events: list[Event]
-    ) -> set[tuple[int, int, str]]:
-        if not events:
-            return set()
-        lo = min(e.timestamp_us for e in events)
-        hi = max(e.timestamp_us for e in events)
-        rows = conn.execute(
-            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ?",
-            (row.key, lo, hi),
+    # -- file imports --------------------------------------------------------------------
+    def _staging_path(self, job_id: int) -> str:
+        if self.db.path == ":memory:":
+            return os.path.join(tempfile.gettempdir(), f"aw-import-{os.getpid()}-{job_id}.sqlite")
+        return f"{self.db.path}.import-{job_id}.sqlite"
+
+    def _open_job(self, source_path: str, kind: str, fingerprint: str) -> tuple[_Job, bool]:
+        """The unfinished job of this source if the file is unchanged, else a new one."""
+        with self._write() as conn:
+            found = conn.execute(
+                "SELECT id, fingerprint, staging, phase, bucket_pos, start_pos, results "
+                "FROM import_job WHERE source = ? AND phase != 'done' ORDER BY id DESC",
+                (source_path,),
+            ).fetchall()
+            for job_id, fp, staging, phase, bucket_pos, start_pos, results in found:
+                usable = fp == fingerprint and (phase == "reading" or Path(staging).exists())
+                if usable:
+                    return _Job(job_id, staging, phase, bucket_pos, start_pos,
+                                json.loads(results)), True
+                # Changed source, or staging file lost: start anew (what was published
+                # already is recognised and skipped).
+                Staging(Path(staging)).remove()
+                conn.execute("DELETE FROM import_job WHERE id = ?", (job_id,))
+            cur = conn.execute(
+                "INSERT INTO import_job (source, kind, fingerprint, staging, phase, started, "
+                "updated) VALUES (?, ?, ?, '', 'reading', ?, ?)",
+                (source_path, kind, fingerprint, _now(), _now()),
+            )
+            job_id = int(cur.lastrowid or 0)
+            staging = self._staging_path(job_id)
+            conn.execute("UPDATE import_job SET staging = ? WHERE id = ?", (staging, job_id))
+        return _Job(job_id, staging, "reading", 0, None, {}), False
+
+    def unfinished_imports(self) -> list[dict[str, Any]]:
+        """Interrupted imports (for the tray or dashboard to offer resuming)."""
+        rows = self.db.conn().execute(
+            "SELECT id, source, kind, phase, started, updated FROM import_job "
+            "WHERE phase != 'done' ORDER BY id"
         )
-        return {(start, end, canonical_data(json.loads(data))) for start, end, data in rows}
+        names = ("id", "source", "kind", "phase", "started", "updated")
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def import_source(self, source: Source, *, progress: ProgressFn | None = None
+                      ) -> ImportReport:
+        """Import a whole ActivityWatch file; re-running an interrupted import resumes it."""
+        with _IMPORT_LOCK:
+            return self._import_source(source, progress)
+
+    def _import_source(self, source: Source, progress: ProgressFn | None) -> ImportReport:
+        report_progress: ProgressFn = progress or (lambda phase, done, total: None)
+        source_path = str(Path(source.path).resolve())
+        job, resumed = self._open_job(source_path, source.kind, source.fingerprint())
+        staging = Staging(Path(job.staging))
+        try:
+            if job.phase == "reading":
+                self._read(job, source, staging, report_progress)
+            return self._publish(job, staging, source, resumed, report_progress)
+        except (ImportSourceError, Forbidden):
+            staging.remove()
+            with self._write() as conn:
+                conn.execute("DELETE FROM import_job WHERE id = ?", (job.id,))
+            raise
+        finally:
+            staging.close()
+
+    def _read(self, job: _Job, source: Source, staging: Staging,
+              progress: ProgressFn) -> None:
+        if staging.get("read"):
+            return
+        source.notes.update(staging.get("notes", {}))
+        cursor = staging.get("cursor") or None
+        for batch in source.batches(cursor, self.read_batch):
+            staging.add(batch, source.notes)
+            progress("reading", batch.done, source.total)
+        try:
+            staging.finish(source.settings())
+        except ValueError as exc:
+            raise ImportSourceError(source.path, str(exc)) from None
+        with self._write() as conn:
+            conn.execute("UPDATE import_job SET phase = 'publishing', updated = ? WHERE id = ?",
+                         (_now(), job.id))
+        job.phase = "publishing"
+
+    def _publish(self, job: _Job, staging: Staging, source: Source, resumed: bool,
+                 progress: ProgressFn) -> ImportReport:
+        buckets = staging.buckets()
+        for _, bucket in buckets:
+            found = self._buckets.get(bucket.id)
+            if found is not None and found.readonly:
+                raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
+        total = staging.count()
+        results = job.results
+        done = sum(r[1] + r[2] for r in results.values())
+        if job.start_pos is not None and job.bucket_pos < len(buckets):
+            done = sum(staging.count(o) for o, _ in buckets[: job.bucket_pos])
+            done += staging.count_before(buckets[job.bucket_pos][0], job.start_pos)
+        for pos in range(job.bucket_pos, len(buckets)):
+            ord_, meta = buckets[pos]
+            after = job.start_pos if pos == job.bucket_pos else None
+            while True:
+                rows = staging.window(ord_, after, self.publish_window)
+                last = len(rows) < self.publish_window or not staging.window(
+                    ord_, rows[-1][0], 1)
+                with self._write() as conn:
+                    result = results.setdefault(meta.id, [False, 0, 0])
+                    if meta.id not in self._buckets:
+                        self.create_bucket(Bucket(meta.id, meta.type, meta.client,
+                                                  meta.hostname, meta.created, meta.data,
+                                                  meta.name))
+                        result[0] = True
+                    row = self._buckets[meta.id]
+                    fresh, skipped = self._fresh_rows(conn, row, rows)
+                    if fresh:
+                        self._insert_stored(conn, row, fresh)
+                        self._last.pop(row.key, None)
+                    result[1] += len(fresh)
+                    result[2] += skipped
+                    after = rows[-1][0] if rows else after
+                    conn.execute(
+                        "UPDATE import_job SET bucket_pos = ?, start_pos = ?, results = ?, "
+                        "updated = ? WHERE id = ?",
+                        (pos + 1 if last else pos, None if last else after,
+                         json.dumps(results), _now(), job.id),
+                    )
+                done += len(rows)
+                progress("writing", done, total)
+                if last:
+                    break
+        added, kept = self._publish_settings(job, staging.get("settings", {}))
+        report = ImportReport(
+            source=str(source.path), kind=source.kind,
+            buckets=[ImportResult(b, bool(r[0]), int(r[1]), int(r[2]))
+                     for b, r in sorted(results.items())],
+            settings_added=added, settings_kept=kept,
+            notes={k: int(v) for k, v in staging.get("notes", {}).items()}, resumed=resumed,
+        )
+        staging.remove()
+        return report
+
+    def _publish_settings(self, job: _Job, settings: dict[str, Any]
+                          ) -> tuple[list[str], list[str]]:
+        """Settings the database lacks are added; one it has with another value keeps
+        ours (the user chose it here, after the source was written)."""
+        added: list[str] = []
+        kept: list[str] = []
+        with self._write() as conn:
+            for key, value in sorted(settings.items()):
+                found = conn.execute("SELECT value FROM setting WHERE key = ?",
+                                     (key,)).fetchone()
+                if found is None:
+                    conn.execute("INSERT INTO setting (key, value, seq) VALUES (?, ?, ?)",
+                                 (key, dump_json(value), self.db.next_seq()))
+                    added.append(key)
+                elif json.loads(found[0]) != value:
+                    kept.append(key)
+            conn.execute("UPDATE import_job SET phase = 'done', updated = ? WHERE id = ?",
+                         (_now(), job.id))
+        return added, kept
+
+    # -- export reads ------------------------------------------------------------------
+    def iter_export_rows(self, bucket_id: str, start_us: int | None = None,
+                         end_us: int | None = None) -> Iterator[StoredRow]:
+        """Whole events (not clipped) overlapping [start, end], newest first, as stored."""
+        row = self._bucket(bucket_id)
+        lo = MIN_US if start_us is None else start_us
+        hi = MAX_US if end_us is None else end_us
+        yield from self.db.conn().execute(
+            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
+            "AND end >= ? ORDER BY start DESC, id DESC",
+            (row.key, lo - row.max_duration, hi, lo),
+        )

@@ -9,12 +9,13 @@ from aw_server.config import ServerConfig
 from aw_server.http import security
 from aw_server.http.errors import register_error_handlers
 from aw_server.http.pages import register_pages
-from aw_server.http.routes import buckets, events, query, settings, transfer
+from aw_server.http.routes import buckets, events, query, settings, sync, transfer
 from aw_server.http.routing import Route, register_routes
 
 
 def api_routes() -> list[Route]:
-    return [*buckets.ROUTES, *events.ROUTES, *transfer.ROUTES, *query.ROUTES, *settings.ROUTES]
+    return [*buckets.ROUTES, *events.ROUTES, *transfer.ROUTES, *query.ROUTES, *settings.ROUTES,
+            *sync.ROUTES]
 
 
 def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None) -> Flask:

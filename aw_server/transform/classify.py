@@ -47,10 +47,14 @@ def search(pattern: regex.Pattern[str], text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A compiled rule. `pattern` None never matches (empty regex or type "none")."""
+    """A compiled rule. `pattern` None never matches (empty regex or type "none").
+
+    `priority` (from the rule's `priority`, else `weight`) ranks a category above the
+    default rank of 10 per path element; None means the default."""
 
     pattern: regex.Pattern[str] | None
     select_keys: tuple[str, ...] | None = None
+    priority: int | None = None
 
     def match(self, data: dict[str, Any]) -> bool:
         """True if any selected string value (all values when none selected) matches."""
@@ -64,8 +68,20 @@ class Rule:
         return any(isinstance(v, str) and search(pattern, v) for v in values)
 
 
+def _priority(spec: dict[str, Any]) -> int | None:
+    """aw-core 0.5.18's optional rank: `priority`, else `weight`; an integer, not a bool."""
+    for name in ("priority", "weight"):
+        if name in spec:
+            value = spec[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise RuleError(f"'{name}' must be an integer")
+            return value
+    return None
+
+
 def compile_rule(spec: Any) -> Rule:
-    """Build a `Rule` from a rule dict (`type`, `regex`, `ignore_case`, `select_keys`).
+    """Build a `Rule` from a rule dict (`type`, `regex`, `ignore_case`, `select_keys`,
+    optional `priority` or `weight`).
 
     Like aw-core, an empty or missing regex gives a rule that never matches (an empty
     pattern would match everything). `{"type": "none"}` never matches either (as in
@@ -79,18 +95,19 @@ def compile_rule(spec: Any) -> Rule:
     ):
         raise RuleError("'select_keys' must be a list of strings")
     select_keys = tuple(select) if select else None
+    priority = _priority(spec)
     if spec.get("type") == "none":
-        return Rule(None, select_keys)
+        return Rule(None, select_keys, priority)
     source = spec.get("regex")
     if source is not None and not isinstance(source, str):
         raise RuleError("'regex' must be a string")
     if not source:
-        return Rule(None, select_keys)
+        return Rule(None, select_keys, priority)
     try:
         pattern = compile_regex(source, bool(spec.get("ignore_case", False)))
     except RegexError as exc:
         raise RuleError(f"invalid regex {source!r}: {exc}") from None
-    return Rule(pattern, select_keys)
+    return Rule(pattern, select_keys, priority)
 
 
 def content_key(data: dict[str, Any]) -> tuple[bool, Any]:
@@ -159,12 +176,20 @@ class _Matcher:
         return mask
 
 
-def _deepest(categories: Sequence[Any]) -> Any:
-    """The longest category path; on equal depth the later rule wins (aw-core's reduce)."""
+def _highest_ranked(ranked: Sequence[tuple[Any, int | None]]) -> Any:
+    """The matching category with the highest rank; on equal rank the later rule wins.
+
+    A rule's rank is its `priority` if it has one, else 10 per path element, so without
+    priorities the deepest path wins (aw-core 0.5.18 `_pick_category`). Empty paths are
+    skipped."""
     best: Any = UNCATEGORIZED
-    for category in categories:
-        if len(category) >= len(best):
-            best = category
+    best_rank: int | None = None
+    for category, priority in ranked:
+        if not category:
+            continue
+        rank = priority if priority is not None else 10 * len(category)
+        if best_rank is None or rank >= best_rank:
+            best, best_rank = category, rank
     return best
 
 
@@ -174,9 +199,10 @@ def _label(
     field: str,
     choose: Any,
     deadline: Deadline,
+    label_of: Any = lambda label, rule: label,
 ) -> list[Event]:
     """Shared loop of categorize/tag: new events whose data adds `field` = choose(labels)."""
-    labels = [label for label, _ in classes]
+    labels = [label_of(label, rule) for label, rule in classes]
     matcher = _Matcher([rule for _, rule in classes])
     by_mask: dict[int, Any] = {}
     # Events with equal data get one shared new dict, so later passes (merge) see equal
@@ -215,12 +241,14 @@ def categorize(
     classes: Sequence[tuple[Any, Rule]],
     deadline: Deadline = NO_DEADLINE,
 ) -> list[Event]:
-    """Set `data["$category"]` to the deepest matching category path, else ["Uncategorized"].
+    """Set `data["$category"]` to the highest-ranked matching category path (the deepest,
+    unless rules carry a `priority`), else ["Uncategorized"].
 
     Returns new events; the input events and their data are not modified. Events that
     shared a data dict share the new one.
     """
-    return _label(events, classes, "$category", _deepest, deadline)
+    return _label(events, classes, "$category", _highest_ranked, deadline,
+                  lambda label, rule: (label, rule.priority))
 
 
 def tag(

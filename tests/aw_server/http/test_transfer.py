@@ -141,3 +141,10 @@ def test_export_survives_unicode_edge_cases(client: HttpClient) -> None:
         headers={"Content-Type": "application/json"})
     doc = client.get("/api/0/export").json()
     assert doc["buckets"]["u"]["events"][0]["data"] == {"t": "lone \ud800 surrogate", "z": "日本"}
+
+
+def test_export_of_unknown_bucket_is_a_clean_404(client: HttpClient) -> None:
+    """The lookup once ran lazily inside the stream, after the 200 had been sent."""
+    response = client.get("/api/0/buckets/nope/export")
+    assert response.status_code == 404
+    assert response.json()["message"] == "The requested bucket 'nope' does not exist"

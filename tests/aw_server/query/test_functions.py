@@ -192,3 +192,17 @@ def test_every_function_is_described() -> None:
     for entry in described.values():
         assert entry["signature"].startswith(entry["name"] + "(")
         assert entry["description"] and "\n" not in entry["description"]
+
+
+def test_categorize_priority_ranks_rules_and_must_be_an_integer() -> None:
+    """aw-core 0.5.18 rule ranks (found by the differential test against aw-server 0.12.0)."""
+    program = (
+        f'e = query_bucket("{WINDOW}");\n'
+        'c = categorize(e, [[["Work"], {"regex": "code", "priority": 50}], '
+        '[["Work", "Programming", "Python"], {"regex": "code"}]]);\n'
+        'RETURN = merge_events_by_keys(filter_keyvals(c, "app", ["code"]), ["$category"]);'
+    )
+    assert [e["data"]["$category"] for e in value(program)] == [["Work"]]
+    with pytest.raises(QueryError, match="'priority' must be an integer"):
+        value(f'RETURN = categorize(query_bucket("{WINDOW}"), '
+              '[[["A"], {"regex": "x", "priority": true}]]);')

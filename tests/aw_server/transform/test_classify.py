@@ -155,3 +155,38 @@ def test_events_differing_only_in_list_values_keep_their_own_data() -> None:
     out = categorize(events, rules(WORK))
     assert [(e.data["extra"], e.data["$category"]) for e in out] == [([1], ["Work"]),
                                                                     ([2], ["Work"])]
+
+
+# Rule ranks (aw-core 0.5.18): found by tests/aw_server/query/test_differential.py, where
+# aw-server 0.12.0 honoured `priority`/`weight` and we ignored them.
+
+
+def test_priority_outranks_a_deeper_path() -> None:
+    work = (["Work"], {"type": "regex", "regex": "code", "priority": 50})
+    deep = (["Work", "Programming", "Python"], {"type": "regex", "regex": "code"})  # rank 30
+    out = categorize([ev(0, 1, app="code")], rules(work, deep))
+    assert out[0].data["$category"] == ["Work"]
+
+
+def test_weight_is_read_when_priority_is_absent_and_ties_go_to_the_later_rule() -> None:
+    low = (["Media"], {"type": "regex", "regex": "YouTube", "weight": 5})
+    video = (["Media", "Video"], {"type": "regex", "regex": "YouTube"})  # rank 20
+    same = (["Later"], {"type": "regex", "regex": "YouTube", "priority": 20})
+    out = categorize([ev(0, 1, title="YouTube")], rules(low, video, same))
+    assert out[0].data["$category"] == ["Later"]
+    out = categorize([ev(0, 1, title="YouTube")], rules(low))
+    assert out[0].data["$category"] == ["Media"]  # a low rank still beats Uncategorized
+
+
+def test_negative_priority_still_categorizes() -> None:
+    games = (["Games"], {"type": "regex", "regex": "steam", "priority": -7})
+    out = categorize([ev(0, 1, app="steam")], rules(games))
+    assert out[0].data["$category"] == ["Games"]
+
+
+@pytest.mark.parametrize("bad", [True, 1.5, "3", None])
+def test_priority_must_be_an_integer(bad: Any) -> None:
+    with pytest.raises(RuleError, match="priority"):
+        compile_rule({"type": "regex", "regex": "x", "priority": bad})
+    with pytest.raises(RuleError, match="weight"):
+        compile_rule({"type": "regex", "regex": "x", "weight": bad})

@@ -1,0 +1,115 @@
+"""Everything the tray's actions mean, in plain Python.
+
+The Qt layer (tray, no-tray window, dialogs) only shows this object's state and
+forwards clicks to it; `--no-gui` uses it without any Qt at all. It owns the wiring:
+the server handle, the Supervisor, the pause choices, autostart and the folders.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+from aw_qt.autostart import Autostart
+from aw_qt.clock import Clock, SystemClock
+from aw_qt.export import ExportJob, ExportSource, HttpExportSource
+from aw_qt.pause import PauseChoice, pause_end
+from aw_qt.server import ServerHandle
+from aw_qt.supervisor import ModuleStatus, Supervisor
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Folders:
+    log: Path
+    config: Path
+
+
+@dataclass
+class Controller:
+    supervisor: Supervisor
+    server: ServerHandle
+    autostart: Autostart
+    folders: Folders
+    testing: bool = False
+    day_start: time = time(4, 0)
+    clock: Clock = field(default_factory=SystemClock)
+
+    # -- what the menu shows ------------------------------------------------------------
+    def status_line(self) -> str:
+        if not self.server.reachable():
+            return "Server unreachable"
+        pause = self.supervisor.pause_state
+        if pause is not None:
+            return pause.describe()
+        return "Tracking"
+
+    def tooltip(self) -> str:
+        return "ActivityWatch (testing)" if self.testing else "ActivityWatch"
+
+    def is_paused(self) -> bool:
+        return self.supervisor.pause_state is not None
+
+    def modules(self) -> list[ModuleStatus]:
+        return self.supervisor.statuses()
+
+    @property
+    def dashboard_url(self) -> str:
+        return self.server.url + "/"
+
+    @property
+    def api_browser_url(self) -> str:
+        return self.server.url + "/api/"
+
+    # -- what the menu does ---------------------------------------------------------------
+    def toggle_module(self, name: str) -> None:
+        self.supervisor.toggle(name)
+
+    def restart_module(self, name: str) -> None:
+        self.supervisor.restart(name)
+
+    def pause(self, choice: PauseChoice) -> None:
+        self.supervisor.pause(pause_end(choice, self.clock.now(), self.day_start))
+
+    def resume(self) -> None:
+        self.supervisor.resume()
+
+    def autostart_enabled(self) -> bool:
+        try:
+            return self.autostart.is_enabled()
+        except OSError as exc:
+            logger.warning("cannot read the start-at-login setting: %s", exc)
+            return False
+
+    def set_autostart(self, enabled: bool) -> str | None:
+        """Returns an error message, or None when it worked."""
+        try:
+            self.autostart.set_enabled(enabled)
+        except OSError as exc:
+            logger.error("cannot change start at login: %s", exc)
+            return f"Could not change start at login: {exc}"
+        logger.info("start at login %s", "enabled" if enabled else "disabled")
+        return None
+
+    def folder(self, which: str) -> Path:
+        path = self.folders.log if which == "log" else self.folders.config
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def export_job(self, path: Path, fmt: str) -> ExportJob:
+        api = self.server.api
+        source: ExportSource = api if api is not None else HttpExportSource(self.server.url)
+        return ExportJob(source, path, fmt)
+
+    def tick(self) -> None:
+        self.supervisor.tick()
+
+    def shutdown(self) -> None:
+        """Watchers first (they flush to the server), then the server, which drains."""
+        logger.info("shutting down (pid %d)", os.getpid())
+        self.supervisor.shutdown()
+        self.server.stop()

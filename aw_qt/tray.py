@@ -1,0 +1,214 @@
+"""The tray icon and its wiring: show state, forward clicks, nothing more.
+
+`TrayApp` ticks the Controller once a second, turns Supervisor news into balloons and
+dialogs, and, when no tray appears within the wait, shows `NoTrayWindow` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, QTimer, QUrl
+from PyQt6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPixmap
+from PyQt6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+from aw_qt import dialogs
+from aw_qt.controller import Controller
+from aw_qt.menu import AppMenu, MenuHooks
+from aw_qt.server import ServerMode
+from aw_qt.window import NoTrayWindow
+
+logger = logging.getLogger(__name__)
+
+TICK_MS = 1000
+TRAY_POLL_MS = 250
+
+
+def resources_dir() -> Path:
+    """`resources/` of a PyInstaller bundle, of a source checkout, or of a pip install
+    (pyproject's data-files put it under `<prefix>/share/aw-reimpl/`)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    checkout = Path(__file__).resolve().parent.parent / "resources"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "aw-reimpl" / "resources"
+
+
+def load_icon(paused: bool = False) -> QIcon:
+    name = "aw-qt-paused" if paused else "aw-qt"
+    icon = QIcon()
+    folder = resources_dir()
+    for png in sorted((folder / "icons").glob(f"{name}-*.png")):
+        if png.stem.removeprefix(name + "-").isdigit():
+            icon.addFile(str(png))
+    if icon.isNull():
+        icon = QIcon(str(folder / f"{name}.svg"))
+    if icon.isNull():  # resources missing from this install: a plain disc still works
+        logger.warning("tray icons not found in %s", folder)
+        pixmap = QPixmap(32, 32)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setBrush(QColor("#5a6169" if paused else "#f29d38"))
+        painter.drawEllipse(2, 2, 28, 28)
+        painter.end()
+        icon = QIcon(pixmap)
+    return icon
+
+
+def _open_url(url: str) -> None:
+    if not QDesktopServices.openUrl(QUrl(url)):
+        logger.warning("no browser could open %s", url)
+
+
+def _open_folder(path: Path) -> None:
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        logger.warning("no file manager could open %s", path)
+
+
+class TrayApp(QObject):
+    def __init__(self, ctl: Controller, *, tray_wait_s: float = 10.0,
+                 open_url: Callable[[str], None] | None = None,
+                 open_folder: Callable[[Path], None] | None = None,
+                 ask_export_path: Callable[[], tuple[Path, str] | None] | None = None,
+                 quit_app: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.ctl = ctl
+        self.tray_wait_s = tray_wait_s
+        self._open_url = open_url or _open_url
+        self._open_folder = open_folder or _open_folder
+        self._ask_export_path = ask_export_path or dialogs.choose_export_path
+        self._quit_app = quit_app or QApplication.quit
+        self.dialogs: list[QObject] = []  # keep non-modal dialogs alive
+        self.icons = {False: load_icon(False), True: load_icon(True)}
+        self.hooks = MenuHooks(open_url=self._open_url, open_folder=self._open_folder,
+                               export=self.export, show_error=self.show_error,
+                               quit=self.quit, changed=self.refresh)
+        self.app_menu = AppMenu(ctl, self.hooks, parent=self)
+        self.tray = QSystemTrayIcon(self.icons[False], self)
+        self.tray.setContextMenu(self.app_menu.menu)
+        self.tray.activated.connect(self._activated)
+        self.window: NoTrayWindow | None = None
+        self.export_progress: dialogs.ExportProgress | None = None
+        self._waited_ms = 0
+        self._quitting = False
+        self._shown: tuple[bool, str] | None = None
+        sup = ctl.supervisor
+        sup.on_change = self.refresh
+        sup.on_restarted = self._restarted
+        sup.on_gave_up = self._gave_up
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.tick)
+        self.tray_timer = QTimer(self)
+        self.tray_timer.setInterval(TRAY_POLL_MS)
+        self.tray_timer.timeout.connect(self._wait_for_tray)
+
+    # -- start ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.refresh()
+        self.timer.start()
+        if self.ctl.server.mode is ServerMode.UNAVAILABLE:
+            self.show_error(self.ctl.server.problem)
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self._show_tray()
+        else:
+            logger.info("no system tray yet; waiting up to %.0f s", self.tray_wait_s)
+            self.tray_timer.start()
+
+    def _show_tray(self) -> None:
+        self.tray_timer.stop()
+        self.tray.show()
+        logger.info("tray icon shown")
+        if self.window is not None:
+            self.window.hide()
+
+    def _wait_for_tray(self) -> None:
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self._show_tray()
+            return
+        self._waited_ms += TRAY_POLL_MS
+        if self.window is None and self._waited_ms >= self.tray_wait_s * 1000:
+            logger.warning("no system tray after %.0f s; showing a window instead "
+                           "(tracking goes on)", self.tray_wait_s)
+            self.window = NoTrayWindow(AppMenu(self.ctl, self.hooks, parent=self),
+                                       icon=self.icons[False])
+            self.window.show()
+            self.tray_timer.setInterval(5000)  # a tray that appears later still wins
+
+    # -- state -----------------------------------------------------------------------------
+    def tick(self) -> None:
+        self.ctl.tick()
+        self.refresh()
+
+    def refresh(self) -> None:
+        paused = self.ctl.is_paused()
+        tooltip = f"{self.ctl.tooltip()}: {self.ctl.status_line()}"
+        if (paused, tooltip) != self._shown:  # only talk to the tray host on a change
+            self._shown = (paused, tooltip)
+            self.tray.setIcon(self.icons[paused])
+            self.tray.setToolTip(tooltip)
+        if self.app_menu.menu.isVisible():
+            self.app_menu.refresh()
+        if self.window is not None:
+            self.window.refresh()
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason is QSystemTrayIcon.ActivationReason.DoubleClick:
+            self._open_url(self.ctl.dashboard_url)
+
+    def _restarted(self, name: str, attempt: int) -> None:
+        self.notify("ActivityWatch", f"Module {name} crashed and was restarted "
+                                     f"(attempt {attempt} of 3)")
+        self.refresh()
+
+    def _gave_up(self, name: str, log_tail: str) -> None:
+        def restart() -> None:
+            self.ctl.restart_module(name)
+            self.refresh()
+
+        self.dialogs.append(dialogs.crash_dialog(name, log_tail, restart))
+
+    # -- dialogs ---------------------------------------------------------------------------
+    def notify(self, title: str, text: str) -> None:
+        logger.info("%s: %s", title, text)
+        if self.tray.isVisible() and QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray.showMessage(title, text, self.icons[False], 5000)
+
+    def show_error(self, text: str) -> None:
+        logger.error("%s", text)
+        self.dialogs.append(dialogs.notice(text))
+
+    def export(self) -> None:
+        if self.export_progress is not None and not self.export_progress.job.finished.is_set():
+            self.show_error("An export is already running.")
+            return
+        choice = self._ask_export_path()
+        if choice is None:
+            return
+        path, fmt = choice
+        job = self.ctl.export_job(path, fmt)
+        problem = job.check_writable()
+        if problem:
+            self.show_error(problem)
+            return
+        self.export_progress = dialogs.ExportProgress(job, self.notify, self.show_error, self)
+        self.export_progress.start()
+
+    # -- the end ---------------------------------------------------------------------------
+    def quit(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        self.timer.stop()
+        self.tray_timer.stop()
+        for box in self.dialogs:
+            if isinstance(box, QMessageBox):
+                box.close()
+        self.ctl.shutdown()
+        self.tray.hide()
+        self._quit_app()

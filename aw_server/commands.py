@@ -1,0 +1,250 @@
+"""`aw-server import PATH` and `aw-server export ...`: the commands beside serving.
+
+Both open the database file directly. Import refuses while a server of this database is
+running (two writers would hand out the same change-sequence numbers); export only reads
+and may run any time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+import requests
+
+from aw_server.api import ServerAPI
+from aw_server.config import ServerConfig, load_config
+from aw_server.datastore.core import DatabaseCorrupt
+from aw_server.datastore.legacy_import import ImportSourceError
+from aw_server.datastore.schema import SchemaTooNew
+from aw_server.datastore.store import Datastore
+from aw_server.datastore.transfer import ImportReport
+from aw_server.errors import AWError
+from aw_server.models import dt_to_us
+from aw_server.transfer_csv import write_csv
+
+logger = logging.getLogger("aw_server")
+
+COMMANDS = ("import", "export")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--testing", action="store_true", help="use the testing database")
+    parser.add_argument("--dbpath", type=Path, help="database file to use")
+    parser.add_argument("--config", "-c", type=Path, help="config file")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aw-server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import", help="import an ActivityWatch database or JSON export",
+                         description="Import aw-server's peewee-sqlite.v2.db, aw-server-rust's "
+                         "sqlite.db or an ActivityWatch JSON export. The source is only read. "
+                         "Running it again after an interruption continues where it stopped; "
+                         "events already present are never added twice.")
+    imp.add_argument("path", type=Path, help="the file to import")
+    _common(imp)
+    exp = sub.add_parser("export", help="export events as JSON or CSV")
+    exp.add_argument("--since", help="start of the time range (date or ISO 8601; "
+                     "without an offset: local time)")
+    exp.add_argument("--until", help="end of the time range")
+    exp.add_argument("--bucket", action="append", dest="buckets", metavar="ID",
+                     help="only this bucket (repeatable)")
+    exp.add_argument("--format", choices=("json", "csv"), default="json")
+    exp.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    _common(exp)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    config = load_config(args.config, testing=args.testing)
+    if args.dbpath:
+        from dataclasses import replace
+
+        config = replace(config, dbpath=args.dbpath)
+    return config
+
+
+def parse_cli_time(text: str) -> int:
+    """A date or ISO 8601 time; without an offset it is local time."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not a date or ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return dt_to_us(moment)
+
+
+class ProgressBar:
+    """One status line on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self._last = 0.0
+        self._phase = ""
+        self._started = time.monotonic()
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if phase == self._phase and now - self._last < (0.1 if self.tty else 1.0):
+            return
+        if phase != self._phase and self._phase and self.tty:
+            self.stream.write("\n")
+        self._phase, self._last = phase, now
+        unit = "bytes" if phase == "reading" and total and total > 10 * done else "events"
+        if total:
+            share = min(1.0, done / total)
+            filled = int(share * self.width)
+            bar = "#" * filled + "-" * (self.width - filled)
+            text = f"{phase:8} [{bar}] {share:6.1%} ({done:,}/{total:,})"
+        else:
+            text = f"{phase:8} {done:,} {unit}"
+        text += f" {now - self._started:5.0f}s"
+        self.stream.write(("\r" + text) if self.tty else text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self._phase:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _server_running(config: ServerConfig, device_id: str) -> bool:
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
+    host = f"[{host}]" if ":" in host else host
+    try:
+        info = requests.get(f"http://{host}:{config.port}/api/0/info", timeout=1).json()
+    except (requests.RequestException, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("device_id") == device_id
+
+
+def print_report(report: ImportReport, out: TextIO) -> None:
+    verb = "resumed and finished" if report.resumed else "imported"
+    out.write(f"{verb} {report.source} ({report.kind}): {report.inserted:,} events added, "
+              f"{report.skipped:,} already present\n")
+    for result in report.buckets:
+        state = "new" if result.created else "merged"
+        out.write(f"  {result.bucket_id}: {state}, +{result.inserted:,} "
+                  f"(skipped {result.skipped:,})\n")
+    if report.settings_added:
+        out.write(f"  settings added: {', '.join(report.settings_added)}\n")
+    if report.settings_kept:
+        out.write(f"  settings kept as they were here (the source differs): "
+                  f"{', '.join(report.settings_kept)}\n")
+    for note, count in sorted(report.notes.items()):
+        out.write(f"  note: {count:,} × {note}\n")
+
+
+def run_import(args: argparse.Namespace) -> int:
+    config = _config(args)
+    path: Path = args.path
+    if not path.is_file():
+        logger.error("%s: no such file", path)
+        return 2
+    store = Datastore(config.database_path(), durability=config.durability)
+    try:
+        if _server_running(config, store.device_id):
+            logger.error("aw-server is running on this database (port %s); stop it first, "
+                         "or import from the dashboard", config.port)
+            return 4
+        api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
+        bar = ProgressBar(sys.stderr)
+        try:
+            report = api.import_file(path, progress=bar)
+        finally:
+            bar.close()
+    except ImportSourceError as exc:
+        logger.error("import failed, nothing was imported: %s", exc.message)
+        return 1
+    except AWError as exc:
+        logger.error("import failed: %s", exc.message)
+        return 1
+    except KeyboardInterrupt:
+        logger.error("interrupted: run the same command again to continue where it stopped")
+        return 130
+    finally:
+        store.close()
+    print_report(report, sys.stdout)
+    return 0
+
+
+@contextlib.contextmanager
+def _output(target: Path | None) -> Iterator[TextIO]:
+    """stdout, or a temporary file renamed onto the target only when complete."""
+    if target is None:
+        sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def run_export(args: argparse.Namespace) -> int:
+    config = _config(args)
+    dbpath = config.database_path()
+    if not dbpath.exists():
+        logger.error("no database at %s", dbpath)
+        return 2
+    try:
+        since = parse_cli_time(args.since) if args.since else None
+        until = parse_cli_time(args.until) if args.until else None
+    except ValueError as exc:
+        logger.error("%s", exc)
+        return 2
+    store = Datastore(dbpath, durability=config.durability)
+    try:
+        api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
+        ids = args.buckets or store.bucket_ids()
+        for bucket_id in ids:
+            store.get_bucket(bucket_id)
+        with _output(args.output) as out:
+            if args.format == "csv":
+                write_csv(api, out, bucket_ids=ids, start_us=since, end_us=until)
+            else:
+                for chunk in api.export_chunks(ids, since, until):
+                    out.write(chunk)
+    except AWError as exc:
+        logger.error("export failed: %s", exc.message)
+        return 1
+    finally:
+        store.close()
+    if args.output:
+        logger.info("exported to %s", args.output)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    from aw_server.logsetup import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging("aw-server", testing=args.testing, verbose=args.verbose, to_file=False)
+    try:
+        if args.command == "import":
+            return run_import(args)
+        return run_export(args)
+    except (DatabaseCorrupt, SchemaTooNew, ValueError) as exc:
+        logger.error("%s", exc)
+        return 3

@@ -1,0 +1,265 @@
+// Activity: where the time went for a day, week, month or custom range on one host.
+// One query per day, a few in flight at once; every answer is folded into the summary
+// and the cards redraw, so a month fills in progressively instead of stalling.
+
+import { api, sharedBuckets, sharedInfo } from "../api.js";
+import { h, replace, fmtDuration, errorBox, empty } from "../dom.js";
+import { loadSettings } from "../settings.js";
+import { desktopQuery, hostBuckets, desktopHosts } from "../queries.js";
+import { categoryColor, durationTree } from "../categories.js";
+import { ActivitySummary } from "../aggregate.js";
+import { barChart, topList, treemap } from "../charts.js";
+import { navigate, routeHash } from "../router.js";
+import {
+  parseDate, isoDate, logicalDate, rangeDates, dailyPeriods, shiftDate, rangeLabel, parseStartOfDay, addDays,
+} from "../time.js";
+
+const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["custom", "Custom"]];
+const CONCURRENCY = 4;
+
+function readState(params, settings, hosts, serverHost) {
+  const kind = RANGES.some(([k]) => k === params.get("range")) ? params.get("range") : "day";
+  const today = logicalDate(new Date(), settings.startOfDay);
+  const date = parseDate(params.get("date")) || today;
+  let host = params.get("host");
+  if (!hosts.includes(host)) host = hosts.includes(serverHost) ? serverHost : hosts[0];
+  return { kind, date, end: parseDate(params.get("end")), host, filterAfk: params.get("afk") !== "0" };
+}
+
+function stateHash(state, changes = {}) {
+  const next = { ...state, ...changes };
+  return routeHash("activity", {
+    host: next.host, range: next.kind, date: isoDate(next.date),
+    end: next.kind === "custom" && next.end ? isoDate(next.end) : "", afk: next.filterAfk ? "" : "0",
+  });
+}
+
+function toolbar(state, hosts, first, last) {
+  const go = (changes) => navigate(stateHash(state, changes));
+  const span = Math.round((last - first) / 86_400_000) + 1;
+  return h("form", { class: "toolbar", "aria-label": "Choose what to show", onsubmit: (e) => e.preventDefault() },
+    h("label", { class: "field" }, "Host",
+      h("select", { name: "host", onchange: (e) => go({ host: e.target.value }) },
+        hosts.map((host) => h("option", { value: host, selected: host === state.host }, host)))),
+    h("div", { class: "field" }, h("span", { id: "range-label" }, "Range"),
+      h("div", { class: "btn-group", role: "group", "aria-labelledby": "range-label" },
+        RANGES.map(([kind, label]) => h("button", {
+          type: "button", "aria-pressed": String(kind === state.kind), onclick: () => go({ kind }),
+        }, label)))),
+    h("div", { class: "field" }, h("span", { id: "nav-label" }, "Move"),
+      h("div", { class: "btn-group", role: "group", "aria-labelledby": "nav-label" },
+        h("button", { type: "button", "aria-label": "Previous", title: "Previous",
+          onclick: () => go({ date: shiftDate(state.kind, first, -1, span), end: state.end && addDays(state.end, -span) }) }, "‹"),
+        h("button", { type: "button", onclick: () => go({ date: new Date(), end: null }) }, "Today"),
+        h("button", { type: "button", "aria-label": "Next", title: "Next",
+          onclick: () => go({ date: shiftDate(state.kind, first, 1, span), end: state.end && addDays(state.end, span) }) }, "›"))),
+    h("label", { class: "field" }, state.kind === "custom" ? "From" : "Date",
+      h("input", { type: "date", name: "date", value: isoDate(state.kind === "custom" ? first : state.date),
+        onchange: (e) => e.target.value && go({ date: parseDate(e.target.value) }) })),
+    state.kind === "custom" ? h("label", { class: "field" }, "To",
+      h("input", { type: "date", name: "end", value: isoDate(last),
+        onchange: (e) => e.target.value && go({ end: parseDate(e.target.value) }) })) : null,
+    h("label", { class: "field inline" },
+      h("input", { type: "checkbox", name: "afk", checked: state.filterAfk, onchange: (e) => go({ filterAfk: e.target.checked }) }),
+      "Only count time when not AFK"));
+}
+
+function card(title, cls = "") {
+  const body = h("div", { class: "card-body" });
+  const el = h("section", { class: `card ${cls}`, "aria-label": title }, h("h2", null, title), body);
+  return { el, body };
+}
+
+export async function mount(root, { params, signal }) {
+  const [settings, buckets, info] = await Promise.all([
+    loadSettings(), sharedBuckets(), sharedInfo().catch(() => ({})),
+  ]);
+  const hosts = desktopHosts(buckets);
+  if (!hosts.length) {
+    root.append(h("h1", null, "Activity"), h("div", { class: "card full" },
+      h("p", null, "No window-watcher data yet. Start aw-watcher-window and aw-watcher-afk, " +
+        "or import an export on the ", h("a", { href: "#/buckets" }, "Buckets page"), ".")));
+    return;
+  }
+  const state = readState(params, settings, hosts, info.hostname);
+  const [first, last] = rangeDates(state.kind, state.date, settings.startOfWeek, state.end);
+  const periods = dailyPeriods(first, last, settings.startOfDay);
+  const bucketsOfHost = hostBuckets(buckets, state.host);
+  const hasBrowser = bucketsOfHost.browsers.length > 0;
+
+  const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
+  const bar = h("div", { style: { width: "0%" } });
+  root.append(
+    h("h1", null, "Activity ", h("span", { class: "muted" }, `· ${rangeLabel(state.kind, first, last)}`)),
+    toolbar(state, hosts, first, last),
+    h("div", { class: "progress", role: "progressbar", "aria-label": "Days loaded", "aria-valuemin": "0",
+      "aria-valuemax": String(periods.length) }, bar),
+    status);
+
+  const cards = {
+    summary: card("Summary", "full"),
+    hours: card(periods.length === 1 ? "Active time by hour" : "Active time per day", periods.length === 1 ? "full" : "wide"),
+    profile: periods.length > 1 ? card("By hour of day") : null,
+    apps: card("Top applications"),
+    titles: card("Top window titles", "wide"),
+    categories: card("Top categories", "wide"),
+    categoryList: card("Categories"),
+    domains: hasBrowser ? card("Top browser domains", "half") : null,
+    urls: hasBrowser ? card("Top URLs", "half") : null,
+  };
+  root.append(h("div", { class: "grid" }, Object.values(cards).filter(Boolean).map((c) => c.el)));
+  for (const c of Object.values(cards)) if (c) c.body.append(h("p", { class: "loading" }, "Loading…"));
+
+  if (!bucketsOfHost.window) {
+    replace(cards.summary.body, errorBox(new Error(`no window bucket for host ${state.host}`)));
+    return;
+  }
+  const lines = desktopQuery(bucketsOfHost, settings.classes, { filterAfk: state.filterAfk });
+  const summary = new ActivitySummary(periods);
+  const view = { state, settings, periods, summary, cards, first };
+  let painted = false;
+  const draw = () => {
+    render(view);
+    const done = summary.loaded + summary.failed.length;
+    bar.style.width = `${(done / periods.length) * 100}%`;
+    bar.parentElement.setAttribute("aria-valuenow", String(done));
+    status.textContent = summary.complete
+      ? `Loaded ${periods.length} ${periods.length === 1 ? "day" : "days"}.`
+      : `Loading… ${done} of ${periods.length} days`;
+    // Marks for the benchmark and the tests: numbers on screen, then everything.
+    if (!painted && summary.loaded > 0) {
+      painted = true;
+      performance.mark("aw-activity-first-paint");
+    }
+    if (summary.complete) {
+      performance.mark("aw-activity-complete");
+      root.dataset.state = "complete";
+    }
+  };
+  // Each redraw rebuilds every card, so while days stream in draw at most every 250 ms;
+  // the first numbers and the final state are drawn at the next frame.
+  let timer = null;
+  let frame = 0;
+  let lastDraw = 0;
+  const redraw = () => {
+    if (signal.aborted) return;
+    const urgent = !painted || summary.complete;
+    if (timer !== null) {
+      if (!urgent) return;
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (frame) return; // the frame already requested draws the latest state
+    const wait = urgent ? 0 : Math.max(0, lastDraw + 250 - performance.now());
+    timer = setTimeout(() => {
+      timer = null;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        lastDraw = performance.now();
+        if (!signal.aborted) draw();
+      });
+    }, wait);
+  };
+  status.textContent = `Loading… 0 of ${periods.length} days`;
+  let resizeTimer = 0;
+  const onResize = () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => { if (summary.loaded) render(view); }, 150);
+  };
+  window.addEventListener("resize", onResize);
+  signal.addEventListener("abort", () => window.removeEventListener("resize", onResize));
+
+  // Newest day first: it is the one people look at, and past days come from the server cache.
+  const order = periods.map((_, i) => i).reverse();
+  const worker = async (limit = Infinity) => {
+    for (let done = 0; done < limit && order.length && !signal.aborted; done++) {
+      const index = order.shift();
+      try {
+        const [result] = await api.query(lines, [periods[index]], { signal });
+        summary.addResult(index, result);
+      } catch (err) {
+        if (signal.aborted) return;
+        summary.failed.push({ index, err });
+      }
+      redraw();
+    }
+  };
+  // The newest day goes alone: the server computes queries one at a time (one Python
+  // process), so company would only delay the first numbers. Then a few in flight keep
+  // the server busy while answers travel and render, and hide the per-request cost when
+  // days come from the server's cache.
+  await worker(1);
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, order.length) }, () => worker()));
+}
+
+function render({ state, settings, periods, summary, cards, first }) {
+  const colorOf = (path) => categoryColor(path, settings.classes);
+  const apps = summary.topApps();
+  const cats = summary.topCategories();
+  const days = summary.dayTotals.filter((d) => d !== null);
+  const activeDays = days.filter((d) => d > 0).length;
+
+  const stats = [
+    ["Active time", fmtDuration(summary.duration), "active-time"],
+    ["Top application", apps[0] ? apps[0].name : "—", "top-app"],
+    ["Top category", cats[0] ? cats[0].name : "—", "top-category"],
+  ];
+  if (periods.length > 1) stats.push(["Average per active day", fmtDuration(activeDays ? summary.duration / activeDays : 0), "avg"]);
+  replace(cards.summary.body,
+    summary.failed.length ? errorBox(new Error(`${summary.failed.length} of ${periods.length} days failed: ` +
+      summary.failed[0].err.message), () => window.dispatchEvent(new Event("aw-navigate"))) : null,
+    h("div", { class: "stats" }, stats.map(([label, value, id]) =>
+      h("div", { class: "stat", "data-stat": id }, h("div", { class: "value" }, value), h("div", { class: "label" }, label)))));
+
+  if (summary.loaded === 0 && summary.failed.length) {
+    // Nothing came back: say so instead of pretending the range was empty.
+    for (const c of Object.values(cards)) {
+      if (c && c !== cards.summary) replace(c.body, empty("Not available: the query failed (see Summary)."));
+    }
+    return;
+  }
+
+  // Charts are drawn at the card's real width so their text stays at its CSS size.
+  const widthOf = (c) => Math.max(280, Math.round(c.body.clientWidth || 700));
+  const { h: startHour } = parseStartOfDay(settings.startOfDay);
+  const hourItems = summary.hourTotals.map((value, i) => {
+    const hour = (startHour + i) % 24;
+    return { label: String(hour).padStart(2, "0"), value, detail: `${String(hour).padStart(2, "0")}:00–${String((hour + 1) % 24).padStart(2, "0")}:00` };
+  });
+  if (periods.length === 1) {
+    replace(cards.hours.body, barChart(hourItems, {
+      width: widthOf(cards.hours), height: 220, ariaLabel: "Active time for each hour of the day",
+      labelEvery: widthOf(cards.hours) < 600 ? 3 : 1,
+    }));
+  } else {
+    const dayItems = summary.dayTotals.map((value, i) => {
+      const date = addDays(first, i);
+      const label = periods.length > 10 ? String(date.getDate())
+        : `${date.toLocaleDateString(undefined, { weekday: "short" })} ${date.getDate()}`;
+      return { label, value: value || 0, detail: date.toLocaleDateString() };
+    });
+    replace(cards.hours.body, barChart(dayItems, {
+      width: widthOf(cards.hours), height: 220, ariaLabel: "Active time for each day",
+      labelEvery: Math.ceil(periods.length / (widthOf(cards.hours) / 36)),
+    }));
+    replace(cards.profile.body, barChart(hourItems, {
+      width: widthOf(cards.profile), height: 220, ariaLabel: "Active time by hour of day, summed over the range", labelEvery: 3,
+    }));
+  }
+
+  replace(cards.apps.body, topList(apps, { total: summary.duration, label: "Top applications", emptyText: "No activity in this range" }));
+  replace(cards.titles.body, topList(summary.topTitles(), { total: summary.duration, label: "Top window titles", emptyText: "No activity in this range" }));
+  const tree = durationTree(summary.categoryEvents());
+  replace(cards.categories.body, tree.value > 0
+    ? treemap(tree, colorOf, {
+      width: widthOf(cards.categories), height: Math.min(320, Math.round(widthOf(cards.categories) * 0.6)),
+      ariaLabel: "Time per category as a treemap",
+    })
+    : empty("No activity in this range"));
+  replace(cards.categoryList.body, h("p", { class: "hint" }, "Rules are edited in ", h("a", { href: "#/settings" }, "Settings"), "."),
+    topList(cats.map((c) => ({ ...c, color: colorOf(c.path) })), { total: summary.duration, label: "Top categories" }));
+  if (cards.domains) {
+    replace(cards.domains.body, topList(summary.topDomains(), { total: summary.browserDuration, label: "Top browser domains", emptyText: "No browser activity" }));
+    replace(cards.urls.body, topList(summary.topUrls(), { total: summary.browserDuration, label: "Top URLs", emptyText: "No browser activity" }));
+  }
+}

@@ -1,0 +1,174 @@
+"""Import benchmark: an ActivityWatch (aw-server peewee) database of N events and a JSON
+export of M MB, imported by `aw-server import` (time and peak RSS of the process), side
+by side with aw-server 0.12.0's own `POST /api/0/import` of the same export.
+
+    .venv/bin/python bench/import_bench.py                 # 1M events, 100 MB, reference
+    .venv/bin/python bench/import_bench.py --events 200000 --mb 20 --reference-mb 20
+
+Targets (issue 9): >= 10x faster than the reference; a 100 MB export in <= 60 s with
+<= 500 MiB peak RSS. The reference gets `--reference-timeout` seconds; if it has not
+finished, its figure is reported as a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _util import REPO_ROOT, RssSampler  # type: ignore[import-not-found]
+
+from tests.support.reference import start_reference_server
+
+APPS = ["firefox", "code", "Terminal", "Slack", "Spotify", "Thunderbird", "évince", "日本語"]
+
+
+def _event_rows(n: int, seed: int = 1) -> Iterator[tuple[int, str, float, str]]:
+    """Window-watcher-like events: aw-server's stored timestamp text, seconds, data JSON."""
+    rng = random.Random(seed)
+    t = datetime(2019, 1, 1, tzinfo=UTC)
+    for i in range(n):
+        app = rng.choice(APPS)
+        data = {"app": app, "title": f"{app} — document {rng.randrange(5000)} ✓"}
+        duration = round(rng.expovariate(1 / 20), 3)
+        yield i % 4, str(t), duration, json.dumps(data)
+        t += timedelta(seconds=duration + rng.random())
+
+
+def make_peewee_db(path: Path, events: int) -> None:
+    """The tables aw-server 0.12.0 (aw-core 0.5.18) creates, filled directly."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE bucketmodel (key INTEGER NOT NULL PRIMARY KEY, id VARCHAR(255) "
+                 "NOT NULL, created DATETIME NOT NULL, name VARCHAR(255), type VARCHAR(255) "
+                 "NOT NULL, client VARCHAR(255) NOT NULL, hostname VARCHAR(255) NOT NULL, "
+                 "datastr VARCHAR(255))")
+    conn.execute("CREATE TABLE eventmodel (id INTEGER NOT NULL PRIMARY KEY, bucket_id INTEGER "
+                 "NOT NULL, timestamp DATETIME NOT NULL, duration DECIMAL(10, 5) NOT NULL, "
+                 "datastr VARCHAR(255) NOT NULL, FOREIGN KEY (bucket_id) REFERENCES "
+                 "bucketmodel (key))")
+    conn.execute("CREATE INDEX eventmodel_bucket_id_timestamp ON eventmodel (bucket_id, "
+                 "timestamp)")
+    for key in range(4):
+        conn.execute("INSERT INTO bucketmodel VALUES (?, ?, ?, NULL, 'currentwindow', "
+                     "'aw-watcher-window', 'bench', '{}')",
+                     (key + 1, f"aw-watcher-window_bench{key}", "2019-01-01 00:00:00+00:00"))
+    conn.executemany("INSERT INTO eventmodel (bucket_id, timestamp, duration, datastr) "
+                     "VALUES (?, ?, ?, ?)",
+                     ((b + 1, ts, d, data) for b, ts, d, data in _event_rows(events)))
+    conn.commit()
+    conn.close()
+
+
+def make_export(path: Path, megabytes: int) -> int:
+    target = megabytes * 1024 * 1024
+    count = 0
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"buckets": {')
+        rows = iter(_event_rows(10_000_000, seed=2))
+        for b in range(4):
+            bid = f"aw-watcher-window_export{b}"
+            meta = {"id": bid, "created": "2019-01-01T00:00:00+00:00", "name": None,
+                    "type": "currentwindow", "client": "aw-watcher-window", "hostname": "bench",
+                    "data": {}}
+            out.write(("" if b == 0 else ", ") + json.dumps(bid) + ": "
+                      + json.dumps(meta)[:-1] + ', "events": [')
+            first = True
+            while out.tell() < target * (b + 1) / 4:
+                _, ts, duration, data = next(rows)
+                event = {"timestamp": ts.replace(" ", "T"), "duration": duration,
+                         "data": json.loads(data)}
+                out.write(("" if first else ", ") + json.dumps(event))
+                first = False
+                count += 1
+            out.write("]}")
+        out.write("}}")
+    return count
+
+
+def run_ours(source: Path, workdir: Path) -> tuple[float, int, str]:
+    db = workdir / f"ours-{source.stem}.sqlite"
+    env = dict(os.environ, AW_BASE_DIR=str(workdir / "dirs"))
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "aw_server", "import", str(source),
+                             "--dbpath", str(db)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT)
+    sampler = RssSampler(proc.pid).start()
+    out, _ = proc.communicate()
+    elapsed = time.monotonic() - started
+    peak = sampler.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"our import failed: {out}")
+    return elapsed, peak, out.splitlines()[0]
+
+
+def run_reference(export: Path, workdir: Path, timeout: float) -> tuple[float, int, bool]:
+    import requests
+
+    server = start_reference_server(workdir / "reference")
+    try:
+        sampler = RssSampler(server.pid).start()
+        started = time.monotonic()
+        finished = True
+        try:
+            with open(export, "rb") as body:
+                response = requests.post(f"{server.url}/api/0/import", data=body,
+                                         headers={"Content-Type": "application/json"},
+                                         timeout=timeout)
+            response.raise_for_status()
+        except requests.Timeout:
+            finished = False
+        elapsed = time.monotonic() - started
+        return elapsed, sampler.stop(), finished
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--mb", type=int, default=100)
+    parser.add_argument("--reference-mb", type=int, default=None,
+                        help="size of the export given to the reference (default: --mb)")
+    parser.add_argument("--reference-timeout", type=float, default=1800)
+    parser.add_argument("--no-reference", action="store_true")
+    args = parser.parse_args()
+    mib = 1024 * 1024
+    with tempfile.TemporaryDirectory(prefix="aw-import-bench-") as tmp:
+        work = Path(tmp)
+        db = work / "peewee-sqlite.v2.db"
+        make_peewee_db(db, args.events)
+        secs, peak, line = run_ours(db, work)
+        print(f"ours  peewee db {args.events:>9,} events: {secs:7.1f} s  peak RSS "
+              f"{peak / mib:6.0f} MiB  ({args.events / secs:,.0f} events/s)  [{line}]")
+        export = work / "export.json"
+        n = make_export(export, args.mb)
+        secs_ours, peak, line = run_ours(export, work)
+        print(f"ours  JSON export {args.mb:>4} MB ({n:,} events): {secs_ours:7.1f} s  peak RSS "
+              f"{peak / mib:6.0f} MiB")
+        if args.no_reference:
+            return
+        ref_mb = args.reference_mb or args.mb
+        ref_export = export
+        if ref_mb != args.mb:
+            ref_export = work / "export-ref.json"
+            make_export(ref_export, ref_mb)
+        secs_ref, peak_ref, finished = run_reference(ref_export, work, args.reference_timeout)
+        bound = "" if finished else " (did not finish: lower bound)"
+        print(f"aw-server 0.12.0 /api/0/import {ref_mb} MB: {secs_ref:7.1f} s{bound}  peak RSS "
+              f"{peak_ref / mib:6.0f} MiB")
+        scaled = secs_ref * args.mb / ref_mb
+        print(f"speed-up on the export: {scaled / secs_ours:.1f}x"
+              + ("" if ref_mb == args.mb else f" (reference time scaled from {ref_mb} MB)"))
+
+
+if __name__ == "__main__":
+    main()

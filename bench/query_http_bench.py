@@ -1,0 +1,226 @@
+"""The canonical summary query over HTTP: aw-server 0.12.0 and ours side by side.
+
+    .venv/bin/python bench/query_http_bench.py [--quick] [--ref-load-cap-s 240]
+
+1. Both servers (the reference from its own venv via ``tests/support/reference.py``, ours
+   as ``python -m aw_server``) get the same synthetic week over HTTP: ~100k window events
+   plus AFK (``bench/datagen.py``, seed 42), posted in batches of 1,000. aw-server 0.12.0
+   inserts ~3,600 events/s, so its load is capped (``--ref-load-cap-s``); if the cap cuts
+   it short the table says how many events it got.
+2. aw-webui's desktop summary (flood, AFK filter, ``categorize`` with 12 regex rules,
+   merges by app/title/category, top-100 limits) for a 1-day and a 7-day period, median
+   of 3 runs each. Every run carries a distinct ``?name=`` so our result cache (keyed by
+   program, period and name) never answers; one extra row shows ours answering a repeat
+   from that cache.
+3. Ours alone: 1M window events over 30 days written straight into a fresh database with
+   ``Datastore.insert_events`` (HTTP would take minutes and measures something else), then
+   the 30-day summary over HTTP, median of 3, with the server's peak RSS sampled by psutil
+   during those queries.
+
+Servers run one after the other (the machine has two shared cores); every request has a
+timeout and every loop a bound. Prints one Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import datagen
+from _util import RssSampler, start_our_server
+from query_bench import canonical_query
+
+from aw_server.datastore.store import Datastore
+from aw_server.models import US_PER_S, Bucket, Event, format_us
+from tests.support.reference import start_reference_server
+
+BATCH = 1_000
+LOAD_TIMEOUT_S = 120.0
+QUERY_TIMEOUT_S = 900.0
+RUNS = 3
+
+
+def _json_event(event: Event) -> dict[str, Any]:
+    # Millisecond timestamps: what 0.12.0 keeps, so both servers hold the same data.
+    ts = datetime.fromtimestamp(event.timestamp_us // 1000 / 1000, UTC)
+    return {"timestamp": ts.isoformat(timespec="milliseconds"),
+            "duration": round(event.duration_us / US_PER_S, 3), "data": event.data}
+
+
+def by_bucket(pairs: Iterable[tuple[str, Event]]) -> dict[str, list[Event]]:
+    out: dict[str, list[Event]] = {}
+    for bucket_id, event in pairs:
+        out.setdefault(bucket_id, []).append(event)
+    return out
+
+
+def load_http(base: str, data: dict[str, list[Event]], cap_s: float) -> tuple[int, float]:
+    """Create the buckets and post the events; AFK first (small), window events oldest
+    first, so a capped load still holds complete early days. Returns (events, seconds)."""
+    began = time.perf_counter()
+    loaded = 0
+    with requests.Session() as session:
+        for bucket_id in (datagen.AFK_BUCKET, datagen.WINDOW_BUCKET):
+            type_ = "afkstatus" if bucket_id == datagen.AFK_BUCKET else "currentwindow"
+            response = session.post(f"{base}/api/0/buckets/{bucket_id}",
+                                    json={"client": "bench", "type": type_,
+                                          "hostname": datagen.HOSTNAME},
+                                    timeout=LOAD_TIMEOUT_S)
+            response.raise_for_status()
+        for bucket_id in (datagen.AFK_BUCKET, datagen.WINDOW_BUCKET):
+            events = data[bucket_id]
+            for i in range(0, len(events), BATCH):
+                if time.perf_counter() - began > cap_s:
+                    return loaded, time.perf_counter() - began
+                body = [_json_event(e) for e in events[i:i + BATCH]]
+                response = session.post(f"{base}/api/0/buckets/{bucket_id}/events",
+                                         json=body, timeout=LOAD_TIMEOUT_S)
+                response.raise_for_status()
+                loaded += len(body)
+    return loaded, time.perf_counter() - began
+
+
+def period(days: int, offset_days: int = 0) -> str:
+    start = datagen.START_US + offset_days * datagen.DAY_US
+    return f"{format_us(start)}/{format_us(start + days * datagen.DAY_US)}"
+
+
+def run_query(base: str, query: list[str], timeperiod: str, name: str) -> tuple[float, Any]:
+    began = time.perf_counter()
+    response = requests.post(f"{base}/api/0/query/", params={"name": name},
+                             json={"timeperiods": [timeperiod], "query": query},
+                             timeout=QUERY_TIMEOUT_S)
+    elapsed = time.perf_counter() - began
+    response.raise_for_status()
+    return elapsed, response.json()[0]
+
+
+def median_latency(base: str, query: list[str], timeperiod: str, tag: str,
+                   runs: int = RUNS) -> tuple[float, float]:
+    """Median seconds over `runs` uncached runs, and the active hours found."""
+    times = []
+    result: Any = None
+    for i in range(runs):
+        elapsed, result = run_query(base, query, timeperiod, f"{tag}-{i}-{time.time_ns()}")
+        times.append(elapsed)
+    return statistics.median(times), float(result["window"]["duration"]) / 3600
+
+
+def write_large_db(db_path: Path, days: int, events: int) -> tuple[int, float]:
+    """1M-event database written directly through our storage layer."""
+    began = time.perf_counter()
+    store = Datastore(db_path)
+    total = 0
+    try:
+        created = datetime.now(UTC).isoformat()
+        for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
+                                 (datagen.AFK_BUCKET, "afkstatus")):
+            store.create_bucket(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME, created))
+        chunk: dict[str, list[Event]] = {datagen.WINDOW_BUCKET: [], datagen.AFK_BUCKET: []}
+        for bucket_id, event in datagen.generate(seed=42, days=days, window_events=events):
+            chunk[bucket_id].append(event)
+            if len(chunk[bucket_id]) >= 50_000:
+                store.insert_events(bucket_id, chunk[bucket_id])
+                total += len(chunk[bucket_id])
+                chunk[bucket_id] = []
+        for bucket_id, rest in chunk.items():
+            if rest:
+                store.insert_events(bucket_id, rest)
+                total += len(rest)
+    finally:
+        store.close()
+    return total, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10x smaller data (smoke test)")
+    parser.add_argument("--ref-load-cap-s", type=float, default=240.0,
+                        help="stop loading aw-server 0.12.0 after this many seconds")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    week_events, big_events = 100_000 // scale, 1_000_000 // scale
+    query = canonical_query()
+    rows: list[tuple[str, str, str]] = []
+    data = by_bucket(datagen.generate(seed=42, days=7, window_events=week_events))
+    n_week = sum(len(v) for v in data.values())
+
+    with tempfile.TemporaryDirectory(prefix="aw-query-http-bench-") as tmp:
+        root = Path(tmp)
+        # --- aw-server 0.12.0
+        ref = start_reference_server(root / "reference")
+        try:
+            ref_loaded, ref_load_s = load_http(ref.url, data, args.ref_load_cap_s)
+            ref_1d = median_latency(ref.url, query, period(1, 2), "ref1")
+            ref_7d = median_latency(ref.url, query, period(7), "ref7")
+        finally:
+            ref.stop()
+        # --- ours, same data over HTTP
+        ours = start_our_server(root / "ours")
+        try:
+            our_loaded, our_load_s = load_http(ours.url, data, float("inf"))
+            our_1d = median_latency(ours.url, query, period(1, 2), "ours1")
+            our_7d = median_latency(ours.url, query, period(7), "ours7")
+            run_query(ours.url, query, period(7), "cached")
+            cached_s, _ = run_query(ours.url, query, period(7), "cached")
+        finally:
+            ours.stop()
+        # --- ours alone, 1M events / 30 days
+        db_path = root / "big" / "db" / "test.db"
+        db_path.parent.mkdir(parents=True)
+        big_written, big_write_s = write_large_db(db_path, 30, big_events)
+        big = start_our_server(root / "big", db_path=db_path)
+        try:
+            sampler = RssSampler(big.pid, interval_s=0.02)
+            idle_rss = sampler.current()
+            sampler.start()
+            try:
+                our_30d = median_latency(big.url, query, period(30), "ours30")
+            finally:
+                peak = sampler.stop()
+        finally:
+            big.stop()
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.1f}x" if b > 0 else "n/a"
+
+    rows += [
+        ("Events loaded over HTTP (7 days)", f"{ref_loaded:,} of {n_week:,} in {ref_load_s:.0f} s",
+         f"{our_loaded:,} of {n_week:,} in {our_load_s:.0f} s"),
+        ("Summary, 1 day (median of 3)", f"{ref_1d[0] * 1000:,.0f} ms ({ref_1d[1]:.2f} h active)",
+         f"{our_1d[0] * 1000:,.0f} ms ({our_1d[1]:.2f} h active), {ratio(ref_1d[0], our_1d[0])}"
+         " faster"),
+        ("Summary, 7 days (median of 3)", f"{ref_7d[0] * 1000:,.0f} ms ({ref_7d[1]:.2f} h active)",
+         f"{our_7d[0] * 1000:,.0f} ms ({our_7d[1]:.2f} h active), {ratio(ref_7d[0], our_7d[0])}"
+         " faster"),
+        ("Summary, 7 days, repeated (ours: result cache)", "no cache",
+         f"{cached_s * 1000:,.1f} ms"),
+        (f"Summary, 30 days on {big_written:,} events (median of 3)", "not run",
+         f"{our_30d[0] * 1000:,.0f} ms ({our_30d[1]:.1f} h active); DB written directly "
+         f"in {big_write_s:.0f} s"),
+        ("Server peak RSS during the 30-day queries", "not run",
+         f"{peak / 2**20:,.0f} MiB (idle before: {idle_rss / 2**20:,.0f} MiB, "
+         f"{sampler.samples} samples)"),
+    ]
+    print("| Metric | aw-server 0.12.0 | ours |")
+    print("|---|---|---|")
+    for metric, reference, mine in rows:
+        print(f"| {metric} | {reference} | {mine} |")
+    if ref_loaded < n_week:
+        print(f"\nNote: the reference load hit the {args.ref_load_cap_s:.0f} s cap; its "
+              "results cover only the events it received.")
+
+
+if __name__ == "__main__":
+    main()

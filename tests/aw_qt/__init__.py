@@ -1,0 +1,1 @@
+"""Tests of aw_qt."""

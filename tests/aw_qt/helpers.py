@@ -1,0 +1,113 @@
+"""Tiny module scripts for the Supervisor, a hand-moved clock, and bounded waits."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+from aw_qt.discovery import ModuleSpec
+
+SCRIPTS = {
+    # Runs until SIGTERM, then notes it got one and exits cleanly.
+    "well": """
+import signal, sys, time, pathlib
+marker = pathlib.Path(sys.argv[1])
+def stop(*_):
+    with marker.open("a") as f:
+        f.write("term\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+while True:
+    time.sleep(0.2)
+""",
+    # Dies on its own shortly after starting, with something on stderr.
+    "crash": """
+import sys, time
+print("boom: something went wrong", file=sys.stderr, flush=True)
+time.sleep(0.05)
+sys.exit(3)
+""",
+    # Ignores SIGTERM: only SIGKILL ends it.
+    "hang": """
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("ready", flush=True)
+while True:
+    time.sleep(0.2)
+""",
+}
+
+
+def make_spec(tmp_path: Path, kind: str, name: str | None = None) -> ModuleSpec:
+    name = name or f"aw-watcher-{kind}"
+    script = tmp_path / f"{name}.py"
+    script.write_text(SCRIPTS[kind], encoding="utf-8")
+    return ModuleSpec(name, (sys.executable, str(script), str(tmp_path / f"{name}.marker")),
+                      "system")
+
+
+def terms(tmp_path: Path, name: str) -> int:
+    marker = tmp_path / f"{name}.marker"
+    return marker.read_text().count("term") if marker.exists() else 0
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime(2026, 11, 23, 14, 0).astimezone()
+        self._mono = 1000.0
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._mono += seconds
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 15.0,
+             step: Callable[[], None] | None = None) -> None:
+    """Poll (calling `step` each round) until `predicate()` holds; bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if step is not None:
+            step()
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def wait_ready(tmp_path: Path, name: str, log_dir: str = "logs") -> None:
+    """Until the script printed "ready" (its SIGTERM handler is in place)."""
+    log = tmp_path / log_dir / f"{name}.log"
+    wait_for(lambda: log.exists() and "ready" in log.read_text())
+
+
+def alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def living_children() -> dict[int, str]:
+    """Living (non-zombie) child processes of this test process: pid -> command line."""
+    out = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                out[child.pid] = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            pass
+    return out

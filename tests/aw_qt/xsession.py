@@ -1,0 +1,200 @@
+"""A throw-away X session for end-to-end tests: Xvfb, openbox and a trayer tray.
+
+Each part is started by us, on a display number nobody uses, polled until ready
+(the X socket, the `_NET_SYSTEM_TRAY_S0` owner) and ended by its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from Xlib import X, display, error
+
+NEEDED = ("Xvfb", "openbox", "trayer", "xdotool", "import", "convert")
+WIDTH, HEIGHT = 1280, 800
+APP_CLASS = "ActivityWatch"
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in NEEDED if shutil.which(tool) is None]
+
+
+@dataclass
+class Geometry:
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def center(self) -> tuple[int, int]:
+        return self.x + self.width // 2, self.y + self.height // 2
+
+
+@dataclass
+class XSession:
+    workdir: Path
+    number: int = 0
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    conn: Any = None
+
+    @property
+    def name(self) -> str:
+        return f":{self.number}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ, DISPLAY=self.name)
+        env.pop("QT_QPA_PLATFORM", None)
+        env.pop("WAYLAND_DISPLAY", None)
+        return env
+
+    def _spawn(self, argv: list[str], log: str) -> subprocess.Popen[bytes]:
+        with (self.workdir / log).open("ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        self.procs.append(proc)
+        return proc
+
+    def start(self) -> XSession:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for number in range(140, 600):
+            if (Path(f"/tmp/.X{number}-lock").exists()
+                    or Path(f"/tmp/.X11-unix/X{number}").exists()):
+                continue
+            self.number = number
+            xvfb = self._spawn(["Xvfb", self.name, "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
+                                "-nolisten", "tcp"], "xvfb.log")
+            if self._wait_for_server(xvfb):
+                break
+            self.procs.remove(xvfb)
+        else:
+            raise RuntimeError("no free X display number")
+        self._spawn(["openbox", "--sm-disable"], "openbox.log")
+        self._spawn(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel",
+                     "--width", "200", "--height", "32", "--transparent", "false",
+                     "--SetDockType", "true"], "trayer.log")
+        tray_atom = self.conn.intern_atom(f"_NET_SYSTEM_TRAY_S{self.conn.get_default_screen()}")
+        self.wait(lambda: self.conn.get_selection_owner(tray_atom) != X.NONE, "tray host")
+        return self
+
+    def _wait_for_server(self, xvfb: subprocess.Popen[bytes]) -> bool:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if xvfb.poll() is not None:
+                return False  # lost a race for this number
+            try:
+                self.conn = display.Display(self.name)
+                return True
+            except (error.DisplayConnectionError, error.DisplayNameError, OSError):
+                time.sleep(0.05)
+        xvfb.kill()
+        xvfb.wait()
+        return False
+
+    def wait(self, predicate: Any, what: str, timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    # -- looking at windows ---------------------------------------------------------------
+    def _windows(self) -> list[tuple[Any, Any]]:
+        """(window, parent) for every window, depth first."""
+        out = []
+        stack = [(self.conn.screen().root, None)]
+        while stack:
+            window, parent = stack.pop()
+            out.append((window, parent))
+            with contextlib.suppress(error.BadWindow, error.BadDrawable):
+                stack.extend((child, window) for child in window.query_tree().children)
+        return out
+
+    def _geometry(self, window: Any) -> Geometry:
+        geo = window.get_geometry()
+        pos = window.translate_coords(self.conn.screen().root, 0, 0)
+        return Geometry(-pos.x, -pos.y, geo.width, geo.height)
+
+    def app_windows(self, *, embedded: bool) -> list[tuple[Geometry, str]]:
+        """Viewable windows of the app: embedded (the tray icon) or top-level ones."""
+        root = self.conn.screen().root
+        found = []
+        for window, parent in self._windows():
+            try:
+                wm_class = window.get_wm_class()
+                if not wm_class or wm_class[1] != APP_CLASS:
+                    continue
+                if window.get_attributes().map_state != X.IsViewable:
+                    continue
+                top = parent == root or (parent is not None and
+                                         parent.query_tree().parent == root)
+                name = window.get_wm_name() or ""
+                geo = self._geometry(window)
+            except (error.BadWindow, error.BadDrawable):
+                continue
+            in_tray = parent is not None and parent != root and geo.width <= 64
+            if (in_tray if embedded else top and geo.width > 64):
+                found.append((geo, str(name)))
+        return found
+
+    def popup_menus(self) -> list[Geometry]:
+        """The app's open menus (windows typed _NET_WM_WINDOW_TYPE_POPUP_MENU)."""
+        wanted = {self.conn.intern_atom("_NET_WM_WINDOW_TYPE_POPUP_MENU"),
+                  self.conn.intern_atom("_NET_WM_WINDOW_TYPE_DROPDOWN_MENU")}
+        type_atom = self.conn.intern_atom("_NET_WM_WINDOW_TYPE")
+        root = self.conn.screen().root
+        found = []
+        for window in root.query_tree().children:
+            try:
+                if window.get_attributes().map_state != X.IsViewable:
+                    continue
+                prop = window.get_full_property(type_atom, X.AnyPropertyType)
+                if prop is not None and wanted & set(prop.value):
+                    found.append(self._geometry(window))
+            except (error.BadWindow, error.BadDrawable):
+                continue
+        return found
+
+    def tray_icon(self) -> Geometry | None:
+        icons = self.app_windows(embedded=True)
+        return icons[0][0] if icons else None
+
+    # -- acting ---------------------------------------------------------------------------
+    def xdotool(self, *args: str) -> None:
+        subprocess.run(["xdotool", *args], env=self.env, check=True, timeout=20)
+
+    def screenshot(self, path: Path, crop: Geometry | None = None) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        full = self.workdir / "full.png"
+        subprocess.run(["import", "-window", "root", str(full)], env=self.env, check=True,
+                       timeout=30)
+        if crop is None:
+            shutil.copy(full, path)
+        else:
+            subprocess.run(["convert", str(full), "-crop",
+                            f"{crop.width}x{crop.height}+{crop.x}+{crop.y}", "+repage",
+                            str(path)], check=True, timeout=30)
+        return path
+
+    def stop(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        self.procs.clear()

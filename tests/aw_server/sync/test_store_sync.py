@@ -1,0 +1,251 @@
+"""Sync storage in process: apply rules, relays, gaps, epochs, log rotation, and the
+`SyncAccess` contract (the same session code the HTTP client runs)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aw_server.datastore.store import Datastore
+from aw_server.datastore.sync_store import ORIGIN_KEY, SyncGap, short_device_id
+from aw_server.errors import Forbidden
+from aw_server.models import Event
+from aw_server.sync.protocol import Delta, LocalAccess, Summary
+from tests.aw_server.sync.helpers import (
+    T0,
+    S,
+    assert_converged,
+    bucket,
+    digest,
+    sync,
+    views,
+)
+
+
+@pytest.fixture
+def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
+    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
+    yield stores
+    for store in stores:
+        store.close()
+
+
+def test_mirror_copies_bucket_fields_one_by_one_and_is_read_only(trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("win", host="laptop"))
+    a.insert_events("win", [Event(T0, 5 * S, {"app": "x"})])
+    sync(b, a)
+    mirror_id = f"win-synced-from-{short_device_id(a.device_id)}"
+    mirror = b.get_bucket(mirror_id)
+    origin = a.get_bucket("win")
+    assert (mirror.type, mirror.client, mirror.hostname, mirror.created, mirror.name) == (
+        origin.type, origin.client, origin.hostname, origin.created, origin.name)
+    assert mirror.data == {**origin.data, ORIGIN_KEY: a.device_id}
+    assert mirror.readonly
+    for write in (lambda: b.heartbeat(mirror_id, Event(T0, 0, {}), S),
+                  lambda: b.insert_events(mirror_id, [Event(T0, 0, {})]),
+                  lambda: b.delete_event(mirror_id, 1),
+                  lambda: b.update_bucket(mirror_id, {"type": "x"}),
+                  lambda: b.delete_bucket(mirror_id)):
+        with pytest.raises(Forbidden):
+            write()
+    assert [e.data for e in b.get_events(mirror_id)] == [{"app": "x"}]
+
+
+def test_heartbeat_merge_edit_delete_and_bucket_delete_propagate(trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("w"))
+    a.create_bucket(bucket("gone"))
+    a.insert_events("gone", [Event(T0, S, {"x": 1})])
+    for i in range(5):
+        a.heartbeat("w", Event(T0 + i * S, 0, {"app": "x"}), 2 * S)
+    old = a.insert_events("w", [Event(T0 - 100 * S, S, {"app": "old"})])[0]
+    doomed = a.insert_events("w", [Event(T0 - 50 * S, S, {"app": "doomed"})])[0]
+    sync(a, b)
+    assert_converged([a, b])
+    a.heartbeat("w", Event(T0 + 6 * S, 0, {"app": "x"}), 2 * S)  # extends the merged event
+    a.insert_events("w", [Event(old.timestamp_us, 3 * S, {"app": "edited"}, old.id)])
+    assert doomed.id is not None
+    a.delete_event("w", doomed.id)
+    a.delete_bucket("gone")
+    sync(a, b)
+    assert_converged([a, b])
+    mirror = views(b)[a.db.log_id]
+    assert "gone" not in mirror["buckets"]
+    assert sorted(e[3]["app"] for e in mirror["events"].values()) == ["edited", "x"]
+
+
+def test_deleted_and_recreated_bucket_drops_the_old_life_on_a_late_mirror(
+        trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0, S, {"life": 1})])
+    sync(a, b)
+    a.delete_bucket("w")
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0 + 10 * S, S, {"life": 2})])
+    sync(a, b)  # b never saw the delete as an item of its own: only the epoch tells
+    assert_converged([a, b])
+
+
+def test_relay_converges_without_a_and_c_meeting(trio: list[Datastore]) -> None:
+    a, b, c = trio
+    for store, name in zip(trio, "abc", strict=True):
+        store.create_bucket(bucket(f"own-{name}"))
+        store.insert_events(f"own-{name}", [Event(T0, S, {"from": name})])
+    sync(a, b)
+    sync(c, b)
+    sync(a, b)
+    assert_converged(trio)
+    # C got A's rows through B; a second route must not bring duplicates.
+    sync(c, b)
+    assert len(views(c)[a.db.log_id]["events"]) == 1
+    # Own rows never come back as mirrors of oneself.
+    assert not any(bid.endswith(short_device_id(a.device_id)) for bid in a.bucket_ids())
+
+
+def test_noop_sync_sends_nothing_and_writes_nothing(trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(50)])
+    sync(a, b)
+    before = (digest(a), digest(b))
+    for _ in range(5):
+        result = sync(a, b)
+        assert (result.pulled_batches, result.pushed_batches) == (0, 0)
+    assert (digest(a), digest(b)) == before
+
+
+def test_chunks_resume_with_at_most_one_chunk_resent(trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(95)])
+
+    class Killed(Exception):
+        pass
+
+    applied = 0
+
+    def die_on_third() -> None:
+        nonlocal applied
+        applied += 1
+        if applied == 3:
+            raise Killed
+
+    local_b = LocalAccess(b, before_commit=die_on_third)
+    from aw_server.sync.session import run_session
+
+    with pytest.raises(Killed):
+        run_session(local_b, LocalAccess(a), max_items=10)
+    held = len(views(b)[a.db.log_id]["events"])
+    assert held == 20  # two chunks committed, the third rolled back with its mark
+    result = run_session(LocalAccess(b), LocalAccess(a), max_items=10)
+    # Sent in all: 3 chunks of 10 before the kill, then the 75 missing: one chunk resent.
+    assert result.pulled_items == 95 - held
+    assert_converged([a, b])
+
+
+def test_a_batch_above_the_mark_is_a_gap_and_writes_nothing(trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0 + i * S, S, {}) for i in range(10)])
+    delta, _ = LocalAccess(a).pull(Summary({a.db.log_id: 3}), max_items=100)
+    before = digest(b)
+    with pytest.raises(SyncGap):
+        LocalAccess(b).push(delta)
+    assert digest(b) == before
+
+
+def test_self_rows_are_never_imported(trio: list[Datastore]) -> None:
+    a, b, _ = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0, S, {})])
+    sync(a, b)
+    # b offers a's own log back to a as if a held nothing of it
+    delta, _ = LocalAccess(b).pull(Summary({}), max_items=100)
+    before = views(a)
+    LocalAccess(a).push(delta)
+    assert views(a) == before
+
+
+def test_rotated_log_supersedes_the_old_one_on_peers(trio: list[Datastore]) -> None:
+    a, b, c = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0, S, {"v": 1})])
+    sync(a, b)
+    sync(c, b)
+    old = a.db.log_id
+    a.rotate_log()
+    a.insert_events("w", [Event(T0 + S, S, {"v": 2})])
+    sync(a, b)
+    assert old not in views(b) and len(views(b)[a.db.log_id]["events"]) == 2
+    # c still holds the old log; meeting b must not resurrect it anywhere
+    sync(c, b)
+    sync(a, c)
+    assert_converged(trio)
+    assert all(old not in views(s) for s in trio)
+
+
+def test_purge_removes_mirrors_and_blocks_relays(trio: list[Datastore]) -> None:
+    a, b, c = trio
+    a.create_bucket(bucket("w"))
+    a.insert_events("w", [Event(T0, S, {})])
+    sync(a, b)
+    sync(c, b)
+    assert b.purge_device(a.device_id) == 1
+    assert a.db.log_id not in views(b)
+    sync(c, b)  # c still has a's rows: b must refuse them
+    assert a.db.log_id not in views(b)
+
+
+# -- order independence: any delivery order, with duplicates ----------------------------
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.sampled_from(["beat", "insert", "edit", "delete", "drop"]),
+                              st.integers(0, 7)), min_size=1, max_size=25),
+       seed=st.integers(0, 2**16))
+def test_batches_apply_in_any_order_with_duplicates(tmp_path_factory: pytest.TempPathFactory,
+                                                    ops: list[tuple[str, int]],
+                                                    seed: int) -> None:
+    base = tmp_path_factory.mktemp("perm")
+    origin = Datastore(base / "o.sqlite")
+    receivers = [Datastore(base / f"r{i}.sqlite") for i in range(2)]
+    try:
+        origin.create_bucket(bucket("w"))
+        deltas: list[Delta] = []
+        for op, n in ops:
+            events = origin.get_events("w")
+            if op == "beat":
+                origin.heartbeat("w", Event(T0 + n * S, 0, {"n": n % 2}), 3 * S)
+            elif op == "insert":
+                origin.insert_events("w", [Event(T0 + n * S, S, {"i": n})])
+            elif op == "edit" and events:
+                e = events[n % len(events)]
+                origin.insert_events("w", [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
+            elif op == "delete" and events:
+                origin.delete_event("w", events[n % len(events)].id or 0)
+            elif op == "drop":
+                origin.delete_bucket("w")
+                origin.create_bucket(bucket("w"))
+            delta, _ = LocalAccess(origin).pull(Summary({}), max_items=100)
+            deltas.append(delta)
+        rng = random.Random(seed)
+        # Receiver 0 applies each snapshot in order; receiver 1 a shuffled stream with
+        # duplicates (each a full delta from 0, so contiguity always holds).
+        for delta in deltas:
+            LocalAccess(receivers[0]).push(delta)
+        stream = deltas + rng.sample(deltas, k=min(3, len(deltas)))
+        rng.shuffle(stream)
+        for delta in [*stream, deltas[-1]]:
+            LocalAccess(receivers[1]).push(delta)
+        own = views(origin)[origin.db.log_id]
+        assert views(receivers[0])[origin.db.log_id] == own
+        assert views(receivers[1])[origin.db.log_id] == own
+    finally:
+        for store in (origin, *receivers):
+            store.close()

@@ -1,0 +1,154 @@
+"""`aw-server import` and `aw-server export` as a user runs them: real subprocesses."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aw_server.api import ServerAPI
+from aw_server.datastore.store import Datastore
+from aw_server.transfer_csv import read_csv, write_csv
+from tests.aw_server.datastore.test_legacy_import import rust_db
+
+
+def cli(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, AW_BASE_DIR=str(tmp_path / "dirs"))
+    return subprocess.run([sys.executable, "-m", "aw_server", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, check=False, encoding="utf-8")
+
+
+def big_rust_db(path: Path, events: int) -> None:
+    rust_db(path, 5)
+    conn = sqlite3.connect(path)
+    base = 1_600_000_000 * 10**9
+    conn.executemany(
+        "INSERT INTO events (bucketrow, starttime, endtime, data) VALUES (?, ?, ?, ?)",
+        ((1 + i % 2, base + i * 10**9, base + i * 10**9 + 5 * 10**8,
+          json.dumps({"app": f"app{i % 13}", "title": f"title {i % 1000} ✓"}))
+         for i in range(events)))
+    conn.commit()
+    conn.close()
+
+
+def dump(db: Path) -> Any:
+    store = Datastore(db)
+    try:
+        return json.loads("".join(ServerAPI(store).export_chunks()))
+    finally:
+        store.close()
+
+
+def test_import_command_reports_and_is_idempotent(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "sqlite.db"
+    source.parent.mkdir()
+    rust_db(source, 5)
+    db = tmp_path / "ours.sqlite"
+    first = cli(tmp_path, "import", str(source), "--dbpath", str(db))
+    assert first.returncode == 0, first.stderr
+    assert "100 events added" in first.stdout and "settings added" in first.stdout
+    assert "writing" in first.stderr  # the progress line
+    second = cli(tmp_path, "import", str(source), "--dbpath", str(db))
+    assert "0 events added, 100 already present" in second.stdout
+
+
+def test_import_command_names_a_damaged_file(tmp_path: Path) -> None:
+    bad = tmp_path / "export.json"
+    bad.write_text('{"buckets": {"b": {"type": "t", "client": "c", "hostname": "h", "ev')
+    result = cli(tmp_path, "import", str(bad), "--dbpath", str(tmp_path / "db.sqlite"))
+    assert result.returncode == 1
+    assert str(bad) in result.stderr and "nothing was imported" in result.stderr
+    assert dump(tmp_path / "db.sqlite") == {"buckets": {}}
+
+
+def _kill_when(proc: subprocess.Popen[str], marker: str) -> None:
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:
+        if marker in line:
+            break
+        assert time.monotonic() < deadline
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def test_kill_9_midway_then_rerun_equals_a_clean_import(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "sqlite.db"
+    source.parent.mkdir()
+    big_rust_db(source, 300_000)
+    db = tmp_path / "ours.sqlite"
+    env = dict(os.environ, AW_BASE_DIR=str(tmp_path / "dirs"))
+    for marker in ("reading", "writing"):
+        proc = subprocess.Popen([sys.executable, "-m", "aw_server", "import", str(source),
+                                 "--dbpath", str(db)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        _kill_when(proc, marker)
+        assert proc.returncode == -signal.SIGKILL
+    rerun = cli(tmp_path, "import", str(source), "--dbpath", str(db))
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resumed" in rerun.stdout
+    clean = tmp_path / "clean.sqlite"
+    assert cli(tmp_path, "import", str(source), "--dbpath", str(clean)).returncode == 0
+    assert dump(db) == dump(clean)
+    assert not list(tmp_path.glob("ours.sqlite.import-*.sqlite"))
+
+
+def test_export_command_json_range_and_csv(tmp_path: Path) -> None:
+    db = tmp_path / "ours.sqlite"
+    store = Datastore(db)
+    api = ServerAPI(store)
+    api.create_bucket("w", {"type": "currentwindow", "client": "c", "hostname": "h"})
+    api.create_bucket("a", {"type": "afkstatus", "client": "c", "hostname": "h"})
+    api.create_events("w", [{"timestamp": f"2024-01-0{d}T10:00:00Z", "duration": 30.5,
+                             "data": {"app": "Ed, \"it\"\nor ✓", "title": t}}
+                            for d, t in ((1, "42"), (2, ""), (3, "plain"))])
+    api.create_events("a", [{"timestamp": "2024-01-02T10:00:00Z", "duration": 0,
+                             "data": {"status": "afk", "bucket": True, "n": {"x": [1]}}}])
+    store.close()
+    out = tmp_path / "out.json"
+    result = cli(tmp_path, "export", "--dbpath", str(db), "--since", "2024-01-02T00:00:00+00:00",
+                 "--until", "2024-01-02T23:00:00+00:00", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert [e["timestamp"] for e in doc["buckets"]["w"]["events"]] == [
+        "2024-01-02T10:00:00+00:00"]
+    whole = cli(tmp_path, "export", "--dbpath", str(db), "--bucket", "w")
+    assert list(json.loads(whole.stdout)["buckets"]) == ["w"]
+    csv_out = tmp_path / "out.csv"
+    assert cli(tmp_path, "export", "--dbpath", str(db), "--format", "csv", "-o",
+               str(csv_out)).returncode == 0
+    raw = csv_out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    with open(csv_out, encoding="utf-8", newline="") as handle:
+        rows = list(read_csv(handle))
+    parsed = {(b, e["timestamp"]): e for b, e in rows}
+    original = dump(db)["buckets"]
+    assert len(rows) == 4
+    for bucket_id, bucket in original.items():
+        for event in bucket["events"]:
+            assert parsed[(bucket_id, event["timestamp"])] == event
+
+
+def test_csv_round_trip_in_memory(tmp_path: Path) -> None:
+    store = Datastore(tmp_path / "db.sqlite")
+    api = ServerAPI(store)
+    api.create_bucket("b", {"type": "t", "client": "c", "hostname": "h"})
+    values = ["true", "null", "", "{\"a\": 1}", "\"quoted\"", "x,y", "日本", 1, 2.5, False,
+              None, [1, "a"], {"k": {"n": None}}]
+    api.create_events("b", [{"timestamp": f"2024-01-01T00:00:{i:02d}Z", "duration": i / 4,
+                             "data": {"v": v, "only": i} if i % 2 else {"v": v}}
+                            for i, v in enumerate(values)])
+    buffer = io.StringIO(newline="")
+    assert write_csv(api, buffer) == len(values)
+    buffer.seek(0)
+    rows = [e for _, e in read_csv(buffer)]
+    expected = [json.loads(t) for t in store.iter_events_json("b", with_ids=False)]
+    assert rows == expected
+    store.close()

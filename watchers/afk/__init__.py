@@ -1,0 +1,1 @@
+"""aw-watcher-afk: records whether the user is at the computer (bucket type `afkstatus`)."""

@@ -1,0 +1,81 @@
+"""`aw-watcher-afk` command line: flags and config file, then the watcher loop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from watchers.afk.backends import BackendUnavailableError, select_backend
+from watchers.afk.watcher import CLIENT_NAME, DEFAULT_CONFIG, AfkSettings, AfkWatcher
+from watchers.client import open_client
+from watchers.config import load_toml_config, section
+from watchers.heartbeat import SystemClock
+from watchers.queue import QueueLockedError
+from watchers.runtime import (
+    EXIT_UNSUPPORTED,
+    ParentWatch,
+    Stopper,
+    add_common_arguments,
+    setup_logging,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="aw-watcher-afk",
+        description="Records whether you are at the computer, from the system idle time.")
+    add_common_arguments(parser)
+    parser.add_argument("--timeout", type=float,
+                        help="seconds without input before AFK (config: timeout)")
+    parser.add_argument("--poll-time", type=float, help="seconds between polls (config: poll_time)")
+    parser.add_argument("--backend", choices=["x11", "wayland", "darwin", "windows"],
+                        help="idle source (default: detected from the session)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(CLIENT_NAME, args.testing, args.verbose)
+    config = section(load_toml_config(CLIENT_NAME, DEFAULT_CONFIG), CLIENT_NAME, args.testing)
+    try:
+        settings = AfkSettings(
+            timeout=float(args.timeout if args.timeout is not None else config["timeout"]),
+            poll_time=float(args.poll_time if args.poll_time is not None else config["poll_time"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        logger.error("Invalid settings: %s", exc)
+        return 2
+    stopper = Stopper()
+    stopper.install_signal_handlers()
+    try:
+        backend = select_backend(args.backend)
+    except BackendUnavailableError as exc:
+        logger.error("AFK tracking unavailable: %s", exc)
+        return EXIT_UNSUPPORTED
+    try:
+        client = open_client(CLIENT_NAME, args.testing, args.host, args.port)
+    except QueueLockedError as exc:
+        logger.error("aw-watcher-afk is already running (%s)", exc)
+        backend.close()
+        return 1
+    watcher = AfkWatcher(settings, backend, client, stopper=stopper, clock=SystemClock(),
+                         parent=ParentWatch())
+    code = 0
+    try:
+        watcher.run()
+    except BackendUnavailableError as exc:  # the session ended under us
+        logger.error("Stopping: %s", exc)
+        code = 1
+    finally:
+        left = client.close()
+        backend.close()
+        logger.info("aw-watcher-afk stopped (%s); %d heartbeats left queued",
+                    stopper.reason or "parent gone or display closed", left)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

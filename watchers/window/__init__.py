@@ -1,0 +1,1 @@
+"""aw-watcher-window: records the focused window's app and title (bucket type `currentwindow`)."""

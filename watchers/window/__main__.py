@@ -1,0 +1,92 @@
+"""`aw-watcher-window` command line: flags and config file, then the watcher loop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from watchers.client import open_client
+from watchers.config import load_toml_config, section
+from watchers.heartbeat import SystemClock
+from watchers.queue import QueueLockedError
+from watchers.runtime import (
+    EXIT_UNSUPPORTED,
+    ParentWatch,
+    Stopper,
+    add_common_arguments,
+    setup_logging,
+)
+from watchers.window.backends import BackendGoneError, BackendUnavailableError, select_backend
+from watchers.window.privacy import InvalidPatternError, PrivacyRules
+from watchers.window.watcher import CLIENT_NAME, DEFAULT_CONFIG, WindowSettings, WindowWatcher
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="aw-watcher-window",
+        description="Records the focused window's app and title. "
+                    "X11, GNOME/KDE Wayland (with helpers), macOS, Windows.")
+    add_common_arguments(parser)
+    parser.add_argument("--poll-time", type=float, help="seconds between polls (config: poll_time)")
+    parser.add_argument("--exclude-title", action="store_true", default=None,
+                        help='record every title as "excluded" (config: exclude_title)')
+    parser.add_argument("--exclude-titles", nargs="+", metavar="REGEX",
+                        help="hide titles matching any of these case-insensitive regexes "
+                             "(config: exclude_titles)")
+    parser.add_argument("--exclude-apps", nargs="+", metavar="REGEX",
+                        help="hide the titles of apps matching these regexes "
+                             "(config: exclude_apps)")
+    parser.add_argument("--backend", choices=["x11", "wayland", "darwin", "windows"],
+                        help="window source (default: detected from the session)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(CLIENT_NAME, args.testing, args.verbose)
+    config = section(load_toml_config(CLIENT_NAME, DEFAULT_CONFIG), CLIENT_NAME, args.testing)
+    try:
+        settings = WindowSettings(
+            poll_time=float(args.poll_time if args.poll_time is not None else config["poll_time"]))
+        privacy = PrivacyRules.from_config(
+            args.exclude_title if args.exclude_title is not None else config["exclude_title"],
+            args.exclude_titles if args.exclude_titles is not None else config["exclude_titles"],
+            args.exclude_apps if args.exclude_apps is not None else config["exclude_apps"],
+        )
+    except (InvalidPatternError, KeyError, TypeError, ValueError) as exc:
+        logger.error("Invalid settings: %s", exc)
+        return 2
+    stopper = Stopper()
+    stopper.install_signal_handlers()
+    try:
+        backend = select_backend(args.backend)
+    except BackendUnavailableError as exc:
+        logger.error("Window tracking is unavailable: %s", exc)
+        return EXIT_UNSUPPORTED
+    try:
+        client = open_client(CLIENT_NAME, args.testing, args.host, args.port)
+    except QueueLockedError as exc:
+        logger.error("aw-watcher-window is already running (%s)", exc)
+        backend.close()
+        return 1
+    watcher = WindowWatcher(settings, backend, privacy, client, stopper=stopper,
+                            clock=SystemClock(), parent=ParentWatch())
+    code = 0
+    try:
+        watcher.run()
+    except BackendGoneError as exc:
+        logger.error("Stopping: %s", exc)
+        code = 1
+    finally:
+        left = client.close()
+        backend.close()
+        logger.info("aw-watcher-window stopped (%s); %d heartbeats left queued",
+                    stopper.reason or "parent gone or display closed", left)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
