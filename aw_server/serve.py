@@ -10,7 +10,7 @@ import contextlib
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitress.server import create_server
 
@@ -20,6 +20,10 @@ from aw_server.config import ServerConfig
 from aw_server.datastore.legacy_import import find_activitywatch_databases
 from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app
+from aw_server.sync_loader import SyncLoader
+
+if TYPE_CHECKING:
+    from aw_server.sync.service import SyncService
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +34,9 @@ class Server:
         self.store = store or Datastore(config.database_path(), durability=config.durability)
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
         self.app = create_app(config, self.api)
-        self.sync: Any = None
-        try:
-            from aw_server.sync.service import SyncService
-        except ImportError as exc:  # `cryptography` or `spake2` not installed
-            logger.warning("device sync is unavailable: %s", exc)
-        else:
-            self.sync = SyncService(self.store, hostname=self.api.info.hostname,
-                                    testing=config.testing, db_path=config.database_path())
-            self.app.extensions["aw_sync"] = self.sync
+        self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
+                                testing=config.testing, db_path=config.database_path())
+        self.app.extensions["aw_sync"] = self._sync
         try:
             self._waitress: Any = create_server(
                 self.app,
@@ -76,6 +74,11 @@ class Server:
         return found
 
     @property
+    def sync(self) -> SyncService | None:
+        """The sync service, loaded on first use; None when its libraries are missing."""
+        return self._sync.get()
+
+    @property
     def url(self) -> str:
         host = self.config.host
         host = f"[{host}]" if ":" in host else host
@@ -86,8 +89,7 @@ class Server:
                     self.config.database_path())
         if self.backups is not None:
             self.backups.start()
-        if self.sync is not None:
-            self.sync.start()
+        self._sync.start()
         try:
             self._waitress.run()
         except (OSError, ValueError):
@@ -119,7 +121,6 @@ class Server:
         waitress.close()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self.sync is not None:
-            self.sync.stop()
+        self._sync.stop()
         self.store.close()
         logger.info("aw-server stopped")

@@ -8,6 +8,7 @@ from aw_server.api import ServerAPI
 from aw_server.config import ServerConfig
 from aw_server.http import security
 from aw_server.http.errors import register_error_handlers
+from aw_server.http.fastpath import HeartbeatLane
 from aw_server.http.pages import register_pages
 from aw_server.http.routes import buckets, events, query, settings, sync, transfer
 from aw_server.http.routing import Route, register_routes
@@ -26,9 +27,12 @@ def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["aw_api"] = api
-    security.install(app, security.SecurityPolicy(config, port or config.port))
+    policy = security.SecurityPolicy(config, port or config.port)
+    security.install(app, policy)
     register_error_handlers(app)
     routes = api_routes()
     register_routes(app, routes)
     register_pages(app, routes, config.webpath, config.custom_static)
+    app.wsgi_app = HeartbeatLane(app.wsgi_app, api, policy,  # type: ignore[method-assign]
+                                 config.max_body_bytes)
     return app

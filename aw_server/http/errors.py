@@ -25,15 +25,28 @@ def error_body(message: str, error_type: str | None = None) -> dict[str, str]:
     return body
 
 
+def domain_error_response(exc: AWError) -> Response:
+    if isinstance(exc, BucketExists):
+        # A 304 carries no body; clients that keep the connection alive rely on it.
+        return Response(status=304)
+    if exc.status >= 500:
+        logger.warning("%s: %s", exc.error_type, exc.message)
+    return json_response(error_body(exc.message, exc.error_type), exc.status)
+
+
+def bug_response() -> Response:
+    """Called inside an `except`: logs the traceback, reveals nothing of it."""
+    logger.exception("unexpected error while handling a request")
+    return json_response(
+        error_body("internal server error; the server log has the details", "InternalError"),
+        500,
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AWError)
     def domain_error(exc: AWError) -> Response:
-        if isinstance(exc, BucketExists):
-            # A 304 carries no body; clients that keep the connection alive rely on it.
-            return Response(status=304)
-        if exc.status >= 500:
-            logger.warning("%s: %s", exc.error_type, exc.message)
-        return json_response(error_body(exc.message, exc.error_type), exc.status)
+        return domain_error_response(exc)
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge) -> Response:
@@ -51,8 +64,4 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def bug(exc: Exception) -> Response:
-        logger.exception("unexpected error while handling a request")
-        return json_response(
-            error_body("internal server error; the server log has the details", "InternalError"),
-            500,
-        )
+        return bug_response()

@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # the service needs `cryptography` and `spake2`; the routes d
 
 
 def _service() -> SyncService:
-    service = current_app.extensions.get("aw_sync")
+    loader = current_app.extensions.get("aw_sync")
+    service = loader.get() if loader is not None else None
     if service is None:
         raise StorageUnavailable("device sync is not available in this server (see its log)")
     return service
