@@ -264,6 +264,20 @@ class Client:
         except requests.RequestException as exc:
             raise ServerUnavailableError(str(exc)) from exc
 
+    def get_setting(self, key: str) -> Any:
+        """One server setting (None when unset); raises ServerUnavailableError."""
+        try:
+            response = self._session.get(f"{self.settings.base_url}/api/0/settings/{key}",
+                                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+        except requests.RequestException as exc:
+            raise ServerUnavailableError(str(exc)) from exc
+        if response.status_code != 200:
+            raise ServerUnavailableError(f"reading setting {key}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServerUnavailableError(f"reading setting {key}: {exc}") from exc
+
     def _create_buckets(self) -> None:
         """POST each bucket: 200 created, 304 already there; both fine."""
         for spec in self._buckets:

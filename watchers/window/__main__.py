@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from watchers.client import open_client
+from watchers.client import open_client, queue_path
 from watchers.config import load_toml_config, section
 from watchers.heartbeat import SystemClock
 from watchers.queue import QueueLockedError
@@ -19,6 +19,7 @@ from watchers.runtime import (
 )
 from watchers.window.backends import BackendGoneError, BackendUnavailableError, select_backend
 from watchers.window.privacy import InvalidPatternError, PrivacyRules
+from watchers.window.shared_privacy import SETTING_KEY, SharedPrivacy
 from watchers.window.watcher import CLIENT_NAME, DEFAULT_CONFIG, WindowSettings, WindowWatcher
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("aw-watcher-window is already running (%s)", exc)
         backend.close()
         return 1
-    watcher = WindowWatcher(settings, backend, privacy, client, stopper=stopper,
+    shared = SharedPrivacy(privacy, lambda: client.get_setting(SETTING_KEY),
+                           queue_path(CLIENT_NAME, args.testing).with_suffix(".privacy.json"))
+    shared.start(stopper)
+    watcher = WindowWatcher(settings, backend, shared, client, stopper=stopper,
                             clock=SystemClock(), parent=ParentWatch())
     code = 0
     try:

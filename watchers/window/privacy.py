@@ -13,11 +13,15 @@ place that builds the event data, so no backend can bypass it.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from watchers.window.backends import WindowInfo
+
+logger = logging.getLogger(__name__)
 
 EXCLUDED = "excluded"
 
@@ -51,6 +55,34 @@ class PrivacyRules:
             exclude_titles=compile_patterns("exclude_titles", exclude_titles),
             exclude_apps=compile_patterns("exclude_apps", exclude_apps),
         )
+
+    @classmethod
+    def from_setting(cls, value: Any) -> PrivacyRules:
+        """The server's `privacy` setting, written by the dashboard. Lenient: a rule that
+        does not compile is logged and skipped, so one typo never stops tracking."""
+        if not isinstance(value, dict):
+            if value is not None:
+                logger.warning("ignoring the server's privacy setting: not an object")
+            return cls()
+        patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
+        for key in ("exclude_titles", "exclude_apps"):
+            raw = value.get(key) or []
+            good: list[re.Pattern[str]] = []
+            for pattern in raw if isinstance(raw, list) else []:
+                try:
+                    good.extend(compile_patterns(key, [pattern]))
+                except InvalidPatternError as exc:
+                    logger.warning("ignoring a privacy rule from the server: %s", exc)
+            patterns[key] = tuple(good)
+        return cls(exclude_title=value.get("exclude_title") is True,
+                   exclude_titles=patterns["exclude_titles"],
+                   exclude_apps=patterns["exclude_apps"])
+
+    def merged(self, other: PrivacyRules) -> PrivacyRules:
+        """Both sets of rules at once: a title either hides stays hidden."""
+        return PrivacyRules(exclude_title=self.exclude_title or other.exclude_title,
+                            exclude_titles=self.exclude_titles + other.exclude_titles,
+                            exclude_apps=self.exclude_apps + other.exclude_apps)
 
     def hides_title(self, window: WindowInfo) -> bool:
         if self.exclude_title:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from watchers.client import Client
 from watchers.heartbeat import Clock, Event, s_to_us, window_pulsetime
 from watchers.runtime import ParentWatch, Stopper
-from watchers.window.backends import WindowBackend
-from watchers.window.privacy import PrivacyRules
+from watchers.window.backends import WindowBackend, WindowInfo
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,18 @@ class WindowSettings:
         return window_pulsetime(self.poll_time)
 
 
+class Privacy(Protocol):
+    """`PrivacyRules`, or `SharedPrivacy` (those rules plus the server's `privacy` setting)."""
+
+    def apply(self, window: WindowInfo) -> dict[str, str]: ...
+
+
 class WindowWatcher:
     def __init__(
         self,
         settings: WindowSettings,
         backend: WindowBackend,
-        privacy: PrivacyRules,
+        privacy: Privacy,
         client: Client,
         *,
         stopper: Stopper,
