@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +41,13 @@ def report_json(report: ImportReport) -> dict[str, Any]:
 
 
 class ImportTask:
-    def __init__(self, api: ServerAPI, path: Path | str) -> None:
+    def __init__(self, api: ServerAPI, path: Path | str, *,
+                 on_finish: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """`on_finish(status)` runs in the task's thread once it ended either way, so the
+        owner of a temporary source file (an upload) can delete it right then."""
         self.api = api
         self.path = Path(path)
+        self._on_finish = on_finish
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {"path": str(self.path), "state": "pending",
                                        "phase": None, "done": 0, "total": None,
@@ -54,6 +59,16 @@ class ImportTask:
             self._state.update(phase=phase, done=done, total=total)
 
     def _run(self) -> None:
+        try:
+            self._import()
+        finally:
+            if self._on_finish is not None:
+                try:
+                    self._on_finish(self.status())
+                except Exception:
+                    logger.exception("cleanup after the import of %s failed", self.path)
+
+    def _import(self) -> None:
         started = time.monotonic()
         try:
             report = self.api.import_file(self.path, progress=self._progress)

@@ -10,13 +10,13 @@ from aw_server.http import security
 from aw_server.http.errors import register_error_handlers
 from aw_server.http.fastpath import HeartbeatLane
 from aw_server.http.pages import register_pages
-from aw_server.http.routes import buckets, events, query, settings, sync, transfer
+from aw_server.http.routes import buckets, events, imports, query, settings, sync, transfer
 from aw_server.http.routing import Route, register_routes
 
 
 def api_routes() -> list[Route]:
-    return [*buckets.ROUTES, *events.ROUTES, *transfer.ROUTES, *query.ROUTES, *settings.ROUTES,
-            *sync.ROUTES]
+    return [*buckets.ROUTES, *events.ROUTES, *transfer.ROUTES, *imports.ROUTES, *query.ROUTES,
+            *settings.ROUTES, *sync.ROUTES]
 
 
 def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None) -> Flask:

@@ -70,7 +70,8 @@ export const api = {
   events: (id, range, opts) => request("GET", `/buckets/${enc(id)}/events${rangeQuery(range)}`, opts),
   eventCount: (id, opts) => request("GET", `/buckets/${enc(id)}/events/count`, opts),
   deleteBucket: (id, opts) => request("DELETE", `/buckets/${enc(id)}?force=1`, opts),
-  exportUrl: (id) => `${BASE}/buckets/${enc(id)}/export`,
+  exportUrl: (id, format = "json") => `${BASE}/buckets/${enc(id)}/export${format === "json" ? "" : `?format=${format}`}`,
+  exportAllUrl: (format = "json") => `${BASE}/export${format === "json" ? "" : `?format=${format}`}`,
   importFile: (file, opts) => {
     const form = new FormData();
     form.append("buckets", file, file.name || "buckets.json");
@@ -82,6 +83,19 @@ export const api = {
     body: { query: lines, timeperiods: periods.map(([a, b]) => `${a.toISOString()}/${b.toISOString()}`) },
   }),
   queryFunctions: (opts) => request("GET", "/query/functions", opts),
+  openapi: (opts) => request("GET", "/openapi.json", opts),
+  // Background imports (this server only; others answer 404).
+  importJobs: (opts) => request("GET", "/import/jobs", opts),
+  importJob: (id, opts) => request("GET", `/import/jobs/${enc(id)}`, opts),
+  importFound: (path, opts) => request("POST", "/import/jobs", { ...opts, body: { path } }),
+  foundDatabases: (opts) => request("GET", "/import/found", opts),
+  // Device sync (this server only).
+  syncPeers: (opts) => request("GET", "/sync/peers", opts),
+  syncPairing: (opts) => request("POST", "/sync/pairing", { ...opts, body: {} }),
+  syncPair: (address, code, opts) => request("POST", "/sync/pair", { ...opts, body: { address, code } }),
+  syncDiscover: (opts) => request("GET", "/sync/discover", { timeout: 20_000, ...opts }),
+  syncNow: (deviceId, opts) => request("POST", "/sync/now", { ...opts, body: deviceId ? { device_id: deviceId } : {} }),
+  syncUnpair: (deviceId, purge, opts) => request("DELETE", `/sync/peers/${enc(deviceId)}`, { ...opts, body: { purge } }),
   settings: (opts) => request("GET", "/settings", opts),
   setSetting: (key, value, opts) => request("POST", `/settings/${enc(key)}`, { ...opts, body: value }),
 };
@@ -107,4 +121,31 @@ export function sharedInfo() {
     infoCache.catch(() => { infoCache = null; });
   }
   return infoCache;
+}
+
+/**
+ * Upload a file as multipart/form-data with upload progress (fetch has none, and a
+ * database can take a while even on localhost). Resolves with the JSON answer; rejects
+ * with ApiError carrying the server's message. Not tied to the view's AbortSignal: an
+ * upload the user started finishes even if they look at another view meanwhile.
+ */
+export function upload(path, file, { field = "file", onProgress } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", BASE + path);
+    xhr.responseType = "text";
+    if (onProgress) xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) { resolve(body); return; }
+      const message = body && typeof body.message === "string" ? body.message : `${xhr.status} ${xhr.statusText}`;
+      reject(new ApiError(message, xhr.status));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError("cannot reach the server (the upload failed)", 0)));
+    xhr.addEventListener("abort", () => reject(new ApiError("the upload was cancelled", 0)));
+    const form = new FormData();
+    form.append(field, file, file.name || "upload");
+    xhr.send(form);
+  });
 }

@@ -72,6 +72,27 @@ export function fmtNumber(n) {
   return new Intl.NumberFormat().format(n);
 }
 
+/** 1536 → "1.5 KiB". */
+export function fmtBytes(n) {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = Number(n) || 0;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** A moment as "5 minutes ago" / "in 2 hours"; `now` in ms for tests and re-renders. */
+export function fmtRelative(value, now = Date.now()) {
+  const d = value instanceof Date ? value : new Date(value);
+  const seconds = Math.round((d.getTime() - now) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60]]) {
+    if (Math.abs(seconds) >= size) return rtf.format(Math.round(seconds / size), unit);
+  }
+  return rtf.format(seconds, "second");
+}
+
 /** Local date and time, e.g. "2024-01-03 14:05:09". */
 export function fmtDateTime(value) {
   const d = value instanceof Date ? value : new Date(value);
@@ -107,12 +128,14 @@ export function downloadText(filename, content, type = "application/json") {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** A modal confirm dialog; resolves true when the user confirms. */
-export function confirmDialog(title, message, confirmLabel = "Delete") {
+/** A modal confirm dialog; resolves true when the user confirms. `extra` (e.g. a
+ *  labelled checkbox) goes between the message and the buttons; the caller reads it. */
+export function confirmDialog(title, message, confirmLabel = "Delete", extra = null) {
   return new Promise((resolve) => {
-    const dialog = h("dialog", { "aria-labelledby": "confirm-title" },
+    const dialog = h("dialog", { "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text" },
       h("h2", { id: "confirm-title" }, title),
-      h("p", null, message),
+      h("p", { id: "confirm-text" }, message),
+      extra,
       h("div", { class: "actions" },
         h("button", { type: "button", value: "cancel", onclick: () => dialog.close("cancel") }, "Cancel"),
         h("button", { type: "button", class: "danger primary", onclick: () => dialog.close("ok") }, confirmLabel)));

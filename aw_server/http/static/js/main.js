@@ -12,10 +12,15 @@ const VIEWS = {
   timeline: () => import("./views/timeline.js"),
   buckets: () => import("./views/buckets.js"),
   query: () => import("./views/query.js"),
+  import: () => import("./views/import.js"),
+  sync: () => import("./views/sync.js"),
   settings: () => import("./views/settings.js"),
 };
 if (Object.keys(VIEWS).join() !== VIEW_NAMES.join()) throw new Error("router and views disagree");
-const TITLES = { activity: "Activity", timeline: "Timeline", buckets: "Buckets", query: "Query", settings: "Settings" };
+const TITLES = {
+  activity: "Activity", timeline: "Timeline", buckets: "Buckets", query: "Query",
+  import: "Import and export", sync: "Sync", settings: "Settings",
+};
 
 let current = null; // {controller}
 

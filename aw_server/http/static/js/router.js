@@ -1,6 +1,6 @@
 // Hash routes: #/<view>/<rest...>?<params>. Works behind any static file server.
 
-export const VIEW_NAMES = ["activity", "timeline", "buckets", "query", "settings"];
+export const VIEW_NAMES = ["activity", "timeline", "buckets", "query", "import", "sync", "settings"];
 
 /** "#/buckets/aw-x?limit=5" → {view: "buckets", rest: ["aw-x"], params: URLSearchParams} */
 export function parseRoute(hash = location.hash) {
