@@ -2,23 +2,29 @@
 
 The Qt layer (tray, no-tray window, dialogs) only shows this object's state and
 forwards clicks to it; `--no-gui` uses it without any Qt at all. It owns the wiring:
-the server handle, the Supervisor, the pause choices, autostart and the folders.
+the server handle, the Supervisor, the pause choices, autostart, the folders, device
+sync (`sync`) and the import of ActivityWatch data (`imports`). What those have to tell
+the user goes to `notify` (the tray shows it; by default it is logged).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
 from aw_qt.autostart import Autostart
+from aw_qt.background import Notice, log_notice
 from aw_qt.clock import Clock, SystemClock
 from aw_qt.export import ExportJob, ExportSource, HttpExportSource
+from aw_qt.importing import ImportControl
 from aw_qt.pause import PauseChoice, pause_end
 from aw_qt.server import ServerHandle
 from aw_qt.supervisor import ModuleStatus, Supervisor
+from aw_qt.sync_control import SyncControl
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,19 @@ class Controller:
     testing: bool = False
     day_start: time = time(4, 0)
     clock: Clock = field(default_factory=SystemClock)
+    notify: Callable[[Notice], None] = log_notice
+    sync: SyncControl = field(init=False)
+    imports: ImportControl = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sync = SyncControl.for_server(self.server)
+        self.imports = ImportControl.for_server(self.server, self.config_file,
+                                                testing=self.testing)
+
+    @property
+    def config_file(self) -> Path:
+        """aw-qt.toml, where choices such as "Don't ask again" are remembered."""
+        return self.folders.config / "aw-qt" / "aw-qt.toml"
 
     # -- what the menu shows ------------------------------------------------------------
     def status_line(self) -> str:
@@ -107,6 +126,9 @@ class Controller:
 
     def tick(self) -> None:
         self.supervisor.tick()
+        if self.server.reachable():  # a stopped server's database is closed
+            for notice in self.sync.check() + self.imports.check():
+                self.notify(notice)
 
     def shutdown(self) -> None:
         """Watchers first (they flush to the server), then the server, which drains."""

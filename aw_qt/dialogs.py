@@ -1,4 +1,5 @@
-"""The dialogs: export (file, progress, result), crash report, and short notices.
+"""The dialogs: export (file, progress, result), import (file, the first-start offer),
+unpair confirmation, crash report, and short notices. (Pairing: `pairing_dialog.py`.)
 
 None of them blocks the event loop: they are shown non-modally (`show()`/`open()`),
 so the Supervisor's timer keeps ticking while one is on screen.
@@ -11,9 +12,10 @@ from datetime import date
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtWidgets import QCheckBox, QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from aw_qt.export import ExportJob
+from aw_qt.importing import OfferAnswer
 
 FILTERS = {"JSON (ActivityWatch export) (*.json)": "json", "CSV (*.csv)": "csv"}
 
@@ -28,6 +30,47 @@ def choose_export_path(parent: QWidget | None = None) -> tuple[Path, str] | None
     suffix = Path(path).suffix.lower()
     fmt = {".csv": "csv", ".json": "json"}.get(suffix) or FILTERS.get(chosen, "json")
     return Path(path), fmt
+
+
+IMPORT_FILTERS = ("ActivityWatch data (*.db *.sqlite *.json)", "All files (*)")
+
+
+def choose_import_path(default: Path, parent: QWidget | None = None) -> Path | None:
+    """Ask which database or JSON export to import (the kind is read from the content)."""
+    path, _chosen = QFileDialog.getOpenFileName(parent, "Import from ActivityWatch",
+                                                str(default), ";;".join(IMPORT_FILTERS))
+    return Path(path) if path else None
+
+
+def import_offer(text: str, on_answer: Callable[[OfferAnswer], None]) -> QMessageBox:
+    """The first-start question; closing it counts as "Not now"."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Import ActivityWatch data", text)
+    box.setObjectName("import-offer")
+    buttons = {box.addButton(OfferAnswer.IMPORT.value, QMessageBox.ButtonRole.AcceptRole):
+               OfferAnswer.IMPORT,
+               box.addButton(OfferAnswer.LATER.value, QMessageBox.ButtonRole.RejectRole):
+               OfferAnswer.LATER,
+               box.addButton(OfferAnswer.NEVER.value, QMessageBox.ButtonRole.DestructiveRole):
+               OfferAnswer.NEVER}
+    box.buttonClicked.connect(lambda button: on_answer(buttons.get(button, OfferAnswer.LATER)))
+    box.show()
+    return box
+
+
+def unpair_box(name: str, on_unpair: Callable[[bool], None]) -> QMessageBox:
+    """Confirm an unpair; the checkbox decides whether that device's data goes too."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unpair device",
+                      f"Unpair {name}? The two devices stop syncing with each other. "
+                      f"The data already copied stays where it is unless you tick the box.")
+    box.setObjectName("unpair")
+    purge = QCheckBox(f"Also delete the data of {name} on this device")
+    box.setCheckBox(purge)
+    unpair = box.addButton("Unpair", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.buttonClicked.connect(
+        lambda button: on_unpair(purge.isChecked()) if button is unpair else None)
+    box.show()
+    return box
 
 
 class ExportProgress(QObject):

@@ -1,66 +1,30 @@
 """The tray menu, built from sections: each section adds its actions and refreshes them.
 
 A section only shows the Controller's state and forwards clicks to it (or, for things
-that need a dialog or the desktop, to `MenuHooks`). New features add a section: a
-future Sync submenu is one more class in `DEFAULT_SECTIONS`, after `ExportSection`.
-The no-tray window builds the same menu, so it offers exactly the same actions.
+that need a dialog or the desktop, to `MenuHooks`). New features add a section: the
+import item (`import_menu.py`) and the Sync submenu (`sync_menu.py`) are two more
+classes in `DEFAULT_SECTIONS`, after `ExportSection`. The no-tray window builds the
+same menu, so it offers exactly the same actions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
 from PyQt6.QtCore import QObject
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenu
 
 from aw_qt.controller import Controller
+from aw_qt.import_menu import ImportSection
 from aw_qt.pause import PauseChoice
+from aw_qt.sections import MenuHooks, Section
 from aw_qt.supervisor import ModuleState
+from aw_qt.sync_menu import SyncSection
+
+__all__ = ["DEFAULT_SECTIONS", "AppMenu", "MenuHooks", "Section"]
 
 SOURCE_LABELS = {"bundled": "Bundled", "system": "System", "builtin": "Built in"}
-
-
-@dataclass
-class MenuHooks:
-    """What the menu asks of the Qt layer: the desktop, dialogs, and quitting."""
-
-    open_url: Callable[[str], None]
-    open_folder: Callable[[Path], None]
-    export: Callable[[], None]
-    show_error: Callable[[str], None]
-    quit: Callable[[], None]
-    changed: Callable[[], None]  # after any action: icon and other views refresh
-
-
-class Section:
-    def __init__(self, ctl: Controller, hooks: MenuHooks, actions: dict[str, QAction]) -> None:
-        self.ctl = ctl
-        self.hooks = hooks
-        self.actions = actions
-
-    def add(self, menu: QMenu, key: str, text: str, slot: Callable[[], None] | None = None,
-            *, checkable: bool = False) -> QAction:
-        action = menu.addAction(text)
-        assert action is not None
-        action.setObjectName(key)
-        action.setCheckable(checkable)
-        if slot is not None:
-            action.triggered.connect(lambda _checked=False: self._run(slot))
-        self.actions[key] = action
-        return action
-
-    def _run(self, slot: Callable[[], None]) -> None:
-        slot()
-        self.hooks.changed()
-
-    def build(self, menu: QMenu) -> None:
-        raise NotImplementedError
-
-    def refresh(self) -> None:
-        """Bring the section's actions in line with the current state."""
 
 
 class StatusSection(Section):
@@ -144,8 +108,8 @@ class QuitSection(Section):
 
 
 DEFAULT_SECTIONS: tuple[type[Section], ...] = (
-    StatusSection, OpenSection, ModulesSection, PauseSection, ExportSection,
-    SettingsSection, QuitSection,
+    StatusSection, OpenSection, ModulesSection, PauseSection, ExportSection, ImportSection,
+    SyncSection, SettingsSection, QuitSection,
 )
 
 
@@ -160,7 +124,7 @@ class AppMenu(QObject):
         self.actions: dict[str, QAction] = {}
         self.sections = [cls(ctl, hooks, self.actions) for cls in sections]
         for n, section in enumerate(self.sections):
-            if n:
+            if n and section.separated:
                 self.menu.addSeparator()
             section.build(self.menu)
         self.menu.aboutToShow.connect(self.refresh)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from aw_qt.discovery import ModuleSpec
+from aw_qt.environment import child_environment
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class ModuleProcess:
             log.flush()
             self._proc = subprocess.Popen(  # type: ignore[call-overload]
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self.env, **kwargs)
+                env=self.env if self.env is not None else child_environment(), **kwargs)
         logger.info("started %s (pid %s): %s", self.spec.name, self.pid, " ".join(self.argv))
 
     def is_alive(self) -> bool:

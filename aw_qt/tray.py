@@ -1,7 +1,9 @@
 """The tray icon and its wiring: show state, forward clicks, nothing more.
 
-`TrayApp` ticks the Controller once a second, turns Supervisor news into balloons and
-dialogs, and, when no tray appears within the wait, shows `NoTrayWindow` instead.
+`TrayApp` ticks the Controller once a second, turns Supervisor news and the Controller's
+notices (sync failures, import results) into balloons and dialogs, offers a found
+ActivityWatch database once at start, and, when no tray appears within the wait, shows
+`NoTrayWindow` instead.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from PyQt6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPixmap
 from PyQt6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from aw_qt import dialogs
+from aw_qt.background import Notice
 from aw_qt.controller import Controller
+from aw_qt.importing import OfferAnswer
 from aw_qt.menu import AppMenu, MenuHooks
+from aw_qt.pairing_dialog import PairingDialog
 from aw_qt.server import ServerMode
 from aw_qt.window import NoTrayWindow
 
@@ -61,11 +66,22 @@ def load_icon(paused: bool = False) -> QIcon:
 
 
 def _open_url(url: str) -> None:
+    """A bundle opens it through xdg-open with the user's environment (ActivityWatch
+    #208/#418: with the bundle's LD_LIBRARY_PATH the browser did not start)."""
+    from aw_qt.environment import open_with_desktop
+
+    if open_with_desktop(url):
+        return
     if not QDesktopServices.openUrl(QUrl(url)):
         logger.warning("no browser could open %s", url)
 
 
 def _open_folder(path: Path) -> None:
+    """Like `_open_url`: the file manager must not inherit the bundle's libraries."""
+    from aw_qt.environment import open_with_desktop
+
+    if open_with_desktop(str(path)):
+        return
     if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
         logger.warning("no file manager could open %s", path)
 
@@ -75,6 +91,7 @@ class TrayApp(QObject):
                  open_url: Callable[[str], None] | None = None,
                  open_folder: Callable[[Path], None] | None = None,
                  ask_export_path: Callable[[], tuple[Path, str] | None] | None = None,
+                 ask_import_path: Callable[[Path], Path | None] | None = None,
                  quit_app: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.ctl = ctl
@@ -82,18 +99,22 @@ class TrayApp(QObject):
         self._open_url = open_url or _open_url
         self._open_folder = open_folder or _open_folder
         self._ask_export_path = ask_export_path or dialogs.choose_export_path
+        self._ask_import_path = ask_import_path or dialogs.choose_import_path
         self._quit_app = quit_app or QApplication.quit
         self.dialogs: list[QObject] = []  # keep non-modal dialogs alive
         self.icons = {False: load_icon(False), True: load_icon(True)}
         self.hooks = MenuHooks(open_url=self._open_url, open_folder=self._open_folder,
                                export=self.export, show_error=self.show_error,
-                               quit=self.quit, changed=self.refresh)
+                               quit=self.quit, changed=self.refresh,
+                               import_data=self.import_data, pair_device=self.pair_device,
+                               unpair=self.confirm_unpair)
         self.app_menu = AppMenu(ctl, self.hooks, parent=self)
         self.tray = QSystemTrayIcon(self.icons[False], self)
         self.tray.setContextMenu(self.app_menu.menu)
         self.tray.activated.connect(self._activated)
         self.window: NoTrayWindow | None = None
         self.export_progress: dialogs.ExportProgress | None = None
+        self.pairing: PairingDialog | None = None
         self._waited_ms = 0
         self._quitting = False
         self._shown: tuple[bool, str] | None = None
@@ -101,6 +122,7 @@ class TrayApp(QObject):
         sup.on_change = self.refresh
         sup.on_restarted = self._restarted
         sup.on_gave_up = self._gave_up
+        ctl.notify = self.show_notice
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
@@ -114,6 +136,7 @@ class TrayApp(QObject):
         self.timer.start()
         if self.ctl.server.mode is ServerMode.UNAVAILABLE:
             self.show_error(self.ctl.server.problem)
+        self.offer_import()
         if QSystemTrayIcon.isSystemTrayAvailable():
             self._show_tray()
         else:
@@ -183,6 +206,61 @@ class TrayApp(QObject):
         logger.error("%s", text)
         self.dialogs.append(dialogs.notice(text))
 
+    def show_notice(self, notice: Notice) -> None:
+        if notice.error:
+            self.show_error(notice.text)
+        else:
+            self.notify(notice.title, notice.text)
+
+    # -- import ------------------------------------------------------------------------------
+    def offer_import(self) -> None:
+        """Once, at start: ask before importing a found ActivityWatch database."""
+        imports = self.ctl.imports
+        path = imports.offer()
+        if path is None:
+            return
+
+        def answered(choice: OfferAnswer) -> None:
+            notice = imports.answer(choice, path)
+            if notice is not None:
+                self.show_notice(notice)
+            self.refresh()
+
+        self.dialogs.append(dialogs.import_offer(imports.offer_text(path), answered))
+
+    def import_data(self) -> None:
+        imports = self.ctl.imports
+        if not imports.can_start():
+            self.show_error(imports.unavailable or "An import is already running.")
+            return
+        path = self._ask_import_path(imports.default_path())
+        if path is None:
+            return
+        notice = imports.start(path)
+        if notice is not None:
+            self.show_notice(notice)
+
+    # -- sync --------------------------------------------------------------------------------
+    def pair_device(self) -> None:
+        if self.pairing is not None:
+            if self.pairing.isVisible():
+                self.pairing.raise_()
+                self.pairing.activateWindow()
+                return
+            self.pairing.deleteLater()
+        self.pairing = PairingDialog(self.ctl.sync, self.refresh)
+        self.pairing.show()
+
+    def confirm_unpair(self, device_id: str) -> None:
+        name = next((p.name for p in self.ctl.sync.peers() if p.device_id == device_id),
+                    device_id[:8])
+
+        def unpair(purge: bool) -> None:
+            self.ctl.sync.unpair(device_id, purge=purge)
+            self.refresh()
+
+        self.dialogs.append(dialogs.unpair_box(name, unpair))
+
     def export(self) -> None:
         if self.export_progress is not None and not self.export_progress.job.finished.is_set():
             self.show_error("An export is already running.")
@@ -209,6 +287,9 @@ class TrayApp(QObject):
         for box in self.dialogs:
             if isinstance(box, QMessageBox):
                 box.close()
+        if self.pairing is not None:
+            self.pairing.timer.stop()
+            self.pairing.close()
         self.ctl.shutdown()
         self.tray.hide()
         self._quit_app()

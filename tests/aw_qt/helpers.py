@@ -1,4 +1,5 @@
-"""Tiny module scripts for the Supervisor, a hand-moved clock, and bounded waits."""
+"""Tiny module scripts for the Supervisor, a hand-moved clock, bounded waits, and
+embedded servers behind a Controller."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from pathlib import Path
 
 import psutil
 
+from aw_qt.autostart import XdgAutostart
+from aw_qt.controller import Controller, Folders
 from aw_qt.discovery import ModuleSpec
+from aw_qt.pause import PauseStore
+from aw_qt.server import ServerHandle
+from aw_qt.supervisor import Supervisor
+from aw_server.config import ServerConfig
+from aw_server.serve import Server
 
 SCRIPTS = {
     # Runs until SIGTERM, then notes it got one and exits cleanly.
@@ -111,3 +119,20 @@ def living_children() -> dict[int, str]:
         except psutil.NoSuchProcess:
             pass
     return out
+
+
+def embedded_server(folder: Path, hostname: str) -> Server:
+    """A real server as aw-qt embeds it, in a thread of the test process, on free ports."""
+    config = ServerConfig(testing=True, port=0, dbpath=folder / "server.sqlite",
+                          hostname=hostname)
+    server = Server(config)
+    server.start_in_thread()
+    return server
+
+
+def quiet_controller(tmp_path: Path, handle: ServerHandle) -> Controller:
+    """A Controller with no modules to supervise: for what the tray shows of the server."""
+    supervisor = Supervisor({}, log_dir=tmp_path / "logs",
+                            pause_store=PauseStore(tmp_path / "pause.json"), stop_timeout=5.0)
+    return Controller(supervisor, handle, XdgAutostart(tmp_path / "xdg", [], ["aw-qt"]),
+                      Folders(tmp_path / "log", tmp_path / "config"), testing=True)

@@ -87,11 +87,10 @@ def texts(tray: TrayApp) -> list[str]:
 def test_menu_items_in_order_with_no_dead_entries(app: TrayApp) -> None:
     assert texts(app) == ["Tracking", "Open Dashboard", "Open API Browser", "Modules",
                           "Pause tracking", "Resume tracking", "Export data…",
-                          "Start at login", "Open log folder", "Open config folder",
-                          "Quit ActivityWatch"]
+                          "Import from ActivityWatch…", "Sync", "Start at login",
+                          "Open log folder", "Open config folder", "Quit ActivityWatch"]
     assert not app.app_menu.actions["status"].isEnabled()
     assert not app.app_menu.actions["resume"].isEnabled()
-    assert not any("Sync" in t for t in texts(app))
     assert app.tray.toolTip() == "ActivityWatch (testing): Tracking"
 
 

@@ -1,0 +1,168 @@
+"""Size, build time, start time and memory of the PyInstaller bundle.
+
+    .venv/bin/python bench/bundle_bench.py                  # build into a temp dir, measure
+    .venv/bin/python bench/bundle_bench.py --bundle dist/aw-qt   # measure an existing build
+    .venv/bin/python bench/bundle_bench.py --runs 5 --json bench/results/bundle_bench.json
+
+Each start runs the bundle as a user would (no venv on PATH, fresh data folders, a
+free loopback port, `--testing`) in a throw-away X session with openbox and a trayer
+tray, and measures: time to the first answer of /api/0/info, time until the tray icon
+is embedded, and, once both watchers have sent events, RSS and PSS of aw-qt and of
+each watcher (PSS splits the pages the three processes share, so its sum is the real
+cost). The page cache is warm after the first start: "first" is the closest to a cold
+start this can measure without root-only cache dropping; the median is the usual case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import psutil  # noqa: E402
+
+from tests.aw_qt.test_e2e_x11 import watcher_pids  # noqa: E402
+from tests.aw_qt.xsession import XSession, missing_tools  # noqa: E402
+from tests.bundle.build import Bundle, build_bundle  # noqa: E402
+from tests.bundle.test_bundle import (  # noqa: E402
+    info_answers,
+    loopback_port,
+    recording,
+    user_environment,
+)
+
+MB = 2**20
+
+
+def folder_size(folder: Path) -> tuple[int, int]:
+    """Bytes on disk (as `du`) and the number of files."""
+    out = subprocess.run(["du", "-sb", str(folder)], capture_output=True, text=True,
+                         check=True).stdout
+    files = sum(1 for p in folder.rglob("*") if p.is_file())
+    return int(out.split()[0]), files
+
+
+def tarball_size(bundle: Bundle, workdir: Path) -> tuple[int, float]:
+    """Size of the .tar.gz build-bundle makes (the same tar -czf), and how long it took."""
+    target = workdir / "aw-qt.tar.gz"
+    started = time.monotonic()
+    subprocess.run(["tar", "-C", str(bundle.folder.parent), "-czf", str(target),
+                    bundle.folder.name], check=True)
+    return target.stat().st_size, time.monotonic() - started
+
+
+def memory(pid: int) -> dict[str, float]:
+    proc = psutil.Process(pid)
+    info = proc.memory_full_info()
+    return {"rss_mb": info.rss / MB, "pss_mb": getattr(info, "pss", 0) / MB,
+            "uss_mb": info.uss / MB}
+
+
+def one_start(bundle: Bundle, workdir: Path, run: int) -> dict[str, Any]:
+    x = XSession(workdir / f"x{run}").start()
+    home = workdir / f"home{run}"
+    stub = workdir / f"stub{run}"
+    home.mkdir()
+    stub.mkdir()
+    env = user_environment(x.env, home, stub)
+    base = workdir / f"aw{run}"
+    env["AW_BASE_DIR"] = str(base)
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        env[var] = str(base / var.lower())
+    port = loopback_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (workdir / f"aw-qt-{run}.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen([str(bundle.exe), "--testing", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, cwd=home)
+    try:
+        x.wait(lambda: info_answers(url), "/api/0/info", timeout=120)
+        info_s = time.monotonic() - started
+        x.wait(x.tray_icon, "the tray icon", timeout=60)
+        tray_s = time.monotonic() - started
+        pids = x.wait(lambda: (p := watcher_pids(proc)) and len(p) == 2 and p, "watchers",
+                      timeout=60)
+        x.wait(lambda: recording(url), "events", timeout=120)
+        time.sleep(2.0)  # let start-up allocations settle
+        mem = {"aw-qt": memory(proc.pid)}
+        mem.update({name: memory(pid) for name, pid in pids.items()})
+        total = {key: sum(m[key] for m in mem.values()) for key in ("rss_mb", "pss_mb")}
+        proc.send_signal(signal.SIGTERM)
+        quit_started = time.monotonic()
+        proc.wait(60)
+        quit_s = time.monotonic() - quit_started
+        return {"info_s": info_s, "tray_s": tray_s, "quit_s": quit_s, "memory": mem,
+                "total": total}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+        x.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle", type=Path, help="an existing dist/aw-qt folder")
+    parser.add_argument("--runs", type=int, default=3, help="starts to measure (default 3)")
+    parser.add_argument("--json", type=Path, help="write the numbers here")
+    args = parser.parse_args()
+    if missing_tools():
+        print(f"needs {', '.join(missing_tools())}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bundle-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.bundle is not None:
+            bundle = Bundle(args.bundle.resolve(), None, None)
+        else:
+            print("building (scripts/build-bundle) ...", flush=True)
+            bundle = build_bundle(workdir / "dist", workdir / "work")
+        size, files = folder_size(bundle.folder)
+        tar_bytes, tar_s = tarball_size(bundle, workdir)
+        results: dict[str, Any] = {
+            "build_s": bundle.seconds, "onedir_mb": size / MB, "files": files,
+            "tarball_mb": tar_bytes / MB, "tarball_s": tar_s,
+            "cpus": os.cpu_count(), "runs": []}
+        print(f"build: {bundle.seconds and round(bundle.seconds, 1)} s; onedir "
+              f"{size / MB:.1f} MB in {files} files; tar.gz {tar_bytes / MB:.1f} MB "
+              f"({tar_s:.1f} s to compress)", flush=True)
+        for run in range(args.runs):
+            result = one_start(bundle, workdir, run)
+            results["runs"].append(result)
+            mem = result["memory"]
+            print(f"start {run + 1}: /api/0/info {result['info_s']:.2f} s, tray icon "
+                  f"{result['tray_s']:.2f} s, quit {result['quit_s']:.2f} s; RSS "
+                  + ", ".join(f"{n} {m['rss_mb']:.1f}" for n, m in mem.items())
+                  + f" MB (total {result['total']['rss_mb']:.1f}, PSS total "
+                  f"{result['total']['pss_mb']:.1f} MB)", flush=True)
+        runs = results["runs"]
+        results["summary"] = {
+            "first_info_s": runs[0]["info_s"], "first_tray_s": runs[0]["tray_s"],
+            "median_info_s": statistics.median(r["info_s"] for r in runs),
+            "median_tray_s": statistics.median(r["tray_s"] for r in runs),
+            "median_rss_total_mb": statistics.median(r["total"]["rss_mb"] for r in runs),
+            "median_pss_total_mb": statistics.median(r["total"]["pss_mb"] for r in runs),
+            "median_rss_aw_qt_mb": statistics.median(r["memory"]["aw-qt"]["rss_mb"]
+                                                     for r in runs),
+        }
+        print(json.dumps(results["summary"], indent=2))
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
