@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from aw_server.datastore.legacy_import import (
+from aw_server.datastore.import_source import (
     Batch,
     ImportSourceError,
     Source,

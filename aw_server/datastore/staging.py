@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from aw_server.datastore.legacy_import import Batch, SourceBucket
+from aw_server.datastore.import_source import Batch, SourceBucket
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aw_server.datastore.legacy_import import ImportSourceError, Source
+from aw_server.datastore.import_source import ImportSourceError, Source
 from aw_server.datastore.rows import BucketRow, dump_json
 from aw_server.datastore.staging import Staging
 from aw_server.errors import Forbidden

@@ -13,11 +13,8 @@ import pytest
 import requests
 
 from aw_server.api import ServerAPI
-from aw_server.datastore.legacy_import import (
-    ImportSourceError,
-    find_activitywatch_databases,
-    open_source,
-)
+from aw_server.datastore.import_source import ImportSourceError
+from aw_server.datastore.legacy_import import find_activitywatch_databases, open_source
 from aw_server.datastore.store import Datastore
 from tests.support.reference import ReferenceServer
 

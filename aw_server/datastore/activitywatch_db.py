@@ -1,0 +1,244 @@
+"""Readers for aw-server's peewee database and aw-server-rust's sqlite database
+(schema versions 1 to 5), both opened read-only: a file without a `-wal` is opened
+`immutable`; one with a `-wal` (its server is running, or crashed) is copied with its WAL
+to a temporary folder and read from the copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from aw_server import dirs
+from aw_server.datastore.import_source import (
+    Batch,
+    ImportSourceError,
+    Source,
+    SourceBucket,
+    StagedEvent,
+    created_text,
+    fingerprint_files,
+    parse_time_text,
+)
+from aw_server.models import MAX_US, MIN_US
+
+
+class SqliteSource(Source):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.conn = self._open_readonly()
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        wal = Path(f"{self.path}-wal")
+        target = self.path
+        try:
+            if wal.exists() and wal.stat().st_size > 0:
+                # Its server may be running: read a copy so the original is never touched.
+                self._tmp = tempfile.TemporaryDirectory(prefix="aw-import-")
+                target = Path(self._tmp.name) / self.path.name
+                shutil.copyfile(self.path, target)
+                shutil.copyfile(wal, f"{target}-wal")
+                conn = sqlite3.connect(target)
+            else:
+                conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro&immutable=1",
+                                       uri=True)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise ImportSourceError(self.path, f"not a readable SQLite database ({exc})") from None
+        return conn
+
+    def fingerprint(self) -> str:
+        return fingerprint_files([self.path, Path(f"{self.path}-wal")])
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise ImportSourceError(self.path, f"the database is damaged ({exc})") from None
+
+    def columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._query(f"PRAGMA table_info({table})")}
+
+    def close(self) -> None:
+        self.conn.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _event_batches(self, table: str, columns: str, cursor: str | None, size: int,
+                       buckets: dict[Any, SourceBucket], convert: Any) -> Iterator[Batch]:
+        """Keyset pagination on the source's event id: resumable and index-driven."""
+        last = int(cursor) if cursor else -(2**63)
+        done = 0
+        if cursor:
+            done = self._query(f"SELECT count(*) FROM {table} WHERE id <= ?", (last,))[0][0]
+        sql = f"SELECT {columns} FROM {table} WHERE id > ? ORDER BY id LIMIT ?"
+        while True:
+            rows = self._query(sql, (last, size))
+            if not rows:
+                return
+            events: list[StagedEvent] = []
+            for row in rows:
+                bucket = buckets.get(row[1])
+                if bucket is None:
+                    self.notes["event of a missing bucket: skipped"] += 1
+                    continue
+                staged = convert(bucket.id, row)
+                if staged is not None:
+                    events.append(staged)
+            last = rows[-1][0]
+            done += len(rows)
+            yield Batch([], events, str(last), done)
+
+
+class PeeweeSource(SqliteSource):
+    """aw-server (Python): `bucketmodel` and `eventmodel`, with or without `datastr` on
+    buckets (added by aw-core's auto_migrate) and whichever indexes it has."""
+
+    kind = "aw-server"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.total = self._query("SELECT count(*) FROM eventmodel")[0][0]
+
+    def _buckets(self) -> dict[Any, SourceBucket]:
+        has_data = "datastr" in self.columns("bucketmodel")
+        data_col = "datastr" if has_data else "NULL"
+        out: dict[Any, SourceBucket] = {}
+        for key, bid, created, name, type_, client, hostname, datastr in self._query(
+            f"SELECT key, id, created, name, type, client, hostname, {data_col} "
+            "FROM bucketmodel ORDER BY key"
+        ):
+            data: Any = {}
+            if datastr:
+                try:
+                    data = json.loads(datastr)
+                except ValueError:
+                    raise ImportSourceError(self.path, f"bucket {bid!r}: data is not valid JSON"
+                                            ) from None
+            out[key] = SourceBucket(str(bid), str(type_), str(client), str(hostname),
+                                    created_text(created), data if isinstance(data, dict) else {},
+                                    name)
+        return out
+
+    def settings(self) -> dict[str, Any]:
+        """Newer aw-server keeps settings in `settings.json` in its config folder; one
+        beside the database is read too (a copied install)."""
+        candidates = [self.path.parent / "settings.json"]
+        standard = dirs.data_dir("aw-server") / "peewee-sqlite.v2.db"
+        with contextlib.suppress(OSError):
+            if self.path.resolve() == standard.resolve():
+                candidates.append(dirs.config_dir("aw-server") / "settings.json")
+        for candidate in candidates:
+            if candidate.is_file():
+                try:
+                    value = json.loads(candidate.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise ImportSourceError(candidate, f"not valid JSON ({exc})") from None
+                if isinstance(value, dict):
+                    return value
+        return {}
+
+    def batches(self, cursor: str | None, size: int) -> Iterator[Batch]:
+        buckets = self._buckets()
+        conv = self.conv
+
+        texts = conv.texts
+
+        def convert(bucket_id: str, row: tuple[Any, ...]) -> StagedEvent | None:
+            event_id, _, timestamp, duration, datastr = row
+            try:
+                start = parse_time_text(timestamp)
+            except (TypeError, ValueError):
+                start = conv.start_us(timestamp, f"eventmodel row {event_id}")
+            if type(duration) in (float, int) and duration >= 0 and duration - duration == 0:
+                dur = round(duration * 1_000_000)
+            else:
+                dur = conv.duration_us(float(duration) if duration is not None else 0.0,
+                                       f"eventmodel row {event_id}")
+            text = texts.get(datastr) if datastr is not None else None
+            if text is None:
+                text = conv.data_text(datastr, f"eventmodel row {event_id}")
+                if text is None:
+                    return None
+            return bucket_id, start, start + dur, text
+
+        yield Batch(list(buckets.values()), [], cursor or "", 0)
+        yield from self._event_batches("eventmodel", "id, bucket_id, timestamp, duration, datastr",
+                                       cursor, size, buckets, convert)
+
+
+class RustSource(SqliteSource):
+    """aw-server-rust: `buckets` (`name` holds the bucket id), `events` with nanosecond
+    `starttime`/`endtime`, and from schema version 4 `key_value` (settings are the rows
+    whose key starts with `settings.`)."""
+
+    kind = "aw-server-rust"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.version = int(self._query("PRAGMA user_version")[0][0])
+        self.total = self._query("SELECT count(*) FROM events")[0][0]
+
+    def _buckets(self) -> dict[Any, SourceBucket]:
+        # v2 had a `data` column that v3 renamed away as broken; read it only if valid.
+        data_col = "data" if "data" in self.columns("buckets") else "NULL"
+        out: dict[Any, SourceBucket] = {}
+        for key, name, type_, client, hostname, created, datastr in self._query(
+            f"SELECT id, name, type, client, hostname, created, {data_col} FROM buckets "
+            "ORDER BY id"
+        ):
+            data: Any = {}
+            if datastr:
+                try:
+                    data = json.loads(datastr)
+                except ValueError:
+                    self.notes["unreadable bucket data replaced by {}"] += 1
+            out[key] = SourceBucket(str(name), str(type_), str(client), str(hostname),
+                                    created_text(created), data if isinstance(data, dict) else {})
+        return out
+
+    def settings(self) -> dict[str, Any]:
+        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "key_value" not in tables:
+            return {}
+        out: dict[str, Any] = {}
+        for key, value in self._query(
+            "SELECT key, value FROM key_value WHERE key LIKE 'settings.%' ORDER BY key"
+        ):
+            try:
+                out[str(key)[len("settings."):]] = json.loads(value)
+            except (TypeError, ValueError):
+                raise ImportSourceError(self.path, f"setting {key!r} is not valid JSON") from None
+        return out
+
+    def batches(self, cursor: str | None, size: int) -> Iterator[Batch]:
+        buckets = self._buckets()
+        conv = self.conv
+
+        def convert(bucket_id: str, row: tuple[Any, ...]) -> StagedEvent | None:
+            event_id, _, start_ns, end_ns, datastr = row
+            where = f"events row {event_id}"
+            if not isinstance(start_ns, int) or not isinstance(end_ns, int):
+                raise ImportSourceError(self.path, f"{where}: starttime/endtime not integers")
+            start, end = start_ns // 1000, end_ns // 1000
+            if not MIN_US <= start <= MAX_US:
+                raise ImportSourceError(self.path, f"{where}: starttime out of range")
+            if end < start:
+                conv.notes["negative duration stored as 0"] += 1
+                end = start
+            text = conv.data_text(datastr, where)
+            return None if text is None else (bucket_id, start, end, text)
+
+        yield Batch(list(buckets.values()), [], cursor or "", 0)
+        yield from self._event_batches("events", "id, bucketrow, starttime, endtime, data",
+                                       cursor, size, buckets, convert)
+
+

@@ -1,0 +1,221 @@
+"""What every import reader yields, and the conversions they share.
+
+A reader (`activitywatch_db.py` for the two servers' databases, `export_reader.py` for
+JSON exports) turns its file into `Batch`es: bucket metadata plus events in the form the
+store keeps them (integer microseconds, `data` as compact JSON text). Damage raises
+`ImportSourceError` naming the file and the spot; odd values ActivityWatch itself stored
+are kept as closely as possible and counted in `Source.notes` (see `legacy_import.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from pathlib import Path
+from typing import Any
+
+from aw_server.datastore.rows import dump_json
+from aw_server.errors import BadRequest
+from aw_server.models import MAX_US, MIN_US, format_us
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+class ImportSourceError(BadRequest):
+    """The source file is damaged or is not an ActivityWatch file; nothing was imported."""
+
+    def __init__(self, path: Path | str, what: str) -> None:
+        super().__init__(f"{path}: {what}")
+        self.path = str(path)
+        self.what = what
+
+
+@dataclass(slots=True)
+class SourceBucket:
+    id: str
+    type: str
+    client: str
+    hostname: str
+    created: str
+    data: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+
+# One staged event: bucket id, start µs, end µs, data as stored JSON text.
+StagedEvent = tuple[str, int, int, str]
+
+
+@dataclass(slots=True)
+class Batch:
+    buckets: list[SourceBucket]
+    events: list[StagedEvent]
+    cursor: str  # where to continue after this batch (opaque to the caller)
+    done: int  # progress units consumed so far (rows or bytes)
+
+
+# -- value conversion ------------------------------------------------------------------
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_time_text(text: str) -> int:
+    """The timestamp texts both servers store: ISO 8601 with `T` or a space, `Z` or an
+    offset or nothing (UTC), up to nanoseconds. Raises ValueError."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip(), count=1))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if not MIN_US <= us <= MAX_US:
+        raise ValueError(f"out of range: {text!r}")
+    return us
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# The C encoder `json.dumps` builds on each call, built once (no circular-reference check:
+# the values come from a JSON decoder, so they cannot be circular).
+_C_ENCODE = (c_make_encoder(None, _no_default, encode_basestring, None, ":", ",", False,
+                            False, True) if c_make_encoder is not None else None)
+
+
+def stored_json(value: dict[str, Any]) -> str:
+    """`rows.dump_json` with a prebuilt encoder: the same text, a little faster."""
+    text = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _COMPACT.encode(value)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = dump_json(value)
+    return text
+
+
+def created_text(value: Any) -> str:
+    """A bucket's `created` in aw-server's wire form; an unparsable one is kept as is."""
+    if value is None:
+        return datetime.now(UTC).isoformat()
+    try:
+        return format_us(parse_time_text(str(value)))
+    except ValueError:
+        return str(value)
+
+
+class _Events:
+    """Turns source values into stored rows and keeps the tally of odd values."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.notes: Counter[str] = Counter()
+        self.texts: dict[str, str | None] = {}
+
+    def data_text(self, raw: str | None, where: str) -> str | None:
+        """Stored text for a source `data` text; None means "skip this event"."""
+        if raw is None:
+            self.notes["data null stored as {}"] += 1
+            return "{}"
+        found = self.texts.get(raw, "")
+        if found != "":
+            if found is None:
+                self.notes["data not an object: event skipped"] += 1
+            return found
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise ImportSourceError(self.path, f"{where}: data is not valid JSON ({exc})") from None
+        text = self.data_value(value)
+        if len(self.texts) > 200_000:
+            self.texts.clear()
+        self.texts[raw] = text
+        return text
+
+    def data_value(self, value: Any) -> str | None:
+        if value is None:
+            self.notes["data null stored as {}"] += 1
+            return "{}"
+        if not isinstance(value, dict):
+            self.notes["data not an object: event skipped"] += 1
+            return None
+        return stored_json(value)
+
+    def duration_us(self, seconds: Any, where: str) -> int:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ImportSourceError(self.path, f"{where}: duration {seconds!r} is not a number")
+        if not math.isfinite(seconds):
+            raise ImportSourceError(self.path, f"{where}: duration {seconds!r} is not finite")
+        if seconds < 0:
+            self.notes["negative duration stored as 0"] += 1
+            return 0
+        return round(seconds * 1_000_000)
+
+    def start_us(self, text: Any, where: str) -> int:
+        if not isinstance(text, str):
+            raise ImportSourceError(self.path, f"{where}: timestamp {text!r} is not a string")
+        try:
+            return parse_time_text(text)
+        except ValueError:
+            raise ImportSourceError(self.path, f"{where}: unparsable timestamp {text!r}") from None
+
+
+# -- sources ---------------------------------------------------------------------------
+class Source:
+    """Base of the three readers."""
+
+    kind = ""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.total: int | None = None
+        self.conv = _Events(path)
+
+    @property
+    def notes(self) -> Counter[str]:
+        return self.conv.notes
+
+    def fingerprint(self) -> str:
+        return fingerprint_files([self.path])
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def batches(self, cursor: str | None, size: int) -> Iterator[Batch]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def fingerprint_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        if not path.exists():
+            continue
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        with open(path, "rb") as handle:
+            digest.update(handle.read(65536))
+            if stat.st_size > 65536:
+                handle.seek(-65536, os.SEEK_END)
+                digest.update(handle.read(65536))
+    return digest.hexdigest()[:32]
+
+
