@@ -8,17 +8,10 @@ import sys
 
 from watchers.afk.backends import BackendUnavailableError, select_backend
 from watchers.afk.watcher import CLIENT_NAME, DEFAULT_CONFIG, AfkSettings, AfkWatcher
-from watchers.client import open_client
 from watchers.config import load_toml_config, section
 from watchers.heartbeat import SystemClock
-from watchers.queue import QueueLockedError
-from watchers.runtime import (
-    EXIT_UNSUPPORTED,
-    ParentWatch,
-    Stopper,
-    add_common_arguments,
-    setup_logging,
-)
+from watchers.launch import run_watcher
+from watchers.runtime import EXIT_CONFIG, ParentWatch, add_common_arguments, setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -47,35 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (KeyError, TypeError, ValueError) as exc:
         logger.error("Invalid settings: %s", exc)
-        return 2
-    stopper = Stopper()
-    stopper.install_signal_handlers()
-    try:
-        backend = select_backend(args.backend)
-    except BackendUnavailableError as exc:
-        logger.error("AFK tracking unavailable: %s", exc)
-        return EXIT_UNSUPPORTED
-    try:
-        client = open_client(CLIENT_NAME, args.testing, args.host, args.port)
-    except QueueLockedError as exc:
-        logger.error("aw-watcher-afk is already running (%s)", exc)
-        backend.close()
-        return 1
-    watcher = AfkWatcher(settings, backend, client, stopper=stopper, clock=SystemClock(),
-                         parent=ParentWatch())
-    code = 0
-    try:
-        watcher.run()
-    except BackendUnavailableError as exc:  # the session ended under us
-        logger.error("Stopping: %s", exc)
-        code = 1
-    finally:
-        left = client.close()
-        backend.close()
-        logger.info("aw-watcher-afk stopped (%s); %d heartbeats left queued",
-                    stopper.reason or "parent gone or display closed", left)
-    return code
-
+        return EXIT_CONFIG
+    return run_watcher(
+        CLIENT_NAME, "AFK", testing=args.testing, host=args.host, port=args.port,
+        open_backend=lambda: select_backend(args.backend),
+        unavailable=BackendUnavailableError, gone=BackendUnavailableError,
+        make_loop=lambda backend, client, stopper: AfkWatcher(
+            settings, backend, client, stopper=stopper, clock=SystemClock(),
+            parent=ParentWatch()))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,18 +6,23 @@ import argparse
 import logging
 import sys
 
-from watchers.client import open_client, queue_path
+from watchers.client import Client, queue_path
 from watchers.config import load_toml_config, section
 from watchers.heartbeat import SystemClock
-from watchers.queue import QueueLockedError
+from watchers.launch import run_watcher
 from watchers.runtime import (
-    EXIT_UNSUPPORTED,
+    EXIT_CONFIG,
     ParentWatch,
     Stopper,
     add_common_arguments,
     setup_logging,
 )
-from watchers.window.backends import BackendGoneError, BackendUnavailableError, select_backend
+from watchers.window.backends import (
+    BackendGoneError,
+    BackendUnavailableError,
+    WindowBackend,
+    select_backend,
+)
 from watchers.window.privacy import InvalidPatternError, PrivacyRules
 from watchers.window.shared_privacy import SETTING_KEY, SharedPrivacy
 from watchers.window.watcher import CLIENT_NAME, DEFAULT_CONFIG, WindowSettings, WindowWatcher
@@ -59,38 +64,19 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (InvalidPatternError, KeyError, TypeError, ValueError) as exc:
         logger.error("Invalid settings: %s", exc)
-        return 2
-    stopper = Stopper()
-    stopper.install_signal_handlers()
-    try:
-        backend = select_backend(args.backend)
-    except BackendUnavailableError as exc:
-        logger.error("Window tracking is unavailable: %s", exc)
-        return EXIT_UNSUPPORTED
-    try:
-        client = open_client(CLIENT_NAME, args.testing, args.host, args.port)
-    except QueueLockedError as exc:
-        logger.error("aw-watcher-window is already running (%s)", exc)
-        backend.close()
-        return 1
-    shared = SharedPrivacy(privacy, lambda: client.get_setting(SETTING_KEY),
-                           queue_path(CLIENT_NAME, args.testing).with_suffix(".privacy.json"))
-    shared.start(stopper)
-    watcher = WindowWatcher(settings, backend, shared, client, stopper=stopper,
-                            clock=SystemClock(), parent=ParentWatch())
-    code = 0
-    try:
-        watcher.run()
-    except BackendGoneError as exc:
-        logger.error("Stopping: %s", exc)
-        code = 1
-    finally:
-        left = client.close()
-        backend.close()
-        logger.info("aw-watcher-window stopped (%s); %d heartbeats left queued",
-                    stopper.reason or "parent gone or display closed", left)
-    return code
+        return EXIT_CONFIG
 
+    def make_loop(backend: WindowBackend, client: Client, stopper: Stopper) -> WindowWatcher:
+        shared = SharedPrivacy(privacy, lambda: client.get_setting(SETTING_KEY),
+                               queue_path(CLIENT_NAME, args.testing).with_suffix(".privacy.json"))
+        shared.start(stopper)
+        return WindowWatcher(settings, backend, shared, client, stopper=stopper,
+                             clock=SystemClock(), parent=ParentWatch())
+
+    return run_watcher(
+        CLIENT_NAME, "Window", testing=args.testing, host=args.host, port=args.port,
+        open_backend=lambda: select_backend(args.backend),
+        unavailable=BackendUnavailableError, gone=BackendGoneError, make_loop=make_loop)
 
 if __name__ == "__main__":
     sys.exit(main())
