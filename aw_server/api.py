@@ -25,6 +25,8 @@ from aw_server.models import Bucket, Event, format_us, require_str
 
 logger = logging.getLogger(__name__)
 
+MAX_PULSETIME_S = 1e12
+
 MAX_SETTING_KEY = 128
 
 
@@ -136,7 +138,8 @@ class ServerAPI:
 
     def heartbeat(self, bucket_id: str, body: Any, pulsetime_s: float) -> Event:
         beat = Event.from_json(body)
-        pulsetime_us = round(pulsetime_s * 1_000_000)
+        # Past the whole timestamp range every pulsetime means the same: merge if equal.
+        pulsetime_us = round(min(pulsetime_s, MAX_PULSETIME_S) * 1_000_000)
         return self.store.heartbeat(bucket_id, beat, pulsetime_us)
 
     def count_events(self, bucket_id: str, start_us: int | None, end_us: int | None) -> int:

@@ -17,6 +17,8 @@ from aw_server.datastore.rows import BucketRow, dump_json, event_from_row, event
 from aw_server.errors import BadRequest, Forbidden, NoSuchBucket, NoSuchEvent
 from aw_server.models import MAX_US, MIN_US, Event
 
+SQLITE_MAX_INT = 2**63 - 1  # a bigger LIMIT means the same: everything
+
 if TYPE_CHECKING:
     from aw_server.datastore.core import Database
 
@@ -60,7 +62,7 @@ class EventOps:
         params: tuple[int, ...] = (row.key, lo - row.max_duration, hi, lo)
         if limit is not None and limit >= 0:
             sql += " LIMIT ?"
-            params += (limit,)
+            params += (min(limit, SQLITE_MAX_INT),)
         for event_id, start, end, data in self.db.conn().execute(sql, params):
             if start_us is not None and start < start_us:
                 start = start_us

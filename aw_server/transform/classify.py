@@ -148,7 +148,7 @@ class _Matcher:
             mask = 0
             bit = 1
             for search in self.searches:
-                if search is not None and search(value) is not None:
+                if search is not None and search(value, timeout=MATCH_TIMEOUT_S) is not None:
                     mask |= bit
                 bit <<= 1
             self.value_masks[value] = mask
