@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from aw_server.sync.service import SyncService
 
 logger = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.001
 
 
 class Server:
@@ -85,6 +88,10 @@ class Server:
         return f"http://{host}:{self.port}"
 
     def serve_forever(self) -> None:
+        # A heartbeat takes the interpreter lock a dozen times (socket, SQLite, reply);
+        # behind a running query each take waits up to one switch interval. CPython's
+        # 5 ms default made heartbeats' p99 under a dashboard query ~120 ms; 1 ms, ~70 ms.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         logger.info("aw-server listening on %s (database %s)", self.url,
                     self.config.database_path())
         if self.backups is not None:

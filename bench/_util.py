@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -33,11 +34,13 @@ from tests.support.reference import (  # noqa: E402 - needs the sys.path entry a
 
 __all__ = [
     "REPO_ROOT",
+    "BenchServer",
     "OurServer",
     "RssSampler",
     "ServerStartError",
     "dir_size",
     "percentile",
+    "spread",
     "start_our_server",
 ]
 
@@ -94,6 +97,25 @@ class OurServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class BenchServer(Protocol):
+    """What a benchmark needs of a running server, ours or the reference.
+
+    Both :class:`OurServer` and ``tests.support.reference.ReferenceServer`` fit, so a
+    measurement written once runs against either side unchanged.
+    """
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    def stop(self) -> int | None: ...
 
 
 def start_our_server(
@@ -170,6 +192,21 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(pct / 100.0 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """(median, min, max) of repeated runs; all ``nan`` for an empty list.
+
+    Min–max rather than an IQR: with the 3 to 5 runs a benchmark can afford, quartiles
+    are the extremes anyway, and the full range is what tells a noisy run apart.
+    """
+    if not values:
+        nan = float("nan")
+        return nan, nan, nan
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return median, ordered[0], ordered[-1]
 
 
 class RssSampler:
