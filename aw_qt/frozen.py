@@ -12,6 +12,7 @@ RSS that each watcher process would carry for nothing.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import sys
 
 from aw_qt.discovery import BUILTIN
@@ -34,4 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # The server's query worker is a multiprocessing child; in a bundle it starts as this
+    # executable with multiprocessing's own arguments, which this call recognises.
+    multiprocessing.freeze_support()
     sys.exit(main())

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aw_server import __version__
 from aw_server.datastore.legacy_import import open_source
@@ -22,6 +22,9 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import ImportReport, ImportResult, ProgressFn
 from aw_server.errors import BadRequest, DeleteNeedsForce
 from aw_server.models import Bucket, Event, format_us, require_str
+
+if TYPE_CHECKING:
+    from aw_server.query_pool import QueryPool
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class ServerAPI:
         self.store = store
         self.info = ServerInfo(hostname or socket.gethostname(), testing)
         self._query_cache: Any = None
+        self.query_pool: QueryPool | None = None  # set by the server that owns a worker
 
     # -- info ----------------------------------------------------------------------------
     def get_info(self) -> dict[str, Any]:
@@ -233,12 +237,24 @@ class ServerAPI:
     # -- query ---------------------------------------------------------------------------
     def query(self, program: list[str], timeperiods: list[str], *,
               name: str | None = None) -> list[Any]:
+        """Cached periods are answered here; the rest runs in the query worker when the
+        server has one (`query_pool`), else in this thread."""
         from aw_server import query as query2
 
         if self._query_cache is None:
             self._query_cache = query2.QueryCache()
-        return query2.run_query(program, timeperiods, self.store, name=name,
-                                cache=self._query_cache)
+        cache = self._query_cache
+        if self.query_pool is None:
+            return query2.run_query(program, timeperiods, self.store, name=name, cache=cache)
+        cached = query2.cached_results(program, timeperiods, self.store, cache, name=name)
+        if cached is not None:
+            return cached
+        markers = {b: self.store.change_marker(b) for b in self.store.bucket_ids()}
+        results, entries = self.query_pool.run(
+            program, timeperiods, name, markers, query2.QueryLimits().max_seconds)
+        for key, entry_markers, bucket_list, result in entries:
+            cache.put(key, entry_markers, bucket_list, result)
+        return results
 
     def query_functions(self) -> list[dict[str, str]]:
         from aw_server import query as query2

@@ -80,6 +80,7 @@ class ServerConfig:
     allow_remote: bool = False
     verbose: bool = False
     threads: int = 8
+    query_worker: bool = True  # queries in a worker process (see query_pool.py)
     hostname: str | None = None
     backup_folder: Path | None = None
     backup_every: str = "daily"

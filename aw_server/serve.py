@@ -36,6 +36,10 @@ class Server:
         self.config = config
         self.store = store or Datastore(config.database_path(), durability=config.durability)
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
+        if config.query_worker and str(config.database_path()) != ":memory:":
+            from aw_server.query_pool import QueryPool
+
+            self.api.query_pool = QueryPool(config.database_path())
         self.app = create_app(config, self.api)
         self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
                                 testing=config.testing, db_path=config.database_path())
@@ -129,5 +133,7 @@ class Server:
         if self._thread is not None:
             self._thread.join(timeout)
         self._sync.stop()
+        if self.api.query_pool is not None:
+            self.api.query_pool.close()
         self.store.close()
         logger.info("aw-server stopped")

@@ -56,6 +56,11 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
         ).fetchone()[0]
         self._next_event_id = int(top or 0) + 1
 
+    def reload_buckets(self) -> None:
+        """Re-read bucket rows written by another process (the query worker's view)."""
+        with self.db.lock:
+            self._load_caches()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction whose in-memory caches are rebuilt if it rolls back."""

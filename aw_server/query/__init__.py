@@ -19,7 +19,8 @@ from aw_server.query.interpreter import Interpreter
 from aw_server.query.limits import DEFAULT_LIMITS, Budget, QueryLimits
 from aw_server.query.parser import parse
 
-__all__ = ["QueryCache", "QueryLimits", "describe_functions", "parse_period", "run_query"]
+__all__ = ["QueryCache", "QueryLimits", "cached_results", "describe_functions", "parse_period",
+           "run_query"]
 
 
 def parse_period(period: Any) -> tuple[int, int]:
@@ -81,6 +82,35 @@ def run_query(
     periods = [parse_period(period) for period in timeperiods]
     with gc_paused():
         return _run_periods(text, tree, periods, source, name, cache, Budget(limits))
+
+
+def cached_results(
+    program: list[str],
+    timeperiods: list[str],
+    source: EventSource,
+    cache: QueryCache,
+    *,
+    name: str | None = None,
+) -> list[Any] | None:
+    """Every period's result from the cache, or None if any is missing (or the request is
+    malformed: `run_query` then names the problem)."""
+    try:
+        text = _program_text(program)
+        if not isinstance(timeperiods, list) or not timeperiods:
+            return None
+        periods = [parse_period(period) for period in timeperiods]
+    except QueryError:
+        return None
+    now_us = int(time.time() * US_PER_S)
+    results = []
+    for start_us, end_us in periods:
+        if end_us >= now_us:
+            return None
+        hit, cached = cache.get((text, start_us, end_us, name or ""), source)
+        if not hit:
+            return None
+        results.append(cached)
+    return results
 
 
 def _run_periods(

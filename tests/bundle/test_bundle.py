@@ -196,6 +196,17 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
         own, total = rss_mb(proc.pid)
         print(f"RSS: aw-qt {own:.1f} MB, with the watchers {total:.1f} MB")
 
+        # A query runs in the server's worker process: the bundle's executable again.
+        answer = requests.post(f"{url}/api/0/query/", timeout=120, json={
+            "timeperiods": ["2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"],
+            "query": ['RETURN = query_bucket_names();']})
+        assert answer.status_code == 200, answer.text
+        assert any(name.startswith("aw-watcher-afk") for name in answer.json()[0])
+        workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                   if "--multiprocessing-fork" in c.cmdline()]
+        assert [w.exe() for w in workers] == [str(exe)]
+        seen.update(w.pid for w in workers)
+
         # Open Dashboard: xdg-open runs with the user's environment.
         driver.open_menu()
         driver.keys("Down", "Return")
