@@ -190,6 +190,7 @@ def export_file(path: Path, n: int = 1200) -> Path:
 def drop(tab: Tab, path: Path, selector: str = ".dropzone") -> None:
     """Drop a file on the zone the way a file manager does (a DataTransfer with a File)."""
     content = base64.b64encode(path.read_bytes()).decode()
+    tab.page.wait_for_selector(selector)  # the view may still be loading its module
     tab.page.evaluate("""([selector, name, content]) => {
         const bytes = Uint8Array.from(atob(content), (c) => c.charCodeAt(0));
         const data = new DataTransfer();
