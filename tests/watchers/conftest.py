@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.watchers.fakeserver import FakeServer
-from tests.watchers.servers import ServerProcess, aw_server_available
+from tests.watchers.servers import ServerProcess
 from tests.watchers.xsession import XSession, x_tools_missing
 
 
@@ -53,18 +53,14 @@ def own_xsession(tmp_path: Path) -> Iterator[XSession]:
 
 @pytest.fixture(params=["fake", "aw_server"])
 def server_kind(request: pytest.FixtureRequest) -> str:
-    """Integration tests run against the fake and, once it exists, our real server."""
-    kind = str(request.param)
-    if kind == "aw_server" and not aw_server_available():
-        pytest.skip("aw_server CLI not in the tree yet")
-    return kind
+    """Integration tests run against the fake and against our real server."""
+    return str(request.param)
 
 
 @pytest.fixture
 def preferred_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """Our real server when it is in the tree, else the fake: for the long runs, run once."""
-    kind = "aw_server" if aw_server_available() else "fake"
-    proc = ServerProcess(kind, tmp_path / "server").start()
+    """Our real server, for the long runs that run once."""
+    proc = ServerProcess("aw_server", tmp_path / "server").start()
     yield proc
     proc.stop()
 

@@ -28,12 +28,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def aw_server_available() -> bool:
-    """Our server exists once its CLI modules are in the tree."""
-    package = REPO / "aw_server"
-    return (package / "__main__.py").exists() and (package / "cli.py").exists()
-
-
 class ServerProcess:
     """One server subprocess; `kind` is "aw_server" (ours) or "fake" (tests/watchers/fakeserver)."""
 
