@@ -21,30 +21,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import datagen
 
 from aw_server.models import format_us
 from aw_server.query import QueryLimits, run_query
+from tests.support.queries import desktop_summary
 
 
 def canonical_query() -> list[str]:
-    classes = json.dumps(datagen.CATEGORY_RULES)
-    return [
-        f'events = flood(query_bucket(find_bucket("aw-watcher-window_{datagen.HOSTNAME}")));',
-        f'not_afk = flood(query_bucket(find_bucket("aw-watcher-afk_{datagen.HOSTNAME}")));',
-        'not_afk = filter_keyvals(not_afk, "status", ["not-afk"]);',
-        "events = filter_period_intersect(events, not_afk);",
-        f"events = categorize(events, {classes});",
-        'title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));',
-        'app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));',
-        'cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));',
-        "app_events = limit_events(app_events, 100);",
-        "title_events = limit_events(title_events, 100);",
-        "duration = sum_durations(events);",
-        'RETURN = {"window": {"app_events": app_events, "title_events": title_events, '
-        '"cat_events": cat_events, "active_events": not_afk, "duration": duration}};',
-    ]
+    return desktop_summary(f'find_bucket("{datagen.WINDOW_BUCKET}")',
+                           f'find_bucket("{datagen.AFK_BUCKET}")',
+                           json.dumps(datagen.CATEGORY_RULES))
 
 
 def peak_rss_mib() -> float:

@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from tests.conftest import make_server
+from tests.support.queries import desktop_summary
 from tests.support.reference import ReferenceServer
 
 HTTP_TIMEOUT_S = 60.0
@@ -354,24 +355,7 @@ TAGS = [
 
 
 def canonical_lines(classes: list[Any], flood: bool = True) -> list[str]:
-    """aw-webui's desktop summary, one statement per entry, as the web UI sends it."""
-    wrap = (lambda x: f"flood({x})") if flood else (lambda x: x)
-    cls = json.dumps(classes)
-    return [
-        f'events = {wrap(f"query_bucket({json.dumps(WINDOW)})")};',
-        f'not_afk = {wrap(f"query_bucket({json.dumps(AFK)})")};',
-        'not_afk = filter_keyvals(not_afk, "status", ["not-afk"]);',
-        "events = filter_period_intersect(events, not_afk);",
-        f"events = categorize(events, {cls});",
-        'title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));',
-        'app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));',
-        'cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));',
-        "app_events = limit_events(app_events, 100);",
-        "title_events = limit_events(title_events, 100);",
-        "duration = sum_durations(events);",
-        'RETURN = {"window": {"app_events": app_events, "title_events": title_events, '
-        '"cat_events": cat_events, "active_events": not_afk, "duration": duration}};',
-    ]
+    return desktop_summary(json.dumps(WINDOW), json.dumps(AFK), json.dumps(classes), flood=flood)
 
 
 def _programs() -> list[Program]:

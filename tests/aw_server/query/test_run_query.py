@@ -14,6 +14,7 @@ from aw_server.query import QueryCache, QueryLimits, run_query
 from aw_server.transform import categorize, compile_rule
 from tests.aw_server.query.helpers import AFK, WINDOW, desktop, ev, period, run, value
 from tests.aw_server.query.memory_source import MemorySource
+from tests.support.queries import desktop_summary
 
 RULES = (
     '[[["Work"], {"type": "regex", "regex": "GitHub"}],'
@@ -22,21 +23,7 @@ RULES = (
 )
 
 # aw-webui's fullDesktopQuery shape, one statement per line as the webui sends it.
-CANONICAL = [
-    f'events = flood(query_bucket(find_bucket("{WINDOW}")));',
-    f'not_afk = flood(query_bucket(find_bucket("{AFK}")));',
-    'not_afk = filter_keyvals(not_afk, "status", ["not-afk"]);',
-    "events = filter_period_intersect(events, not_afk);",
-    f"events = categorize(events, {RULES});",
-    'title_events = sort_by_duration(merge_events_by_keys(events, ["app", "title"]));',
-    'app_events = sort_by_duration(merge_events_by_keys(title_events, ["app"]));',
-    'cat_events = sort_by_duration(merge_events_by_keys(events, ["$category"]));',
-    "app_events = limit_events(app_events, 100);",
-    "title_events = limit_events(title_events, 100);",
-    "duration = sum_durations(events);",
-    'RETURN = {"window": {"app_events": app_events, "title_events": title_events,'
-    ' "cat_events": cat_events, "active_events": not_afk, "duration": duration}};',
-]
+CANONICAL = desktop_summary(f'find_bucket("{WINDOW}")', f'find_bucket("{AFK}")', RULES)
 
 
 def summary(result: dict[str, Any], key: str) -> list[tuple[Any, float]]:
