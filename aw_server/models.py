@@ -141,6 +141,27 @@ class Event:
         return cls(timestamp_us, duration_us, data, event_id)
 
 
+class ColumnarEvents:
+    """Base of the query engine's column-wise event list (`aw_server.transform.table`).
+
+    It lives here, free of numpy, so the interpreter and the result encoder can recognise
+    one without loading numpy into every process that only parses queries.
+    """
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def to_events(self) -> list[Event]:
+        """The same events as `Event` objects, in order."""
+        raise NotImplementedError
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Each event's wire JSON, as `Event.to_json` gives it."""
+        raise NotImplementedError
+
+
 def canonical_data(data: dict[str, Any]) -> str:
     """One text per distinct data dict: stored form, dedup key and equality test."""
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -189,7 +210,11 @@ class BucketInfo:
 
 
 class EventSource(Protocol):
-    """The narrow read interface the query language sees; the datastore implements it."""
+    """The narrow read interface the query language sees; the datastore implements it.
+
+    A source may also offer `event_table(bucket_id, start_us, end_us)`, the same events
+    as a columnar `EventTable`; `query_bucket` then uses it (the Datastore does).
+    """
 
     def buckets(self) -> list[BucketInfo]:
         """Every bucket, ordered by id."""

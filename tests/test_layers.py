@@ -52,3 +52,22 @@ def test_query_and_transform_do_no_io() -> None:
     for package in ("aw_server/query", "aw_server/transform"):
         for path in python_files(package):
             assert not imported_modules(path) & forbidden, path
+
+
+def test_the_server_process_does_not_load_numpy() -> None:
+    """numpy (~15 MB) is for the query worker's columnar engine only; the server, which
+    parses queries and answers cached ones, stays small."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from aw_server.serve import Server\n"
+        "from aw_server.api import ServerAPI\n"
+        "from aw_server.http.app import create_app\n"
+        "import aw_server.query, aw_server.query_pool\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"

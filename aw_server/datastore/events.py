@@ -21,6 +21,7 @@ SQLITE_MAX_INT = 2**63 - 1  # a bigger LIMIT means the same: everything
 
 if TYPE_CHECKING:
     from aw_server.datastore.core import Database
+    from aw_server.transform.table import EventTable
 
 
 class EventOps:
@@ -57,7 +58,7 @@ class EventOps:
             raise BadRequest("'start' is after 'end'", param="start")
         sql = (
             "SELECT id, start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
-            "AND end >= ? ORDER BY start DESC"
+            "AND end >= ? ORDER BY start DESC, end DESC, id DESC"
         )
         params: tuple[int, ...] = (row.key, lo - row.max_duration, hi, lo)
         if limit is not None and limit >= 0:
@@ -106,6 +107,19 @@ class EventOps:
                 value = parsed[data] = json.loads(data)
             out.append(Event(start, end - start, value, event_id))
         return out
+
+    def event_table(
+        self, bucket_id: str, start_us: int, end_us: int, rows_hint: int | None = None
+    ) -> EventTable:
+        """`events_shared_data` as columns: what the query engine reads (see columns.py).
+        `rows_hint`, the range's event count if the caller has it, saves counting again."""
+        from aw_server.datastore.columns import read_table  # numpy: query worker only
+
+        row = self._bucket(bucket_id)
+        if start_us > end_us:
+            raise BadRequest("'start' is after 'end'", param="start")
+        return read_table(self.db.conn, row.key, start_us - row.max_duration, end_us,
+                          start_us, end_us, rows_hint)
 
     def count_events(
         self, bucket_id: str, start_us: int | None = None, end_us: int | None = None

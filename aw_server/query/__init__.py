@@ -10,7 +10,14 @@ import time
 from typing import Any
 
 from aw_server.errors import AWError, QueryError, QueryTooExpensive
-from aw_server.models import US_PER_S, Event, EventSource, format_us, parse_timestamp
+from aw_server.models import (
+    US_PER_S,
+    ColumnarEvents,
+    Event,
+    EventSource,
+    format_us,
+    parse_timestamp,
+)
 from aw_server.query.ast import Program
 from aw_server.query.cache import QueryCache
 from aw_server.query.functions import FUNCTIONS, CallContext
@@ -44,7 +51,7 @@ def to_json_value(value: Any) -> Any:
     """Events become their wire JSON; containers are rebuilt, scalars pass through."""
     if isinstance(value, list):
         return [to_json_value(item) for item in value]
-    if isinstance(value, Event):
+    if isinstance(value, Event | ColumnarEvents):
         return value.to_json()
     if isinstance(value, dict):
         return {key: to_json_value(item) for key, item in value.items()}

@@ -12,11 +12,12 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from aw_server import transform
 from aw_server.errors import NoSuchBucket, QueryError
-from aw_server.models import US_PER_S, BucketInfo, Event, EventSource
+from aw_server.models import US_PER_S, BucketInfo, ColumnarEvents, Event, EventSource
 from aw_server.query.limits import Budget
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,28 @@ class ArgType:
 
 def _is_events(value: Any) -> bool:
     # set(map(type, ...)) runs in C: checking a million events costs milliseconds.
+    if isinstance(value, ColumnarEvents):
+        return True
     return isinstance(value, list) and set(map(type, value)) <= {Event}
+
+
+def as_list(value: Any) -> Any:
+    """An event table as the list of events it stands for; anything else as is."""
+    return value.to_events() if isinstance(value, ColumnarEvents) else value
+
+
+def _columnar() -> ModuleType:
+    """The numpy-backed transforms, imported on first use (see aw_server/models.py)."""
+    from aw_server.transform import columnar
+
+    return columnar
+
+
+def _table(events: Any) -> Any:
+    """`events` as an EventTable (a list is converted)."""
+    from aw_server.transform.table import EventTable
+
+    return events if isinstance(events, ColumnarEvents) else EventTable.from_events(events)
 
 
 def _is_number(value: Any) -> bool:
@@ -75,7 +97,7 @@ def _is_int(value: Any) -> bool:
 
 
 EVENTS = ArgType("events", _is_events)
-LIST = ArgType("list", lambda v: isinstance(v, list))
+LIST = ArgType("list", lambda v: isinstance(v, list | ColumnarEvents))
 STRING = ArgType("string", lambda v: isinstance(v, str))
 INT = ArgType("integer", _is_int, int)
 NUMBER = ArgType("number", _is_number)
@@ -99,6 +121,9 @@ class QueryFunction:
     impl: Callable[..., Any]
     variadic: Param | None = None  # a final parameter that may repeat
     uses_context: bool = False
+    # Whether the implementation takes event tables as they are; for the others every
+    # table argument is turned into a list of events first.
+    takes_tables: bool = False
 
     @property
     def signature(self) -> str:
@@ -123,6 +148,8 @@ class QueryFunction:
         for index, value in enumerate(args):
             param = self.params[index] if index < len(self.params) else self.variadic
             assert param is not None
+            if not self.takes_tables:
+                value = as_list(value)
             if not param.type.accepts(value):
                 raise QueryError(
                     f"argument {index + 1} ('{param.name}') of {self.name}() must be "
@@ -135,6 +162,8 @@ class QueryFunction:
 def type_name(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, ColumnarEvents):
+        return "list of events"
     if isinstance(value, list):
         return "list of events" if value and _is_events(value) else "list"
     names = {int: "integer", float: "number", str: "string", dict: "dict", Event: "event"}
@@ -152,10 +181,12 @@ def register(
     *,
     variadic: Param | None = None,
     uses_context: bool = False,
+    takes_tables: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(impl: Callable[..., Any]) -> Callable[..., Any]:
         FUNCTIONS[name] = QueryFunction(
-            name, tuple(params), returns, description, impl, variadic, uses_context
+            name, tuple(params), returns, description, impl, variadic, uses_context,
+            takes_tables,
         )
         return impl
 
@@ -187,11 +218,16 @@ def _compile_classes(classes: list[Any], what: str) -> list[tuple[Any, transform
 @register("query_bucket", [Param("bucket_id", STRING)], "events",
           "Events of a bucket in the current time period, newest first, clipped to it.",
           uses_context=True)
-def _query_bucket(ctx: CallContext, bucket_id: str) -> list[Event]:
+def _query_bucket(ctx: CallContext, bucket_id: str) -> Any:
     ctx.mark_read(bucket_id)
+    read_table = getattr(ctx.source, "event_table", None)
     try:
-        ctx.budget.charge_events(ctx.source.eventcount(bucket_id, ctx.start_us, ctx.end_us))
-        events = ctx.source.events(bucket_id, ctx.start_us, ctx.end_us)
+        count = ctx.source.eventcount(bucket_id, ctx.start_us, ctx.end_us)
+        ctx.budget.charge_events(count)
+        if read_table is not None:
+            events = read_table(bucket_id, ctx.start_us, ctx.end_us, rows_hint=count)
+        else:
+            events = ctx.source.events(bucket_id, ctx.start_us, ctx.end_us)
     except NoSuchBucket:
         raise QueryError(f"there is no bucket named '{bucket_id}'") from None
     return events
@@ -228,33 +264,45 @@ def _find_bucket(ctx: CallContext, needle: str, hostname: str | None = None) -> 
 
 
 @register("filter_keyvals", [Param("events", EVENTS), Param("key", STRING), Param("vals", LIST)],
-          "events", "Events whose data[key] equals one of vals.")
-def _filter_keyvals(events: list[Event], key: str, vals: list[Any]) -> list[Event]:
+          "events", "Events whose data[key] equals one of vals.", takes_tables=True)
+def _filter_keyvals(events: Any, key: str, vals: list[Any]) -> Any:
+    if isinstance(events, ColumnarEvents):
+        return _columnar().filter_keyvals(events, key, vals)
     return transform.filter_keyvals(events, key, vals)
 
 
 @register("exclude_keyvals", [Param("events", EVENTS), Param("key", STRING), Param("vals", LIST)],
-          "events", "Events whose data[key] is missing or equals none of vals.")
-def _exclude_keyvals(events: list[Event], key: str, vals: list[Any]) -> list[Event]:
+          "events", "Events whose data[key] is missing or equals none of vals.",
+          takes_tables=True)
+def _exclude_keyvals(events: Any, key: str, vals: list[Any]) -> Any:
+    if isinstance(events, ColumnarEvents):
+        return _columnar().filter_keyvals(events, key, vals, exclude=True)
     return transform.filter_keyvals(events, key, vals, exclude=True)
 
 
 @register("filter_keyvals_regex",
           [Param("events", EVENTS), Param("key", STRING), Param("regex", STRING)],
-          "events", "Events whose string data[key] contains a match of regex.", uses_context=True)
-def _filter_keyvals_regex(ctx: CallContext, events: list[Event], key: str, regex: str) -> Any:
+          "events", "Events whose string data[key] contains a match of regex.", uses_context=True,
+          takes_tables=True)
+def _filter_keyvals_regex(ctx: CallContext, events: Any, key: str, regex: str) -> Any:
     try:
         pattern = transform.compile_regex(regex)
     except transform.RegexError as exc:
         raise QueryError(f"invalid regex {regex!r}: {exc}") from None
+    if isinstance(events, ColumnarEvents):
+        return _columnar().filter_keyvals_regex(events, key, pattern, ctx.budget)
     return transform.filter_keyvals_regex(events, key, pattern, ctx.budget)
 
 
 @register("filter_period_intersect", [Param("events", EVENTS), Param("filter_events", EVENTS)],
           "events", "The parts of events that overlap some filter event (e.g. not-afk time).",
-          uses_context=True)
-def _filter_period_intersect(ctx: CallContext, events: list[Event], fl: list[Event]) -> Any:
-    return transform.filter_period_intersect(events, fl, ctx.budget)
+          uses_context=True, takes_tables=True)
+def _filter_period_intersect(ctx: CallContext, events: Any, fl: Any) -> Any:
+    if isinstance(events, ColumnarEvents) or isinstance(fl, ColumnarEvents):
+        result = _columnar().filter_period_intersect(_table(events), _table(fl), ctx.budget)
+        if result is not None:
+            return result
+    return transform.filter_period_intersect(as_list(events), as_list(fl), ctx.budget)
 
 
 @register("period_union", [Param("events1", EVENTS), Param("events2", EVENTS)], "events",
@@ -270,14 +318,17 @@ def _union_no_overlap(events1: list[Event], events2: list[Event]) -> list[Event]
 
 
 @register("limit_events", [Param("events", LIST), Param("count", INT)], "list",
-          "The first count items.")
-def _limit_events(items: list[Any], count: int) -> list[Any]:
+          "The first count items.", takes_tables=True)
+def _limit_events(items: Any, count: int) -> Any:
+    if isinstance(items, ColumnarEvents):
+        return items.take(slice(None, count))  # type: ignore[attr-defined]
     return transform.limit_events(items, count)
 
 
 @register("concat", [Param("list1", LIST), Param("list2", LIST)], "list",
           "The lists joined one after another.", variadic=Param("more", LIST))
 def _concat(*lists: list[Any]) -> list[Any]:
+    # Tables arrive as lists (no takes_tables): a joined list may mix kinds of values.
     return transform.concat(*lists)
 
 
@@ -285,10 +336,13 @@ def _concat(*lists: list[Any]) -> list[Any]:
 
 
 @register("merge_events_by_keys", [Param("events", EVENTS), Param("keys", LIST)], "events",
-          "One event per distinct value of keys, durations summed.", uses_context=True)
-def _merge_events_by_keys(ctx: CallContext, events: list[Event], keys: list[Any]) -> Any:
+          "One event per distinct value of keys, durations summed.", uses_context=True,
+          takes_tables=True)
+def _merge_events_by_keys(ctx: CallContext, events: Any, keys: list[Any]) -> Any:
     if not all(isinstance(k, str) for k in keys):
         raise QueryError("merge_events_by_keys() keys must be strings")
+    if isinstance(events, ColumnarEvents):
+        return _columnar().merge_events_by_keys(events, keys, ctx.budget)
     return transform.merge_events_by_keys(events, keys, ctx.budget)
 
 
@@ -298,29 +352,42 @@ def _chunk_events_by_key(events: list[Event], key: str) -> list[Event]:
     return transform.chunk_events_by_key(events, key)
 
 
-@register("sort_by_timestamp", [Param("events", EVENTS)], "events", "Oldest first.")
-def _sort_by_timestamp(events: list[Event]) -> list[Event]:
+@register("sort_by_timestamp", [Param("events", EVENTS)], "events", "Oldest first.",
+          takes_tables=True)
+def _sort_by_timestamp(events: Any) -> Any:
+    if isinstance(events, ColumnarEvents):
+        return _columnar().sort_by_timestamp(events)
     return transform.sort_by_timestamp(events)
 
 
-@register("sort_by_duration", [Param("events", EVENTS)], "events", "Longest first.")
-def _sort_by_duration(events: list[Event]) -> list[Event]:
+@register("sort_by_duration", [Param("events", EVENTS)], "events", "Longest first.",
+          takes_tables=True)
+def _sort_by_duration(events: Any) -> Any:
+    if isinstance(events, ColumnarEvents):
+        return _columnar().sort_by_duration(events)
     return transform.sort_by_duration(events)
 
 
 @register("sum_durations", [Param("events", EVENTS)], "number",
-          "Total duration of the events in seconds.")
-def _sum_durations(events: list[Event]) -> float:
+          "Total duration of the events in seconds.", takes_tables=True)
+def _sum_durations(events: Any) -> float:
+    if isinstance(events, ColumnarEvents):
+        return _columnar().sum_durations(events) / US_PER_S
     return transform.sum_durations(events) / US_PER_S
 
 
 @register("flood", [Param("events", EVENTS), Param("pulsetime", NUMBER, optional=True)],
           "events", "Fill gaps of up to pulsetime s (default 5); merge equal neighbours.",
-          uses_context=True)
-def _flood(ctx: CallContext, events: list[Event], pulsetime: float = 5) -> list[Event]:
+          uses_context=True, takes_tables=True)
+def _flood(ctx: CallContext, events: Any, pulsetime: float = 5) -> Any:
     if not math.isfinite(pulsetime) or pulsetime < 0:
         raise QueryError("flood() pulsetime must be a non-negative number of seconds")
-    return transform.flood(events, round(pulsetime * US_PER_S), ctx.budget)
+    pulsetime_us = round(pulsetime * US_PER_S)
+    if isinstance(events, ColumnarEvents):
+        result = _columnar().flood(events, pulsetime_us, ctx.budget)
+        if result is not None:
+            return result
+    return transform.flood(as_list(events), pulsetime_us, ctx.budget)
 
 
 # Data enrichment
@@ -340,15 +407,23 @@ def _simplify_window_titles(events: list[Event], key: str) -> list[Event]:
 
 @register("categorize", [Param("events", EVENTS), Param("classes", LIST)], "events",
           "Set data.$category to the deepest matching [category path, rule]; else Uncategorized.",
-          uses_context=True)
-def _categorize(ctx: CallContext, events: list[Event], classes: list[Any]) -> list[Event]:
-    return transform.categorize(events, _compile_classes(classes, "categorize"), ctx.budget)
+          uses_context=True, takes_tables=True)
+def _categorize(ctx: CallContext, events: Any, classes: list[Any]) -> Any:
+    compiled = _compile_classes(classes, "categorize")
+    if isinstance(events, ColumnarEvents):
+        labeller = transform.category_labeller(compiled)
+        return _columnar().label(events, labeller, ctx.budget)
+    return transform.categorize(events, compiled, ctx.budget)
 
 
 @register("tag", [Param("events", EVENTS), Param("classes", LIST)], "events",
-          "Set data.$tags to every tag whose [tag, rule] matches.", uses_context=True)
-def _tag(ctx: CallContext, events: list[Event], classes: list[Any]) -> list[Event]:
-    return transform.tag(events, _compile_classes(classes, "tag"), ctx.budget)
+          "Set data.$tags to every tag whose [tag, rule] matches.", uses_context=True,
+          takes_tables=True)
+def _tag(ctx: CallContext, events: Any, classes: list[Any]) -> Any:
+    compiled = _compile_classes(classes, "tag")
+    if isinstance(events, ColumnarEvents):
+        return _columnar().label(events, transform.tag_labeller(compiled), ctx.budget)
+    return transform.tag(events, compiled, ctx.budget)
 
 
 # Utilities

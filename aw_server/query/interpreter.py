@@ -12,7 +12,7 @@ from typing import Any
 
 from aw_server.errors import QueryError
 from aw_server.query import ast
-from aw_server.query.functions import FUNCTIONS, CallContext, type_name
+from aw_server.query.functions import FUNCTIONS, CallContext, as_list, type_name
 from aw_server.query.limits import MAX_STRING_CHARS
 
 # aw-server-rust numbers are f64; bounding integers keeps "x = x * x" from building a
@@ -114,6 +114,8 @@ class Interpreter:
         return result
 
     def _binop(self, op: str, left: Any, right: Any) -> Any:
+        left = as_list(left)
+        right = as_list(right)
         if op == "==":
             return _equal(left, right)
         if op == "!=":
@@ -168,10 +170,19 @@ class Interpreter:
 
 
 def _equal(left: Any, right: Any) -> bool:
-    """Python equality, except that booleans only equal booleans (true != 1)."""
+    """Python equality, except that booleans only equal booleans (true != 1); event
+    tables nested in lists or dicts compare as the events they hold."""
     if isinstance(left, bool) != isinstance(right, bool):
         return False
-    return bool(left == right)
+    return bool(_plain(left) == _plain(right))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return as_list(value)
 
 
 def _checked(value: int | float) -> int | float:

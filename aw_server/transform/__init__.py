@@ -11,9 +11,11 @@ from aw_server.transform.classify import (
     Rule,
     RuleError,
     categorize,
+    category_labeller,
     compile_regex,
     compile_rule,
     tag,
+    tag_labeller,
 )
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import filter_keyvals, filter_keyvals_regex, limit_events
@@ -31,6 +33,7 @@ __all__ = [
     "Rule",
     "RuleError",
     "categorize",
+    "category_labeller",
     "chunk_events_by_key",
     "compile_regex",
     "compile_rule",
@@ -48,5 +51,6 @@ __all__ = [
     "split_url_events",
     "sum_durations",
     "tag",
+    "tag_labeller",
     "union_no_overlap",
 ]

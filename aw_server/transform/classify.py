@@ -9,13 +9,14 @@ is matched once per call and the answer reused.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import regex
 
 from aw_server.models import Event
+from aw_server.transform.literals import Literals, literal_parts
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
 
 UNCATEGORIZED: list[str] = ["Uncategorized"]
@@ -55,6 +56,22 @@ class Rule:
     pattern: regex.Pattern[str] | None
     select_keys: tuple[str, ...] | None = None
     priority: int | None = None
+    # The same answers as the pattern, faster, when it is only literal alternatives.
+    literals: Literals | None = None
+
+    def matches_text(self, text: str) -> bool:
+        if self.literals is not None:
+            return self.literals.test(text)
+        return self.pattern is not None and search(self.pattern, text)
+
+    def matching(self, texts: Sequence[str]) -> list[int]:
+        """Indices of the texts the rule matches (many texts in one pass if literal)."""
+        if self.pattern is None:
+            return []
+        if self.literals is not None:
+            return self.literals.scan(texts)
+        pattern = self.pattern
+        return [i for i, text in enumerate(texts) if search(pattern, text)]
 
     def match(self, data: dict[str, Any]) -> bool:
         """True if any selected string value (all values when none selected) matches."""
@@ -65,7 +82,7 @@ class Rule:
             values = [data.get(key) for key in self.select_keys]
         else:
             values = list(data.values())
-        return any(isinstance(v, str) and search(pattern, v) for v in values)
+        return any(isinstance(v, str) and self.matches_text(v) for v in values)
 
 
 def _priority(spec: dict[str, Any]) -> int | None:
@@ -103,11 +120,13 @@ def compile_rule(spec: Any) -> Rule:
         raise RuleError("'regex' must be a string")
     if not source:
         return Rule(None, select_keys, priority)
+    ignore_case = bool(spec.get("ignore_case", False))
     try:
-        pattern = compile_regex(source, bool(spec.get("ignore_case", False)))
+        pattern = compile_regex(source, ignore_case)
     except RegexError as exc:
         raise RuleError(f"invalid regex {source!r}: {exc}") from None
-    return Rule(pattern, select_keys, priority)
+    literals = literal_parts(source, ignore_case, functools.partial(search, pattern))
+    return Rule(pattern, select_keys, priority, literals)
 
 
 def content_key(data: dict[str, Any]) -> tuple[bool, Any]:
@@ -138,17 +157,28 @@ class _Matcher:
         self.all_values_mask = sum(
             1 << i for i, r in enumerate(self.rules) if not r.select_keys
         )
-        self.searches = [r.pattern.search if r.pattern is not None else None for r in rules]
+        self.tests = [r.matches_text if r.pattern is not None else None for r in rules]
         self.value_masks: dict[str, int] = {}
         self.by_content: dict[Any, int] = {}
+
+    def prime(self, values: Iterable[str], deadline: Deadline = NO_DEADLINE) -> None:
+        """Work out the masks of many values at once: a rule made of literals checks
+        them all in one pass (see literals.py)."""
+        todo = [v for v in dict.fromkeys(values) if v not in self.value_masks]
+        masks = [0] * len(todo)
+        for bit, rule in enumerate(self.rules):
+            deadline.check()
+            for index in rule.matching(todo):
+                masks[index] |= 1 << bit
+        self.value_masks.update(zip(todo, masks, strict=True))
 
     def _value_mask(self, value: str) -> int:
         mask = self.value_masks.get(value)
         if mask is None:
             mask = 0
             bit = 1
-            for search in self.searches:
-                if search is not None and search(value, timeout=MATCH_TIMEOUT_S) is not None:
+            for test in self.tests:
+                if test is not None and test(value):
                     mask |= bit
                 bit <<= 1
             self.value_masks[value] = mask
@@ -157,8 +187,12 @@ class _Matcher:
     def mask(self, data: dict[str, Any], key: Any) -> int:
         """Bitmask of the rules matching `data`; `key` is `content_key(data)`."""
         mask = self.by_content.get(key)
-        if mask is not None:
-            return mask
+        if mask is None:
+            mask = self.by_content[key] = self.data_mask(data)
+        return mask
+
+    def data_mask(self, data: dict[str, Any]) -> int:
+        """Bitmask of the rules matching `data`, not remembered."""
         value_masks = self.value_masks
         mask = 0
         for value in data.values():
@@ -172,7 +206,6 @@ class _Matcher:
                 if isinstance(value, str) and self._value_mask(value) >> i & 1:
                     mask |= 1 << i
                     break
-        self.by_content[key] = mask
         return mask
 
 
@@ -193,23 +226,63 @@ def _highest_ranked(ranked: Sequence[tuple[Any, int | None]]) -> Any:
     return best
 
 
-def _label(
-    events: list[Event],
-    classes: Sequence[tuple[Any, Rule]],
-    field: str,
-    choose: Any,
-    deadline: Deadline,
-    label_of: Any = lambda label, rule: label,
-) -> list[Event]:
-    """Shared loop of categorize/tag: new events whose data adds `field` = choose(labels)."""
-    labels = [label_of(label, rule) for label, rule in classes]
-    matcher = _Matcher([rule for _, rule in classes])
-    by_mask: dict[int, Any] = {}
-    # Events with equal data get one shared new dict, so later passes (merge) see equal
-    # data as one object even when storage handed out a copy per event. id(data) is the
-    # cheap first lookup; ids stay valid because `events` keeps every dict alive.
+class Labeller:
+    """The new data of each distinct data dict under categorize/tag: a copy with `field`
+    set to choose(labels of the matching rules), computed once per distinct content.
+
+    Dicts with equal content get one shared new dict, so later passes (merge) see equal
+    data as one object even when storage handed out a copy per event."""
+
+    def __init__(
+        self, classes: Sequence[tuple[Any, Rule]], field: str, choose: Any, label_of: Any
+    ) -> None:
+        self.labels = [label_of(label, rule) for label, rule in classes]
+        self.matcher = _Matcher([rule for _, rule in classes])
+        self.field = field
+        self.choose = choose
+        self.by_mask: dict[int, Any] = {}
+        self.by_content: dict[Any, dict[str, Any]] = {}
+
+    def label_all(
+        self, datas: Sequence[dict[str, Any]], deadline: Deadline = NO_DEADLINE
+    ) -> list[dict[str, Any]]:
+        """The new dict of each of `datas` (distinct dicts, as an event table holds):
+        their string values are matched in bulk first."""
+        self.matcher.prime(
+            (v for data in datas for v in data.values() if isinstance(v, str)), deadline
+        )
+        result = []
+        for count, data in enumerate(datas):
+            if not count & 1023:
+                deadline.check()
+            result.append(self._relabelled(data, self.matcher.data_mask(data)))
+        return result
+
+    def _relabelled(self, data: dict[str, Any], mask: int) -> dict[str, Any]:
+        value = self.by_mask.get(mask)
+        if value is None:
+            value = self.by_mask[mask] = self.choose(
+                [label for i, label in enumerate(self.labels) if mask >> i & 1]
+            )
+        new_data = dict(data)
+        new_data[self.field] = value
+        return new_data
+
+    def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
+        exact, key = content_key(data)
+        new_data = self.by_content.get(key) if exact else None
+        if new_data is None:
+            new_data = self._relabelled(data, self.matcher.mask(data, key))
+            if exact:
+                self.by_content[key] = new_data
+        return new_data
+
+
+def _label(events: list[Event], labeller: Labeller, deadline: Deadline) -> list[Event]:
+    """Shared loop of categorize/tag: new events carrying the labelled data."""
+    # id(data) is the cheap first lookup; ids stay valid because `events` keeps every
+    # dict alive.
     by_identity: dict[int, dict[str, Any]] = {}
-    by_content: dict[Any, dict[str, Any]] = {}
     result: list[Event] = []
     append = result.append
     for chunk_start in range(0, len(events), CHECK_EVERY):
@@ -218,22 +291,18 @@ def _label(
             data = event.data
             new_data = by_identity.get(id(data))
             if new_data is None:
-                exact, key = content_key(data)
-                new_data = by_content.get(key) if exact else None
-                if new_data is None:
-                    mask = matcher.mask(data, key)
-                    value = by_mask.get(mask)
-                    if value is None:
-                        value = by_mask[mask] = choose(
-                            [label for i, label in enumerate(labels) if mask >> i & 1]
-                        )
-                    new_data = dict(data)
-                    new_data[field] = value
-                    if exact:
-                        by_content[key] = new_data
-                by_identity[id(data)] = new_data
+                new_data = by_identity[id(data)] = labeller(data)
             append(Event(event.timestamp_us, event.duration_us, new_data, event.id))
     return result
+
+
+def category_labeller(classes: Sequence[tuple[Any, Rule]]) -> Labeller:
+    return Labeller(classes, "$category", _highest_ranked,
+                    lambda label, rule: (label, rule.priority))
+
+
+def tag_labeller(classes: Sequence[tuple[Any, Rule]]) -> Labeller:
+    return Labeller(classes, "$tags", list, lambda label, rule: label)
 
 
 def categorize(
@@ -247,8 +316,7 @@ def categorize(
     Returns new events; the input events and their data are not modified. Events that
     shared a data dict share the new one.
     """
-    return _label(events, classes, "$category", _highest_ranked, deadline,
-                  lambda label, rule: (label, rule.priority))
+    return _label(events, category_labeller(classes), deadline)
 
 
 def tag(
@@ -257,4 +325,4 @@ def tag(
     deadline: Deadline = NO_DEADLINE,
 ) -> list[Event]:
     """Set `data["$tags"]` to every matching tag, in rule order (duplicates kept, as aw-core)."""
-    return _label(events, classes, "$tags", list, deadline)
+    return _label(events, tag_labeller(classes), deadline)

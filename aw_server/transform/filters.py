@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import regex
@@ -30,6 +31,22 @@ def _membership(vals: list[Any]) -> tuple[set[Any], list[Any]]:
     return hashable, others
 
 
+def keyval_matcher(key: str, vals: list[Any]) -> Callable[[dict[str, Any]], bool]:
+    """Whether a data dict's `key` equals one of `vals`; a missing key never matches."""
+    hashable, others = _membership(vals)
+    missing = object()
+
+    def matches(data: dict[str, Any]) -> bool:
+        value = data.get(key, missing)
+        if value is missing:
+            return False
+        if isinstance(value, _SCALARS):
+            return value in hashable
+        return value in others
+
+    return matches
+
+
 def filter_keyvals(
     events: list[Event], key: str, vals: list[Any], exclude: bool = False
 ) -> list[Event]:
@@ -37,21 +54,8 @@ def filter_keyvals(
 
     An event without `key` never matches, so `exclude` keeps it.
     """
-    hashable, others = _membership(vals)
-    keep: list[Event] = []
-    append = keep.append
-    missing = object()
-    for event in events:
-        value = event.data.get(key, missing)
-        if value is missing:
-            matched = False
-        elif isinstance(value, _SCALARS):
-            matched = value in hashable
-        else:
-            matched = value in others
-        if matched != exclude:
-            append(event)
-    return keep
+    matches = keyval_matcher(key, vals)
+    return [event for event in events if matches(event.data) != exclude]
 
 
 def filter_keyvals_regex(

@@ -29,13 +29,45 @@ class _DictKey(tuple[Any, ...]):
     __slots__ = ()
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     """A hashable stand-in for a JSON value (lists and dicts, e.g. "$category" paths)."""
     if isinstance(value, list | tuple):  # tuple: a group key holding list values
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return _DictKey(sorted((k, _freeze(v)) for k, v in value.items()))
+        return _DictKey(sorted((k, freeze(v)) for k, v in value.items()))
     return value
+
+
+class GroupKeys:
+    """The group of a data dict under merge_events_by_keys: a hashable tuple of its
+    values for `keys`, with list and dict values (e.g. "$category" paths) frozen."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = list(keys)
+        self.missing = repeat(_MISSING)
+        self.frozen: dict[tuple[int, ...], Any] = {}
+
+    def __call__(self, data: dict[str, Any]) -> Any:
+        key = tuple(map(data.get, self.keys, self.missing))
+        try:
+            hash(key)
+            return key
+        except TypeError:  # a list or dict value
+            pass
+        # Values are shared between dicts (categorize gives every dict of a category the
+        # same path list), so the frozen key is remembered by the values' identities.
+        identity = tuple(map(id, key))
+        frozen = self.frozen.get(identity)
+        if frozen is None:
+            frozen = self.frozen[identity] = tuple(
+                freeze(part) if isinstance(part, list | dict) else part for part in key
+            )
+        return frozen
+
+
+def merged_data(data: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """A group's data: the grouped keys its first event has."""
+    return {k: data[k] for k in keys if k in data}
 
 
 def merge_events_by_keys(
@@ -70,33 +102,18 @@ def merge_events_by_keys(
     # Pass 2, per distinct dict: group by the values of `keys`. Iterating in first-seen
     # order keeps each group's first event (and so its timestamp) as in a single pass.
     groups: dict[Any, list[Any]] = {}
-    key_list = list(keys)
-    missing = repeat(_MISSING)
-    # categorize shares one "$category" list per category: freeze each list object once.
-    frozen: dict[int, Any] = {}
+    group_key = GroupKeys(keys)
     for timestamp_us, duration_us, data in by_object.values():
-        group_key: Any = tuple(map(data.get, key_list, missing))
-        try:
-            group = groups.get(group_key)
-        except TypeError:  # a list or dict value, e.g. a "$category" path
-            parts = []
-            for part in group_key:
-                if isinstance(part, list | dict):
-                    known = frozen.get(id(part))
-                    if known is None:
-                        known = frozen[id(part)] = _freeze(part)
-                    part = known
-                parts.append(part)
-            group_key = tuple(parts)
-            group = groups.get(group_key)
+        key = group_key(data)
+        group = groups.get(key)
         if group is None:
-            groups[group_key] = [timestamp_us, duration_us, data]
+            groups[key] = [timestamp_us, duration_us, data]
         else:
             group[1] += duration_us
+    key_list = group_key.keys
     result: list[Event] = []
     for timestamp_us, duration_us, data in groups.values():
-        merged = {k: data[k] for k in key_list if k in data}
-        result.append(Event(timestamp_us, duration_us, merged, None))
+        result.append(Event(timestamp_us, duration_us, merged_data(data, key_list), None))
     return result
 
 

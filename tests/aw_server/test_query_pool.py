@@ -125,3 +125,21 @@ def test_an_idle_worker_stops_and_a_stopped_server_leaves_none(tmp_path: Path) -
     finally:
         pool.close()
     assert _workers() == []
+
+
+def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
+    from aw_server.models import Bucket, Event
+    from aw_server.query_pool import _MarkedSource
+    from aw_server.transform.table import EventTable
+
+    store = Datastore(tmp_path / "db.sqlite")
+    try:
+        store.create_bucket(Bucket(BUCKET, "currentwindow", "t", "testhost", "2024-01-01"))
+        store.insert_events(BUCKET, [Event(i * 10**7, 10**7, {"app": str(i % 3)})
+                                     for i in range(50)])
+        source = _MarkedSource(store, {BUCKET: store.change_marker(BUCKET)})
+        table = source.event_table(BUCKET, 0, 10**9)
+        assert isinstance(table, EventTable)
+        assert table.to_events() == store.events(BUCKET, 0, 10**9)
+    finally:
+        store.close()

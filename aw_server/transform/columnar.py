@@ -1,0 +1,251 @@
+"""The transforms of the query hot path over `EventTable`s, with the list versions' exact
+results (same rows, order, spans, ids and data; property tests compare the two).
+
+flood and filter_period_intersect return None for input their vectorised form does not
+model (rare: overlapping events with equal data, self-overlapping filter lists); the
+caller then runs the list version, which handles everything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import regex
+
+from aw_server.transform.classify import Labeller, search
+from aw_server.transform.deadline import NO_DEADLINE, Deadline
+from aw_server.transform.filters import keyval_matcher
+from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US
+from aw_server.transform.merge import GroupKeys, merged_data
+from aw_server.transform.table import NO_ID, EventTable, Indices, Int64s, concat_tables
+
+# flood's chain of dependent steps is resolved by rounds over the events whose start a
+# previous step moved; real data settles in a handful. Beyond this, the list version.
+MAX_FLOOD_ROUNDS = 256
+_MIN_INT64 = np.iinfo(np.int64).min
+
+
+def _by_start(table: EventTable) -> EventTable:
+    """Sorted by start, ties in input order (as Python's stable sort)."""
+    start = table.start
+    if len(start) < 2 or bool(np.all(start[:-1] <= start[1:])):
+        return table
+    if bool(np.all(start[:-1] > start[1:])):
+        # Newest first without ties, as storage hands buckets out: reversing is that
+        # sort, and a view costs no copy.
+        return table.take(slice(None, None, -1))
+    return table.take(np.argsort(start, kind="stable"))
+
+
+def _without_hidden_instants(table: EventTable) -> EventTable:
+    """flood's rule for zero-duration events lying inside an earlier event: dropped.
+    A dropped one ends where it starts, before the running maximum of ends, so taking
+    the maximum over every earlier event (dropped or not) gives the same cover."""
+    duration = table.duration
+    if not len(duration) or bool(np.all(duration != 0)):
+        return table
+    covered = np.empty_like(table.start)
+    covered[0] = _MIN_INT64
+    np.maximum.accumulate(table.end[:-1], out=covered[1:])
+    hidden = (duration == 0) & (table.start < covered)
+    return table.take(~hidden) if hidden.any() else table
+
+
+def flood(
+    table: EventTable, pulsetime_us: int, deadline: Deadline = NO_DEADLINE
+) -> EventTable | None:
+    """`transform.flood` over columns, or None (see the module docstring).
+
+    The list version walks neighbour pairs carrying the current event's (possibly moved)
+    start; its end is always its input end. Each step either leaves the pair alone, lets
+    the earlier event grow forward (over the gap, or over an equal-data neighbour), or
+    the later grow backward (from the earlier's end, or over the equal-data earlier from
+    its start). Which one depends on the carried start, so the carried starts are found
+    by rounds: all steps at once assuming input starts, then again only after the
+    events whose start changed, until none changes. That fixed point is the sequential
+    walk's unique result.
+    """
+    table = _without_hidden_instants(_by_start(table))
+    n = len(table)
+    if n < 2:
+        return table.take(table.duration > 0)
+    start = table.start
+    end = table.end
+    classes = table.row_data_classes()
+    same = classes[:-1] == classes[1:]
+    gap = start[1:] - end[:-1]
+    if bool(np.any(same & (gap < 0))):
+        return None  # overlapping equal-data events: merged by rules not modelled here
+    active = np.where(same, gap > 0, (gap > -NEGATIVE_GAP_TRIM_US) & (gap != 0))
+    active &= gap <= pulsetime_us
+    # The earlier event grows forward iff its carried duration (end - carried start)
+    # is at least the later one's, i.e. iff its carried start <= threshold.
+    threshold = end[:-1] - table.duration[1:]
+    carried = start.copy()
+    pending: Indices = np.flatnonzero(active)
+    rounds = 0
+    while pending.size:
+        rounds += 1
+        if rounds > MAX_FLOOD_ROUNDS:
+            return None
+        deadline.check()
+        nxt = pending + 1
+        own = carried[pending]
+        forward = own <= threshold[pending]
+        equal = same[pending]
+        moved = np.where(
+            forward,
+            np.where(equal, end[nxt], start[nxt]),  # absorbed (empty at its end) / as is
+            np.where(equal, own, end[pending]),  # merged backward / grown back
+        )
+        changed = moved != carried[nxt]
+        pending = nxt[changed]
+        carried[pending] = moved[changed]
+        pending = pending[pending < n - 1]
+        pending = pending[active[pending]]
+    return _flood_result(table, carried, active, same, threshold, end)
+
+
+def _flood_result(
+    table: EventTable, carried: Int64s, active: Any, same: Any, threshold: Int64s, end: Int64s
+) -> EventTable:
+    own = carried[:-1]
+    forward = active & (own <= threshold)
+    final_end = end.copy()
+    final_end[:-1] = np.where(forward, np.where(same, end[1:], table.start[1:]), end[:-1])
+    merged_back = active & ~forward & same
+    final_end[:-1][merged_back] = own[merged_back]
+    duration = final_end - carried
+    keep = duration > 0
+    result = table.take(keep).with_spans(carried[keep], duration[keep])
+    # Only overlapping input can leave a start behind the one before it.
+    return _by_start(result)
+
+
+def filter_period_intersect(
+    events: EventTable, filters: EventTable, deadline: Deadline = NO_DEADLINE
+) -> EventTable | None:
+    """`transform.filter_period_intersect` over columns, or None.
+
+    For inputs that are sorted, free of self-overlap and without zero durations (flood
+    output, watcher buckets) the list version's two-pointer sweep yields every pair of
+    overlapping events, ordered by event then filter: here found by binary search.
+    """
+    ev = _by_start(events)
+    fl = _by_start(filters)
+    for table in (ev, fl):
+        if bool(np.any(table.duration <= 0)) or bool(np.any(table.end[:-1] > table.start[1:])):
+            return None
+    deadline.check()
+    ev_start, ev_end = ev.start, ev.end
+    fl_start, fl_end = fl.start, fl.end
+    first = np.searchsorted(fl_end, ev_start, side="right")
+    stop = np.searchsorted(fl_start, ev_end, side="left")
+    counts = np.maximum(stop - first, 0)
+    rows = np.repeat(np.arange(len(ev)), counts)
+    group_start = np.cumsum(counts) - counts
+    filter_rows = np.repeat(first - group_start, counts) + np.arange(len(rows))
+    piece_start = np.maximum(ev_start[rows], fl_start[filter_rows])
+    piece_end = np.minimum(ev_end[rows], fl_end[filter_rows])
+    return ev.take(rows).with_spans(piece_start, piece_end - piece_start)
+
+
+def _per_used_data(table: EventTable, verdict: Any) -> Any:
+    """verdict(data) for every distinct data dict some row uses, as a per-slot array."""
+    answers = np.zeros(len(table.datas), dtype=np.bool_)
+    for slot in table.used_data().tolist():
+        answers[slot] = verdict(table.datas[slot])
+    return answers
+
+
+def filter_keyvals(
+    table: EventTable, key: str, vals: list[Any], exclude: bool = False
+) -> EventTable:
+    matches = _per_used_data(table, keyval_matcher(key, vals))
+    return table.take(matches[table.data_index] != exclude)
+
+
+def filter_keyvals_regex(
+    table: EventTable, key: str, pattern: regex.Pattern[str], deadline: Deadline = NO_DEADLINE
+) -> EventTable:
+    def matches(data: dict[str, Any]) -> bool:
+        deadline.check()
+        value = data.get(key)
+        return isinstance(value, str) and search(pattern, value)
+
+    return table.take(_per_used_data(table, matches)[table.data_index])
+
+
+def label(table: EventTable, labeller: Labeller, deadline: Deadline = NO_DEADLINE) -> EventTable:
+    """categorize/tag: each used data dict labelled once; unused ones are dropped."""
+    used = table.used_data()
+    new_slot = np.zeros(len(table.datas), dtype=np.intp)
+    new_slot[used] = np.arange(len(used))
+    datas = labeller.label_all([table.datas[slot] for slot in used.tolist()], deadline)
+    return table.with_data(new_slot[table.data_index], datas)
+
+
+def merge_events_by_keys(
+    table: EventTable, keys: list[str], deadline: Deadline = NO_DEADLINE
+) -> EventTable:
+    """`transform.merge_events_by_keys`: one row per group, in order of the groups' first
+    events, without ids."""
+    if not keys:
+        return table
+    group_key = GroupKeys(keys)
+    group_of_key: dict[Any, int] = {}
+    used, first_row_of_used = table.first_rows()
+    datas = table.datas
+    group_of_used = np.fromiter(
+        (group_of_key.setdefault(group_key(datas[slot]), len(group_of_key))
+         for slot in used.tolist()),
+        dtype=np.intp, count=len(used))
+    deadline.check()
+    group_of_slot = np.zeros(len(datas), dtype=np.intp)
+    group_of_slot[used] = group_of_used
+    totals = _sums(group_of_slot[table.data_index], table.duration, len(group_of_key))
+    # A group's first row is the earliest first row of its slots.
+    first_row = np.full(len(group_of_key), len(table), dtype=np.intp)
+    np.minimum.at(first_row, group_of_used, first_row_of_used)
+    order = np.argsort(first_row, kind="stable")
+    first_row = first_row[order]
+    first_slots = table.data_index[first_row].tolist()
+    return EventTable(
+        table.start[first_row],
+        totals[order],
+        np.full(len(first_row), NO_ID, dtype=np.int64),
+        np.arange(len(first_row), dtype=np.intp),
+        [merged_data(datas[slot], keys) for slot in first_slots],
+    )
+
+
+def _sums(groups: Indices, durations: Int64s, count: int) -> Int64s:
+    """Exact integer sums of durations per group."""
+    if len(durations) and int(durations.max()) * len(durations) >= 2**53:
+        sums = np.zeros(count, dtype=np.int64)
+        np.add.at(sums, groups, durations)
+        return sums
+    # Float sums are exact below 2**53; bincount is much faster than add.at.
+    return np.bincount(groups, weights=durations, minlength=count).astype(np.int64)
+
+
+def sum_durations(table: EventTable) -> int:
+    if not len(table):
+        return 0
+    if int(table.duration.max()) * len(table) < 2**62:
+        return int(table.duration.sum())
+    return sum(table.duration.tolist())
+
+
+def sort_by_timestamp(table: EventTable) -> EventTable:
+    return table.take(np.argsort(table.start, kind="stable"))
+
+
+def sort_by_duration(table: EventTable) -> EventTable:
+    """Longest first, ties in input order (as sorted(..., reverse=True))."""
+    return table.take(np.argsort(-table.duration, kind="stable"))
+
+
+def concat(tables: list[EventTable]) -> EventTable:
+    return concat_tables(tables)

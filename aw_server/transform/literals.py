@@ -1,0 +1,78 @@
+"""Rules that are only literal alternatives ("Slack|Discord|Zoom", as most category rules
+are), matched without the regex engine and with the same answers.
+
+A search with a timeout costs ~3 us even for such a pattern, and a month of titles times
+a dozen rules is a few hundred thousand searches. A substring test is ~10x cheaper, and
+`scan` answers for thousands of values in one pass over their joined text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+
+# Outside these, a character in a pattern matches itself (regex's default V0 syntax).
+_SPECIAL = frozenset("\\.^$*+?{}[]()")
+# Joins values for `scan`; never inside a part (checked), so no match spans two values.
+_SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Literals:
+    """The alternatives of a pattern; `ignore_case` folds ASCII only. Values that are not
+    ASCII then go to `fallback` (the compiled regex), whose Unicode case folding (the
+    Kelvin sign matches "k") `str.lower` does not copy."""
+
+    parts: tuple[str, ...]
+    ignore_case: bool
+    fallback: Callable[[str], bool]
+
+    def test(self, text: str) -> bool:
+        if "" in self.parts:  # an empty alternative matches everywhere
+            return True
+        if self.ignore_case:
+            if not text.isascii():
+                return self.fallback(text)
+            text = text.lower()
+        return any(part in text for part in self.parts)
+
+    def scan(self, values: Sequence[str]) -> list[int]:
+        """Indices of the values `test` accepts, ascending."""
+        if "" in self.parts:
+            return list(range(len(values)))
+        if any(_SEPARATOR in part for part in self.parts):
+            return [i for i, value in enumerate(values) if self.test(value)]
+        hits: list[int] = []
+        indices = list(range(len(values)))
+        if self.ignore_case:
+            foreign = [i for i, value in enumerate(values) if not value.isascii()]
+            hits = [i for i in foreign if self.fallback(values[i])]
+            if foreign:
+                indices = sorted(set(indices).difference(foreign))
+            texts = [values[i].lower() for i in indices]
+        else:
+            texts = list(values)
+        joined = _SEPARATOR.join(texts)
+        starts = list(accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
+        # A match never spans two values, and every value holding a part has a match
+        # starting inside it (a match that hid an occurrence also started in that value).
+        pattern = re.compile("|".join(re.escape(part) for part in self.parts))
+        found = {indices[bisect_right(starts, m.start()) - 1] for m in pattern.finditer(joined)}
+        return sorted(found.union(hits))
+
+
+def literal_parts(
+    source: str, ignore_case: bool, fallback: Callable[[str], bool]
+) -> Literals | None:
+    """`Literals` for `source` if it is only literal alternatives, else None."""
+    if _SPECIAL.intersection(source):
+        return None
+    if ignore_case and not source.isascii():
+        return None
+    parts = tuple(source.split("|"))
+    if ignore_case:
+        parts = tuple(part.lower() for part in parts)
+    return Literals(parts, ignore_case, fallback)
