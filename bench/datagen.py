@@ -176,6 +176,23 @@ class ArraySource:
             out[position] = Event(start, end - start, event.data, event.id)
         return out
 
+    def event_table(self, bucket_id: str, start_us: int, end_us: int,
+                    rows_hint: int | None = None) -> Any:
+        """The same events as `events`, as the columnar table the query engine prefers."""
+        import numpy as np
+
+        from aw_server.transform.table import EventTable
+
+        low, high = self._range(bucket_id, start_us, end_us)
+        newest_first = slice(high - 1, low - 1 if low else None, -1)
+        starts = np.frombuffer(self._starts[bucket_id], dtype=np.int64)[newest_first]
+        ends = np.frombuffer(self._ends[bucket_id], dtype=np.int64)[newest_first]
+        index = np.asarray(self._data_index[bucket_id], dtype=np.intp)[newest_first]
+        start = np.maximum(starts, start_us)
+        end = np.minimum(ends, end_us)
+        ids = np.arange(low + 1, high + 1, dtype=np.int64)[::-1]
+        return EventTable(start, end - start, ids, index, self._datas)
+
     def eventcount(self, bucket_id: str, start_us: int, end_us: int) -> int:
         low, high = self._range(bucket_id, start_us, end_us)
         return high - low

@@ -6,6 +6,10 @@
 Each size runs in its own process so peak RSS belongs to that size alone. The query is
 aw-webui's `fullDesktopQuery` without the browser and stopwatch parts: flood, AFK filter,
 categorize with 12 regex rules, merge by app/title/category, top-100 limits.
+
+The events sit in memory (`datagen.ArraySource`), so this measures the query engine
+without storage reads: by default on the columnar tables the Datastore also gives, with
+`--lists` on lists of `Event` (the path for sources without `event_table`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,12 +45,23 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+class ListsOnly:
+    """The source without `event_table`: the engine then runs on lists of Event."""
+
+    def __init__(self, source: datagen.ArraySource) -> None:
+        self.buckets = source.buckets
+        self.events = source.events
+        self.eventcount = source.eventcount
+        self.change_marker = source.change_marker
+
+
 def run_size(
-    days: int, events: int, periods: list[int], repeats: int, share_data: bool
+    days: int, events: int, periods: list[int], repeats: int, share_data: bool, lists: bool
 ) -> None:
-    source = datagen.ArraySource(
+    arrays = datagen.ArraySource(
         datagen.generate(seed=42, days=days, window_events=events), share_data=share_data
     )
+    source: Any = ListsOnly(arrays) if lists else arrays
     loaded_rss = peak_rss_mib()
     query = canonical_query()
     limits = QueryLimits(max_seconds=120)
@@ -76,19 +92,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--copy-data", action="store_true",
                         help="a fresh data dict per event (storage without interning)")
+    parser.add_argument("--lists", action="store_true",
+                        help="run on lists of Event instead of the columnar tables")
     parser.add_argument("--size", help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args()
     share = not args.copy_data
     if args.size == "small":
-        run_size(7, 100_000, [1, 7], args.repeats, share)
+        run_size(7, 100_000, [1, 7], args.repeats, share, args.lists)
         return
     if args.size == "large":
-        run_size(30, 1_000_000, [1, 7, 30], max(1, args.repeats // 2), share)
+        run_size(30, 1_000_000, [1, 7, 30], max(1, args.repeats // 2), share, args.lists)
         return
     sizes = ["small", "large"] if args.large else ["small"]
     for size in sizes:
         command = [sys.executable, __file__, "--size", size, "--repeats", str(args.repeats)]
-        subprocess.run(command + (["--copy-data"] if args.copy_data else []), check=True)
+        command += ["--copy-data"] if args.copy_data else []
+        subprocess.run(command + (["--lists"] if args.lists else []), check=True)
 
 
 if __name__ == "__main__":

@@ -116,10 +116,33 @@ class EventTable(ColumnarEvents):
     def row_data_classes(self) -> Indices:
         """Per row, a number equal for two rows exactly when their data dicts are equal
         (`==`, so {"a": 1} and {"a": 1.0} are one class, and key order does not matter)."""
-        class_of: dict[Any, int] = {}
-        classes = np.zeros(len(self.datas), dtype=np.intp)
-        for slot in self.used_data().tolist():
-            classes[slot] = class_of.setdefault(_content_key(self.datas[slot]), slot)
+        datas = self.datas
+        classes = np.zeros(len(datas), dtype=np.intp)
+        used = self.used_data().tolist()
+        # Dicts are first told apart by a sum of their items' hashes (equal dicts have
+        # equal sums, whatever their key order); only dicts with the same sum are
+        # compared, and distinct data rarely share one.
+        seen: dict[int, list[int]] = {}
+        chosen = []
+        for slot in used:
+            data = datas[slot]
+            try:
+                digest = sum(map(hash, data.items()))
+            except TypeError:  # a list or dict value
+                digest = hash(freeze(data))
+            candidates = seen.get(digest)
+            if candidates is None:
+                seen[digest] = [slot]
+                chosen.append(slot)
+                continue
+            for candidate in candidates:
+                if datas[candidate] == data:
+                    chosen.append(candidate)
+                    break
+            else:
+                candidates.append(slot)
+                chosen.append(slot)
+        classes[used] = chosen
         return classes[self.data_index]
 
     def to_events(self) -> list[Event]:
@@ -146,14 +169,6 @@ class EventTable(ColumnarEvents):
                 self.data_index.tolist(), strict=True,
             )
         ]
-
-
-def _content_key(data: dict[str, Any]) -> Any:
-    """Hashable, order-independent, and equal exactly when the dicts are `==`."""
-    try:
-        return frozenset(data.items())
-    except TypeError:  # a list or dict value
-        return freeze(data)
 
 
 def concat_tables(tables: Sequence[EventTable]) -> EventTable:
