@@ -196,12 +196,17 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
         own, total = rss_mb(proc.pid)
         print(f"RSS: aw-qt {own:.1f} MB, with the watchers {total:.1f} MB")
 
-        # A query runs in the server's worker process: the bundle's executable again.
+        # A query runs in the server's worker process: the bundle's executable again,
+        # reading a bucket with the columnar engine (numpy is in the bundle).
         answer = requests.post(f"{url}/api/0/query/", timeout=120, json={
             "timeperiods": ["2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"],
-            "query": ['RETURN = query_bucket_names();']})
+            "query": ['afk = flood(query_bucket(find_bucket("aw-watcher-afk")));',
+                      'RETURN = [query_bucket_names(), sum_durations(afk), '
+                      'merge_events_by_keys(afk, ["status"])];']})
         assert answer.status_code == 200, answer.text
-        assert any(name.startswith("aw-watcher-afk") for name in answer.json()[0])
+        names, afk_seconds, by_status = answer.json()[0]
+        assert any(name.startswith("aw-watcher-afk") for name in names)
+        assert afk_seconds >= 0 and by_status, answer.text
         workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
                    if "--multiprocessing-fork" in c.cmdline()]
         assert [w.exe() for w in workers] == [str(exe)]
