@@ -16,8 +16,8 @@ from typing import Any
 import regex
 
 from aw_server.models import Event
-from aw_server.transform.literals import Literals, literal_parts
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
+from aw_server.transform.literals import Literals, literal_parts
 
 UNCATEGORIZED: list[str] = ["Uncategorized"]
 
