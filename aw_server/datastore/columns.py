@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
@@ -192,12 +193,15 @@ def _assemble(
 ) -> EventTable:
     if not any(len(s.start) for s in spans):
         return empty_table()
-    slot_of: dict[str, int] = {}
+    # Number the distinct texts of all slices together, then map each slice's numbers.
+    every = list(chain.from_iterable(part.distinct for part in texts))
+    slot_of = {text: slot for slot, text in enumerate(dict.fromkeys(every))}
+    mapping = np.fromiter(map(slot_of.__getitem__, every), dtype=np.intp, count=len(every))
     slots = []
+    offset = 0
     for part in texts:
-        mapping = np.fromiter((slot_of.setdefault(text, len(slot_of)) for text in part.distinct),
-                              dtype=np.intp, count=len(part.distinct))
-        slots.append(mapping[part.rows])
+        slots.append(mapping[offset:offset + len(part.distinct)][part.rows])
+        offset += len(part.distinct)
     start = np.concatenate([s.start for s in spans])
     end = np.concatenate([s.end for s in spans])
     ids = np.concatenate([s.ids for s in spans])

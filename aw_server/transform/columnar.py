@@ -17,7 +17,7 @@ from aw_server.transform.classify import Labeller, search
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import keyval_matcher
 from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US
-from aw_server.transform.merge import GroupKeys, merged_data
+from aw_server.transform.merge import _MISSING, freeze, merged_data
 from aw_server.transform.table import NO_ID, EventTable, Indices, Int64s, concat_tables
 
 # flood's chain of dependent steps is resolved by rounds over the events whose start a
@@ -193,20 +193,15 @@ def merge_events_by_keys(
     events, without ids."""
     if not keys:
         return table
-    group_key = GroupKeys(keys)
-    group_of_key: dict[Any, int] = {}
     used, first_row_of_used = table.first_rows()
     datas = table.datas
-    group_of_used = np.fromiter(
-        (group_of_key.setdefault(group_key(datas[slot]), len(group_of_key))
-         for slot in used.tolist()),
-        dtype=np.intp, count=len(used))
+    group_of_used, groups = _groups([datas[slot] for slot in used.tolist()], keys)
     deadline.check()
     group_of_slot = np.zeros(len(datas), dtype=np.intp)
     group_of_slot[used] = group_of_used
-    totals = _sums(group_of_slot[table.data_index], table.duration, len(group_of_key))
+    totals = _sums(group_of_slot[table.data_index], table.duration, groups)
     # A group's first row is the earliest first row of its slots.
-    first_row = np.full(len(group_of_key), len(table), dtype=np.intp)
+    first_row = np.full(groups, len(table), dtype=np.intp)
     np.minimum.at(first_row, group_of_used, first_row_of_used)
     order = np.argsort(first_row, kind="stable")
     first_row = first_row[order]
@@ -218,6 +213,31 @@ def merge_events_by_keys(
         np.arange(len(first_row), dtype=np.intp),
         [merged_data(datas[slot], keys) for slot in first_slots],
     )
+
+
+def _groups(datas: list[dict[str, Any]], keys: list[str]) -> tuple[Indices, int]:
+    """(each dict's group number, number of groups) by the values of `keys`, as
+    GroupKeys groups them: one column of value numbers per key, then distinct rows."""
+    columns = []
+    for key in keys:
+        values = [data.get(key, _MISSING) for data in datas]
+        try:
+            number = {value: i for i, value in enumerate(dict.fromkeys(values))}
+        except TypeError:  # list or dict values ("$category" paths): frozen once per object
+            frozen: dict[int, Any] = {}
+            for index, value in enumerate(values):
+                known = frozen.get(id(value))
+                if known is None:
+                    known = frozen[id(value)] = (
+                        freeze(value) if isinstance(value, list | dict) else value)
+                values[index] = known
+            number = {value: i for i, value in enumerate(dict.fromkeys(values))}
+        columns.append(np.fromiter(map(number.__getitem__, values), dtype=np.intp,
+                                   count=len(values)))
+    if len(columns) == 1:
+        return columns[0], int(columns[0].max(initial=-1)) + 1
+    rows, group = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+    return group.reshape(-1), len(rows)
 
 
 def _sums(groups: Indices, durations: Int64s, count: int) -> Int64s:

@@ -24,9 +24,18 @@ _MISSING = _Missing()
 
 
 class _DictKey(tuple[Any, ...]):
-    """A frozen dict, distinct from a frozen list holding the same pairs."""
+    """A frozen dict: equal only to a frozen dict with the same items, never to a frozen
+    list holding the same pairs ({"a": 1} and [["a", 1]] are different values)."""
 
     __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _DictKey and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
 
 
 def freeze(value: Any) -> Any:

@@ -29,6 +29,8 @@ DATAS: list[dict[str, Any]] = [
     {"app": "c", "n": 1},
     {"app": "c", "n": 1.0},
     {"app": "d", "tags": ["x", 1]},
+    {"app": "d", "tags": [["x", 1]]},
+    {"app": "d", "tags": {"x": 1}},
     {"status": "not-afk"},
     {},
 ]
@@ -246,3 +248,11 @@ def test_row_data_classes_follow_dict_equality() -> None:
     for i, a in enumerate(DATAS):
         for j, b in enumerate(DATAS):
             assert (classes[i] == classes[j]) == (a == b), (a, b)
+
+
+def test_a_dict_value_and_a_list_of_its_pairs_are_different_groups() -> None:
+    events = [Event(0, 1, {"k": {"a": 1}}), Event(1, 2, {"k": [["a", 1]]}),
+              Event(2, 4, {"k": {"a": 1.0}})]
+    expected = [(0, 5, {"k": {"a": 1}}, None), (1, 2, {"k": [["a", 1]]}, None)]
+    assert rows(transform.merge_events_by_keys(events, ["k"])) == expected
+    assert rows(columnar.merge_events_by_keys(EventTable.from_events(events), ["k"])) == expected
