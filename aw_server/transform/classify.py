@@ -17,7 +17,7 @@ import regex
 
 from aw_server.models import Event
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
-from aw_server.transform.literals import Literals, literal_parts
+from aw_server.transform.literals import Literals, TextBatch, literal_parts
 
 UNCATEGORIZED: list[str] = ["Uncategorized"]
 
@@ -64,14 +64,14 @@ class Rule:
             return self.literals.test(text)
         return self.pattern is not None and search(self.pattern, text)
 
-    def matching(self, texts: Sequence[str]) -> list[int]:
-        """Indices of the texts the rule matches (many texts in one pass if literal)."""
+    def matching(self, batch: TextBatch) -> list[int]:
+        """Indices of the batch's texts the rule matches (in one pass if literal)."""
         if self.pattern is None:
             return []
         if self.literals is not None:
-            return self.literals.scan(texts)
+            return self.literals.scan(batch)
         pattern = self.pattern
-        return [i for i, text in enumerate(texts) if search(pattern, text)]
+        return [i for i, text in enumerate(batch.texts) if search(pattern, text)]
 
     def match(self, data: dict[str, Any]) -> bool:
         """True if any selected string value (all values when none selected) matches."""
@@ -166,9 +166,10 @@ class _Matcher:
         them all in one pass (see literals.py)."""
         todo = [v for v in dict.fromkeys(values) if v not in self.value_masks]
         masks = [0] * len(todo)
+        batch = TextBatch(todo)
         for bit, rule in enumerate(self.rules):
             deadline.check()
-            for index in rule.matching(todo):
+            for index in rule.matching(batch):
                 masks[index] |= 1 << bit
         self.value_masks.update(zip(todo, masks, strict=True))
 
@@ -194,17 +195,21 @@ class _Matcher:
     def data_mask(self, data: dict[str, Any]) -> int:
         """Bitmask of the rules matching `data`, not remembered."""
         value_masks = self.value_masks
+        by_key = {}
         mask = 0
-        for value in data.values():
+        for key, value in data.items():
             if isinstance(value, str):
                 value_mask = value_masks.get(value)
-                mask |= self._value_mask(value) if value_mask is None else value_mask
+                if value_mask is None:
+                    value_mask = self._value_mask(value)
+                by_key[key] = value_mask
+                mask |= value_mask
         mask &= self.all_values_mask
         for i, keys in self.selecting:
-            for k in keys:
-                value = data.get(k)
-                if isinstance(value, str) and self._value_mask(value) >> i & 1:
-                    mask |= 1 << i
+            bit = 1 << i
+            for key in keys:
+                if by_key.get(key, 0) & bit:
+                    mask |= bit
                     break
         return mask
 

@@ -234,10 +234,14 @@ def _groups(datas: list[dict[str, Any]], keys: list[str]) -> tuple[Indices, int]
             number = {value: i for i, value in enumerate(dict.fromkeys(values))}
         columns.append(np.fromiter(map(number.__getitem__, values), dtype=np.intp,
                                    count=len(values)))
-    if len(columns) == 1:
-        return columns[0], int(columns[0].max(initial=-1)) + 1
-    rows, group = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
-    return group.reshape(-1), len(rows)
+    # Mixed-radix numbers (column by column, renumbered densely after each) stay below
+    # len(datas) ** 2, so they never overflow.
+    group = columns[0]
+    for column in columns[1:]:
+        combined = group.astype(np.int64) * (int(column.max(initial=0)) + 1) + column
+        _, inverse = np.unique(combined, return_inverse=True)
+        group = inverse.reshape(-1).astype(np.intp)
+    return group, int(group.max(initial=-1)) + 1
 
 
 def _sums(groups: Indices, durations: Int64s, count: int) -> Int64s:

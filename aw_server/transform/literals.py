@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -39,29 +39,54 @@ class Literals:
             text = text.lower()
         return any(part in text for part in self.parts)
 
-    def scan(self, values: Sequence[str]) -> list[int]:
-        """Indices of the values `test` accepts, ascending."""
+    def scan(self, batch: TextBatch) -> list[int]:
+        """Indices of the batch's texts `test` accepts, ascending."""
+        values = batch.texts
         if "" in self.parts:
             return list(range(len(values)))
         if any(_SEPARATOR in part for part in self.parts):
             return [i for i, value in enumerate(values) if self.test(value)]
-        hits: list[int] = []
-        indices = list(range(len(values)))
-        if self.ignore_case:
-            foreign = [i for i, value in enumerate(values) if not value.isascii()]
-            hits = [i for i in foreign if self.fallback(values[i])]
-            if foreign:
-                indices = sorted(set(indices).difference(foreign))
-            texts = [values[i].lower() for i in indices]
-        else:
-            texts = list(values)
-        joined = _SEPARATOR.join(texts)
-        starts = list(accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
-        # A match never spans two values, and every value holding a part has a match
-        # starting inside it (a match that hid an occurrence also started in that value).
         pattern = re.compile("|".join(re.escape(part) for part in self.parts))
-        found = {indices[bisect_right(starts, m.start()) - 1] for m in pattern.finditer(joined)}
-        return sorted(found.union(hits))
+        if not self.ignore_case:
+            return batch.containing(pattern, folded=False)
+        hits = batch.containing(pattern, folded=True)
+        foreign = [i for i in batch.foreign() if self.fallback(values[i])]
+        return sorted(hits + foreign) if foreign else hits
+
+
+class TextBatch:
+    """Many texts joined once for every rule that scans them: a match never spans two
+    texts, and every text holding a part has a match starting inside it (a match that
+    hid an occurrence also started in that text)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self._joined: dict[bool, tuple[str, list[int], list[int]]] = {}
+
+    def foreign(self) -> list[int]:
+        """Indices of the texts that are not ASCII (left out of the folded text)."""
+        return [i for i, text in enumerate(self.texts) if not text.isascii()]
+
+    def _view(self, folded: bool) -> tuple[str, list[int], list[int]]:
+        """(joined text, where each text starts in it, which text each one is)."""
+        view = self._joined.get(folded)
+        if view is None:
+            if folded:
+                indices = [i for i, text in enumerate(self.texts) if text.isascii()]
+                texts = [self.texts[i].lower() for i in indices]
+            else:
+                indices = list(range(len(self.texts)))
+                texts = self.texts
+            starts = list(accumulate((len(text) + 1 for text in texts[:-1]), initial=0))
+            view = self._joined[folded] = (_SEPARATOR.join(texts), starts, indices)
+        return view
+
+    def containing(self, pattern: re.Pattern[str], *, folded: bool) -> list[int]:
+        """Indices of the texts (lower-cased ASCII ones if `folded`) where `pattern`
+        matches, ascending."""
+        joined, starts, indices = self._view(folded)
+        found = {bisect_right(starts, m.start()) - 1 for m in pattern.finditer(joined)}
+        return sorted(indices[i] for i in found)
 
 
 def literal_parts(

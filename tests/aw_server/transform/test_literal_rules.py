@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aw_server.transform.classify import compile_rule, search
-from aw_server.transform.literals import literal_parts
+from aw_server.transform.literals import TextBatch, literal_parts
 
 # Letters whose case folding differs between regex and str.lower (Kelvin sign, long s,
 # sharp s, dotted and dotless i), plain ASCII, and the separator `scan` joins with.
@@ -35,7 +35,7 @@ def test_literals_answer_as_the_regex_search(
         return
     answers = [expected(source, ignore_case, text) for text in texts]
     assert [literals.test(text) for text in texts] == answers
-    assert literals.scan(texts) == [i for i, hit in enumerate(answers) if hit]
+    assert literals.scan(TextBatch(texts)) == [i for i, hit in enumerate(answers) if hit]
 
 
 def test_patterns_with_regex_syntax_are_left_to_the_regex() -> None:
@@ -49,4 +49,4 @@ def test_literal_rules_still_match_like_the_regex() -> None:
     assert rule.match({"app": "firefox", "title": "github - PR"})
     assert rule.match({"title": "Ünïcode STACK OVERFLOW"})  # non-ASCII: through the regex
     assert not rule.match({"title": "gitlab"})
-    assert rule.matching(["x", "a GITHUB b", "é stack overflow", "git hub"]) == [1, 2]
+    assert rule.matching(TextBatch(["x", "a GITHUB b", "é stack overflow", "git hub"])) == [1, 2]
