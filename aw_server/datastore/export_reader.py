@@ -1,10 +1,14 @@
 """A streaming reader of ActivityWatch JSON exports, for files too big to load whole.
 
-The outer structure (document, buckets, bucket fields, the events list) is walked here;
-each value inside it, an event or a bucket's metadata, is decoded whole by the standard
-library's C JSON decoder (`raw_decode` on a sliding buffer). Memory stays flat whatever
-the file's size, the work per event is one C call, and strings keep whatever JSON allows,
-lone UTF-16 surrogates (seen in Windows window titles) included. Accepted shapes:
+The outer structure (document, buckets, bucket fields, the events list) is walked here.
+Inside an events list, runs of complete events (about `_RUN` characters) are decoded by
+one orjson call each (`run_of_events`), and the usual event is turned into its stored
+row inline (`_fast_rows`). Anything orjson would read differently from `json` goes to
+`json` (`import_source.loads_exact`), and whatever a run cannot take (damage, odd
+values, the buffer's edge) is decoded one value at a time by the standard library's C
+decoder (`raw_decode` on a sliding buffer), which also words the errors. Memory stays
+flat whatever the file's size, and strings keep whatever JSON allows, lone UTF-16
+surrogates (seen in Windows window titles) included. Accepted shapes:
 
 - `{"buckets": {"<id>": {id, type, client, hostname, created, data, events}}}`
   (ActivityWatch's export, whole or of one bucket), bucket keys in any order;
@@ -18,27 +22,93 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from aw_server.datastore.import_source import (
+    ORJSON_FLOATS_OK,
     Batch,
     ImportSourceError,
     Source,
     SourceBucket,
     StagedEvent,
     created_text,
+    fast_stored_json,
+    loads_exact,
     parse_time_text,
     stored_json,
 )
+from aw_server.models import MAX_US, MIN_US
 
 _EMPTY: dict[str, Any] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
 
 _CHUNK = 4 * 1024 * 1024  # characters read at a time
+_RUN = 1024 * 1024  # characters of events decoded per library call
 _BLANK = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+# After an event: the list's end, or a comma and the next event's "{".
+_NEXT_EVENT = re.compile(r"[ \t\n\r]*(?:\]|,[ \t\n\r]*\{)")
+Encoder = Callable[[dict[str, Any]], str]
+
+
+def _run_end(buf: str, start: int, limit: int) -> int | None:
+    """A position after a '}' in buf[start:limit] that is followed by ']' or by ',' and
+    '{': the likely end of the last complete event there. Likely only: the '}' can be
+    inside a string or a nested list; then "[" + buf[start:cut] + "]" is not valid JSON
+    (a string or a bracket is left open), so a run that decodes ends at a real boundary."""
+    end = limit
+    for _ in range(8):
+        cut = buf.rfind("}", start, end)
+        if cut < 0:
+            return None
+        if _NEXT_EVENT.match(buf, cut + 1):
+            return cut + 1
+        end = cut
+    return None
+
+
+def _fast_rows(bucket_id: str, objs: list[Any], n: int,
+               event: Callable[[str, Any, int, Encoder], StagedEvent | None]
+               ) -> list[StagedEvent]:
+    """`event` for each of a run of orjson-decoded events, inlined for the usual event
+    (an object with an aware timestamp text, a non-negative duration, a `data` object;
+    orjson gives no NaN or infinity); any other goes through `event` itself, which words
+    the errors and keeps the tally."""
+    out: list[StagedEvent] = []
+    append = out.append
+    fromisoformat = datetime.fromisoformat
+    dumps = orjson.dumps
+    floats_ok = ORJSON_FLOATS_OK
+    for i, obj in enumerate(objs):
+        try:
+            data = obj["data"]
+            duration = obj["duration"]
+            # A naive time raises TypeError here (it cannot be subtracted from an aware
+            # one): `event` takes it, with the rest of what is unusual.
+            start = (fromisoformat(obj["timestamp"]) - _EPOCH) // _ONE_US
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            if type(data) is dict and (type(duration) is float or type(duration) is int) \
+                    and duration >= 0 and MIN_US <= start <= MAX_US:
+                if data:
+                    text = dumps(data).decode()  # fast_stored_json, inlined
+                    if "e-" in text or "0.0000" in text or not floats_ok:
+                        text = fast_stored_json(data)
+                else:
+                    text = "{}"
+                append((bucket_id, start, start + round(duration * 1_000_000), text))
+                continue
+        row = event(bucket_id, obj, n + i, fast_stored_json)
+        if row is not None:
+            append(row)
+    return out
 
 
 class JsonExportSource(Source):
@@ -83,6 +153,7 @@ class _Reader:
         self.offset = 0  # characters dropped from the front of `buf`
         self.eof = False
         self.bytes_read = 0
+        self.careful_until = 0  # events before this file position go one at a time
 
     def fail(self, what: str) -> ImportSourceError:
         return ImportSourceError(self.path, what)
@@ -227,44 +298,70 @@ class _Reader:
         self.buckets.append(self.finish_bucket(key, label, meta, used_id))
 
     def event_list(self, bucket_id: str) -> Iterator[Batch]:
-        """The hot loop: per event one C decode and one separator match, in the common
-        case; anything unusual (buffer edge, odd spacing, errors) takes the careful path."""
+        """The hot loop: runs of complete events are decoded by one library call each
+        (`run`); whatever a run cannot take (a value orjson refuses, damage, the file's
+        end) is read one event at a time, which also words the errors."""
         self.pos += 1  # the "["
-        n = 0
-        skip, events, size = self.skip, self.events, self.size
-        raw_decode = _DECODER.raw_decode
-        separator = _SEPARATOR.match
         if self.peek() == "]":
             self.pos += 1
             return
+        n = 0
         while True:
-            buf, pos = self.buf, self.pos
-            try:
-                obj, end = raw_decode(buf, pos)
-            except json.JSONDecodeError:
-                obj = None
-            if obj is None or end == len(buf):
-                self.pos = pos
-                obj = self.decode()
-                end = self.pos
-            sep = separator(buf, end) if buf is self.buf else None
-            if self.count >= skip:
-                staged = self.event(bucket_id, obj, n)
-                if staged is not None:
-                    events.append(staged)
-                    if len(events) >= size:
-                        yield self.batch()
-                        events = self.events
-            self.count += 1
-            n += 1
-            if sep is not None and sep.end() < len(buf):
-                self.pos = sep.end()
-                if sep.group(1) == "]":
-                    return
-                continue
-            self.pos = end
+            objs, encode = self.run_of_events()
+            if objs is None:
+                objs, encode = [self.decode()], stored_json
+            yield from self.stage(bucket_id, objs, n, encode)
+            n += len(objs)
             if self.expect(",]", "',' or ']'") == "]":
                 return
+
+    def stage(self, bucket_id: str, objs: list[Any], n: int, encode: Encoder
+              ) -> Iterator[Batch]:
+        """Stage a run of events (#n onwards in the bucket); a batch is cut after it
+        when it has grown to the batch size, so a cursor always falls between runs."""
+        skip = self.skip - self.count
+        self.count += len(objs)
+        if skip >= len(objs):
+            return
+        if skip > 0:
+            objs, n = objs[skip:], n + skip
+        if encode is fast_stored_json:
+            self.events.extend(_fast_rows(bucket_id, objs, n, self.event))
+        else:
+            rows = (self.event(bucket_id, obj, n + i, encode) for i, obj in enumerate(objs))
+            self.events.extend(row for row in rows if row is not None)
+        if len(self.events) >= self.size:
+            yield self.batch()
+
+    def run_of_events(self) -> tuple[list[Any] | None, Encoder]:
+        """The complete events from the current position to the last event boundary
+        within `_RUN` characters, decoded as one JSON array; (None, _) when there is no
+        such run here or it does not decode (then the next events go one at a time)."""
+        while len(self.buf) - self.pos < _RUN and self.fill():
+            pass
+        buf, pos = self.buf, self.pos
+        if self.offset + pos < self.careful_until:
+            return None, stored_json
+        limit = min(len(buf), pos + _RUN)
+        for _ in range(2):
+            found = _run_end(buf, pos, limit)
+            if found is None:
+                return None, stored_json
+            cut = found
+            try:
+                objs, encode = loads_exact("[" + buf[pos:cut] + "]")
+            except json.JSONDecodeError as exc:
+                # Often the run reached past the list's end into the next bucket: the
+                # text before the spot where decoding failed is the next try.
+                limit = pos + exc.pos - 1
+                continue
+            except (ValueError, RecursionError):
+                break
+            self.pos = cut
+            return objs, encode
+        # Damage, or values orjson and json both refuse in a run: one at a time up to there.
+        self.careful_until = self.offset + cut
+        return None, stored_json
 
     def finish_bucket(self, key: str | None, label: str, meta: dict[str, Any],
                       used_id: str | None) -> SourceBucket:
@@ -285,7 +382,9 @@ class _Reader:
                             created_text(meta.get("created")), data,
                             name if isinstance(name, str) else None)
 
-    def event(self, bucket_id: str, obj: Any, n: int) -> StagedEvent | None:
+    def event(self, bucket_id: str, obj: Any, n: int, encode: Encoder) -> StagedEvent | None:
+        """One event in stored form; `encode` is the `data` encoder that fits the decoder
+        `obj` came from."""
         if type(obj) is not dict:
             raise self.fail(f"bucket {bucket_id!r}, event #{n} is not a JSON object")
         conv = self.source.conv
@@ -306,7 +405,7 @@ class _Reader:
             dur = conv.duration_us(duration, f"bucket {bucket_id!r}, event #{n}")
         data = obj.get("data", _EMPTY)
         if type(data) is dict:
-            text: str | None = stored_json(data) if data else "{}"
+            text: str | None = encode(data) if data else "{}"
         else:
-            text = conv.data_value(data)
+            text = conv.data_value(data, encode)
         return None if text is None else (bucket_id, start, start + dur, text)

@@ -15,12 +15,14 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from aw_server.datastore.rows import dump_json
 from aw_server.errors import BadRequest
@@ -64,6 +66,8 @@ class Batch:
 
 # -- value conversion ------------------------------------------------------------------
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_ONE_US = timedelta(microseconds=1)
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -74,10 +78,9 @@ def parse_time_text(text: str) -> int:
         moment = datetime.fromisoformat(text)
     except ValueError:
         moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip(), count=1))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    # timedelta // timedelta is the exact count of microseconds, in one C call; a naive
+    # time is UTC, so it is measured from the naive epoch instead of being converted.
+    us: int = (moment - (_EPOCH if moment.tzinfo is not None else _NAIVE_EPOCH)) // _ONE_US
     if not MIN_US <= us <= MAX_US:
         raise ValueError(f"out of range: {text!r}")
     return us
@@ -102,6 +105,67 @@ def stored_json(value: dict[str, Any]) -> str:
         except UnicodeEncodeError:
             text = dump_json(value)
     return text
+
+
+# orjson writes floats below 1e-4 differently from Python's repr (`1e-7` for `1e-07`,
+# `0.00001` for `1e-05`); every such float gives one of these patterns in its output
+# (tests/aw_server/datastore/test_fast_json.py), so their presence sends the value to
+# the standard encoder. A string that merely contains one costs only that detour.
+_FLOAT_FORMS_DIFFER = re.compile(r"[0-9]e-|0\.0000")
+# orjson reads integers beyond 64 bits as floats, where `json` keeps them exact: a text
+# with a run of 19 digits is decoded by `json` (a string holding one costs the detour).
+# Found by mapping every digit to "0" (bytes.translate is a plain table lookup) and
+# looking for 19 zeros: a regex takes ten times as long.
+_ALL_DIGITS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_INTEGER = b"0" * 19
+
+
+def _orjson_floats_as_guarded() -> bool:
+    """Whether this orjson writes floats as Python does, but for the forms the guard above
+    catches (checked at import, as a future orjson could format them otherwise; without
+    it, every value is encoded by `stored_json`)."""
+    probes = [1e16, 1e22, 1.5e300, 1.2345678901234568e+20, 1e15, 1e-5, 1e-7, 0.0001,
+              5e-324, 1.7976931348623157e308, -0.0, 0.1, 1.0, 2.5, 123456.789, 1 / 3]
+    for number in probes:
+        text = orjson.dumps(number).decode()
+        if text != repr(number) and not _FLOAT_FORMS_DIFFER.search(text):
+            return False
+    return True
+
+
+ORJSON_FLOATS_OK = _orjson_floats_as_guarded()
+
+
+def fast_stored_json(value: dict[str, Any]) -> str:
+    """`stored_json` for a value decoded by `orjson.loads` (so without NaN, infinities,
+    lone surrogates or integers beyond 64 bits): the same text, four times faster."""
+    if not ORJSON_FLOATS_OK:
+        return stored_json(value)
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits
+        return stored_json(value)
+    # Substring tests on the text first: much cheaper than the regex, and than `in` on
+    # bytes (which first tries its argument as an integer).
+    if ("e-" in text or "0.0000" in text) and _FLOAT_FORMS_DIFFER.search(text):
+        return stored_json(value)
+    return text
+
+
+def loads_exact(text: str) -> tuple[Any, Callable[[dict[str, Any]], str]]:
+    """`json.loads(text)`, by orjson where that gives the same value, with the encoder
+    to use for what it returned. Raises ValueError as `json.loads` does."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # lone surrogates: only `json` takes them
+        return json.loads(text), stored_json
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # NaN, lone surrogates, huge exponents, or invalid
+        return json.loads(text), stored_json
+    if _LONG_INTEGER in raw.translate(_ALL_DIGITS_ZERO):
+        return json.loads(text), stored_json
+    return value, fast_stored_json
 
 
 def created_text(value: Any) -> str:
@@ -133,23 +197,25 @@ class _Events:
                 self.notes["data not an object: event skipped"] += 1
             return found
         try:
-            value = json.loads(raw)
+            value, encode = loads_exact(raw)
         except ValueError as exc:
             raise ImportSourceError(self.path, f"{where}: data is not valid JSON ({exc})") from None
-        text = self.data_value(value)
+        text = self.data_value(value, encode)
         if len(self.texts) > 200_000:
             self.texts.clear()
         self.texts[raw] = text
         return text
 
-    def data_value(self, value: Any) -> str | None:
+    def data_value(self, value: Any, encode: Callable[[dict[str, Any]], str] = stored_json
+                   ) -> str | None:
+        """`encode` is `fast_stored_json` for values orjson decoded."""
         if value is None:
             self.notes["data null stored as {}"] += 1
             return "{}"
         if not isinstance(value, dict):
             self.notes["data not an object: event skipped"] += 1
             return None
-        return stored_json(value)
+        return encode(value)
 
     def duration_us(self, seconds: Any, where: str) -> int:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):

@@ -4,6 +4,12 @@ It lives beside the database (`<db>.import-<job>.sqlite`) rather than inside it,
 big import never leaves the main file bloated with freed pages, and throwing a failed
 import away is deleting one file. Each batch from the source is committed together with
 the source cursor after it, so an interrupted read continues where it stopped.
+
+Batches are written by `StagingWriter` in a thread of their own, each as one JSON text
+that SQLite spreads into rows (so the writing needs no interpreter lock while the reading
+thread parses on). `Staging` notes which buckets' rows are adjacent and in time order:
+publishing copies a window of those by rowid range (`insert_window_sql`). The file is
+disposable: a rollback journal without fsync.
 """
 
 from __future__ import annotations
@@ -11,12 +17,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import sqlite3
+import threading
 from collections import Counter
+from dataclasses import dataclass
+from itertools import groupby, islice
+from operator import itemgetter, le
 from pathlib import Path
 from typing import Any
 
-from aw_server.datastore.import_source import Batch, SourceBucket
+import orjson
+
+from aw_server.datastore.import_source import Batch, SourceBucket, StagedEvent
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -25,20 +38,58 @@ _TABLES = [
     """CREATE TABLE IF NOT EXISTS staged (
         bucket INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
         data TEXT NOT NULL)""",
+    # Kept up to date by every batch, in the staging writer's thread, rather than
+    # built at the end of reading in one go, while nothing else can run.
+    "CREATE INDEX IF NOT EXISTS staged_order ON staged (bucket, start)",
 ]
+
+
+_INT64_MAX = 2**63 - 1
+_BUCKET, _START, _END = itemgetter(0), itemgetter(1), itemgetter(2)
+_MAX_PACKED = 256 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    new_buckets: list[tuple[int, str]]  # (ord, id)
+    metas: list[tuple[str, str]]  # (meta JSON, id)
+    base: int  # the rowid before the batch's first row
+    packed: bytes | None  # the events as one JSON array, or None: then `rows`
+    rows: list[tuple[int, int, int, int, str]] | None
+    state: dict[str, str]  # state keys and their JSON values after this batch
 
 
 class Staging:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode = wal")
-        self.conn.execute("PRAGMA synchronous = normal")
+        # A rollback journal, not WAL: rows appended to a table land on new pages, which a
+        # rollback journal does not copy and WAL would write twice. Still atomic per
+        # batch when the process dies (kill -9); no fsync, as after a power cut the
+        # import can start over (the file is disposable).
+        self.conn.execute("PRAGMA journal_mode = truncate")
+        self.conn.execute("PRAGMA synchronous = off")
+        self.conn.execute("PRAGMA cache_size = -32768")
         for statement in _TABLES:
             self.conn.execute(statement)
+        self._load()
+
+    def _load(self) -> None:
+        """What `add` keeps in memory, as last committed."""
         self._ords: dict[str, int] = dict(
             (bucket_id, ord_) for ord_, bucket_id in self.conn.execute("SELECT ord, id FROM bucket")
         )
+        self._rowid = int(self.conn.execute("SELECT max(rowid) FROM staged").fetchone()[0] or 0)
+        # Per bucket ord: [start of its last row, rowid of its last row, whether its rows
+        # are adjacent and in start order so far]. A file staged before this was kept
+        # has none: its buckets count as out of order.
+        saved = self.get("order")
+        self._order: dict[int, list[Any]] = (
+            {int(k): v for k, v in saved.items()} if saved is not None
+            else {o: [0, -1, False] for o in self._ords.values()} if self._rowid else {})
+        self._untracked = {b: o for b, o in self._ords.items()
+                           if o in self._order and not self._order[o][2]}
+        self._new_buckets: list[tuple[int, str]] = []
 
     # -- state -----------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -51,46 +102,110 @@ class Staging:
 
     # -- reading phase ------------------------------------------------------------------
     def _ord(self, bucket_id: str) -> int:
+        """The bucket's number here; a new one is numbered in memory and inserted with the
+        batch that brought it (by `write`, so `prepare` never touches the file)."""
         found = self._ords.get(bucket_id)
         if found is None:
-            cur = self.conn.execute("INSERT INTO bucket (id) VALUES (?)", (bucket_id,))
-            found = self._ords[bucket_id] = int(cur.lastrowid or 0)
+            found = self._ords[bucket_id] = max(self._ords.values(), default=0) + 1
+            self._new_buckets.append((found, bucket_id))
         return found
 
     def add(self, batch: Batch, notes: Counter[str]) -> None:
         """One batch and the cursor after it, atomically."""
+        self.write(self.prepare(batch, notes))
+
+    def prepare(self, batch: Batch, notes: Counter[str]) -> PreparedBatch:
+        """The batch as `write` stores it: the Python part of staging it, done in the
+        reading thread so that `write` can run in another (see `StagingWriter`)."""
+        self._new_buckets = []
+        metas = []
+        for bucket in batch.buckets:
+            self._ord(bucket.id)
+            meta = {"type": bucket.type, "client": bucket.client,
+                    "hostname": bucket.hostname, "created": bucket.created,
+                    "data": bucket.data, "name": bucket.name}
+            metas.append((json.dumps(meta), bucket.id))
+        base = self._rowid
+        self._track(batch.events)
+        state = {"order": json.dumps(self._order), "cursor": json.dumps(batch.cursor),
+                 "done": json.dumps(batch.done), "notes": json.dumps(dict(notes))}
+        return PreparedBatch(self._new_buckets, metas, base, *self._pack(batch.events, base),
+                             state)
+
+    def _pack(self, events: list[StagedEvent], base: int
+              ) -> tuple[bytes | None, list[tuple[int, int, int, int, str]] | None]:
+        """The events as one JSON text, which SQLite spreads into rows: the whole insert
+        then runs without the interpreter lock, and no row is built in Python. Exact for
+        these values (tests/aw_server/datastore/test_fast_import.py); else (None, rows)."""
+        packed: bytes | None = None
+        if max(map(_END, events), default=0) <= _INT64_MAX:
+            with contextlib.suppress(TypeError):
+                packed = orjson.dumps(events)
+        # SQLite takes texts up to 1e9 bytes, and its JSON functions cut a string at a
+        # NUL: such batches go row by row. (A stored `data` is JSON, which has NULs only
+        # as the escape `\u0000`; that matches here too, and costs only the detour.)
+        if packed is not None and len(packed) <= _MAX_PACKED and b"\\u0000" not in packed:
+            return packed, None
+        ords = self._ords
+        return None, [(base + i, ords[b], start, end, data)
+                      for i, (b, start, end, data) in enumerate(events, 1)]
+
+    def write(self, prepared: PreparedBatch) -> None:
+        """Store a prepared batch in one transaction. On failure the file is as before and
+        the memory of `prepare` is reloaded from it."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for bucket in batch.buckets:
-                self._ord(bucket.id)
-                meta = {"type": bucket.type, "client": bucket.client,
-                        "hostname": bucket.hostname, "created": bucket.created,
-                        "data": bucket.data, "name": bucket.name}
-                # The first description of a bucket id wins, as in one import document.
-                conn.execute("UPDATE bucket SET meta = ? WHERE id = ? AND meta IS NULL",
-                             (json.dumps(meta), bucket.id))
-            ords = self._ords
-            rows = []
-            for bucket_id, start, end, data in batch.events:
-                ord_ = ords.get(bucket_id)
-                if ord_ is None:
-                    ord_ = self._ord(bucket_id)
-                rows.append((ord_, start, end, data))
-            conn.executemany("INSERT INTO staged (bucket, start, end, data) VALUES (?, ?, ?, ?)",
-                             rows)
-            self._put("cursor", batch.cursor)
-            self._put("done", batch.done)
-            self._put("notes", dict(notes))
+            conn.executemany("INSERT INTO bucket (ord, id) VALUES (?, ?)", prepared.new_buckets)
+            # The first description of a bucket id wins, as in one import document.
+            conn.executemany("UPDATE bucket SET meta = ? WHERE id = ? AND meta IS NULL",
+                             prepared.metas)
+            if prepared.packed is not None:
+                conn.execute("INSERT INTO staged (rowid, bucket, start, end, data) SELECT "
+                             "? + key + 1, (SELECT ord FROM bucket WHERE id = value ->> 0), "
+                             "value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)",
+                             (prepared.base, prepared.packed))
+            else:  # row by row (see `_pack`); an end beyond 64 bits raises, as it did
+                conn.executemany("INSERT INTO staged (rowid, bucket, start, end, data) "
+                                 "VALUES (?, ?, ?, ?, ?)", prepared.rows or [])
+            conn.executemany("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                             list(prepared.state.items()))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            self._ords = dict((b, o) for o, b in conn.execute("SELECT ord, id FROM bucket"))
+            self._load()
             raise
 
+    def _track(self, events: list[StagedEvent]) -> None:
+        """Number the rows and note, for each bucket, whether its rows stay adjacent and
+        in start order (see `in_order`); per run of one bucket's rows, in C calls. Once
+        every bucket of a batch is out of order (as when a source interleaves them), the
+        batch is only counted."""
+        if set(map(_BUCKET, events)) <= self._untracked.keys():
+            self._rowid += len(events)
+            return
+        rowid = self._rowid
+        for bucket_id, group in groupby(events, _BUCKET):
+            starts = list(map(_START, group))
+            ord_ = self._ord(bucket_id)
+            if bucket_id not in self._untracked:
+                ok = all(map(le, starts, islice(starts, 1, None)))
+                state = self._order.get(ord_)
+                if state is not None:  # in order so far, adjacent, and still in order
+                    ok = ok and state[2] and state[1] == rowid and state[0] <= starts[0]
+                self._note(bucket_id, ord_, starts[-1], rowid + len(starts), ok)
+            rowid += len(starts)
+        self._rowid = rowid
+
+    def _note(self, bucket_id: str, ord_: int, last: int, rowid: int, ok: bool) -> None:
+        self._order[ord_] = [last, rowid, ok]
+        if not ok:
+            self._untracked[bucket_id] = ord_
+
     def finish(self, settings: dict[str, Any]) -> None:
-        """Reading is complete: index for publishing in time order, record the settings."""
+        """Reading is complete: record the settings (and index a file staged by a version
+        that indexed only here)."""
         missing = [r[0] for r in self.conn.execute("SELECT id FROM bucket WHERE meta IS NULL")]
         if missing:
             raise ValueError(f"events for buckets without a description: {missing[:5]}")
@@ -111,6 +226,12 @@ class Staging:
                                            m["created"], m["data"], m["name"])))
         return out
 
+    def in_order(self, ord_: int) -> bool:
+        """Whether the bucket's rows are adjacent and in start order, so any window of it
+        is the rowid range of its first to its last row, already in publishing order."""
+        state = self._order.get(ord_)
+        return state is not None and bool(state[2])
+
     def count(self, ord_: int | None = None) -> int:
         if ord_ is None:
             return int(self.conn.execute("SELECT count(*) FROM staged").fetchone()[0])
@@ -122,23 +243,18 @@ class Staging:
             "SELECT count(*) FROM staged WHERE bucket = ? AND start <= ?", (ord_, start)
         ).fetchone()[0])
 
-    def window(self, ord_: int, after: int | None, size: int) -> list[tuple[int, int, str]]:
-        """The next rows of a bucket in start order; never splits rows of equal start, so
-        a window holds every staged copy of any event it holds."""
-        low = -(2**63) if after is None else after
-        params: tuple[int, ...]
-        edge = self.conn.execute(
+    def edge(self, ord_: int, after: int | None, size: int) -> int | None:
+        """The start of the `size`-th row of a bucket after `after`, which ends its next
+        window; None if fewer rows are left."""
+        found = self.conn.execute(
             "SELECT start FROM staged WHERE bucket = ? AND start > ? ORDER BY start "
-            "LIMIT 1 OFFSET ?", (ord_, low, size - 1)
+            "LIMIT 1 OFFSET ?", (ord_, _low(after), size - 1)
         ).fetchone()
-        if edge is None:
-            sql, params = ("SELECT start, end, data FROM staged WHERE bucket = ? AND start > ? "
-                           "ORDER BY start", (ord_, low))
-        else:
-            sql = ("SELECT start, end, data FROM staged WHERE bucket = ? AND start > ? "
-                   "AND start <= ? ORDER BY start")
-            params = (ord_, low, edge[0])
-        return self.conn.execute(sql, params).fetchall()
+        return None if found is None else int(found[0])
+
+    def has_after(self, ord_: int, start: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM staged WHERE bucket = ? AND start > ? LIMIT 1",
+                                 (ord_, start)).fetchone() is not None
 
     def close(self) -> None:
         self.conn.close()
@@ -148,3 +264,106 @@ class Staging:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(f"{self.path}{suffix}")
+
+
+def _low(after: int | None) -> int:
+    return -(2**63) if after is None else after
+
+
+def _high(edge: int | None) -> int:
+    return 2**63 - 1 if edge is None else edge
+
+
+def window_rows(conn: sqlite3.Connection, schema: str, ord_: int, after: int | None,
+                edge: int | None) -> list[tuple[int, int, str]]:
+    """The rows of a window (start in (after, edge]) in publishing order, read through
+    `conn`, where the staging file is attached as `schema`. Rows of equal start keep the
+    order they were read in."""
+    return conn.execute(
+        f"SELECT start, end, data FROM {schema}.staged WHERE bucket = ? AND start > ? "
+        "AND start <= ? ORDER BY start, rowid", (ord_, _low(after), _high(edge))
+    ).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """What publishing needs to know of a window before copying it."""
+
+    count: int
+    first: int  # start of its first row
+    last: int  # start of its last row
+    longest: int  # the longest duration in it
+    low_rowid: int
+    high_rowid: int
+
+
+def window_span(conn: sqlite3.Connection, schema: str, ord_: int, after: int | None,
+                edge: int | None) -> Span:
+    row = conn.execute(
+        f"SELECT count(*), min(start), max(start), max(end - start), min(rowid), max(rowid) "
+        f"FROM {schema}.staged WHERE bucket = ? AND start > ? AND start <= ?",
+        (ord_, _low(after), _high(edge))
+    ).fetchone()
+    return Span(*(int(v or 0) for v in row))
+
+
+def insert_window_sql(schema: str, by_rowid: bool) -> str:
+    """The one statement that publishes a window into a bucket the window does not
+    overlap: ids and seqs numbered on from the given first ones, in publishing order.
+    `by_rowid`: the window is the rowid range [:low, :high] in publishing order (see
+    `Staging.in_order`), numbered without a window function or an index."""
+    if by_rowid:
+        return (
+            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+            "SELECT :id + rowid - :low, :bucket, start, end, data, :origin, "
+            ":id + rowid - :low, :seq + rowid - :low "
+            f"FROM {schema}.staged WHERE rowid BETWEEN :low AND :high ORDER BY rowid"
+        )
+    return (
+        "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+        "SELECT :id + n, :bucket, start, end, data, :origin, :id + n, :seq + n FROM ("
+        "SELECT row_number() OVER (ORDER BY start, rowid) - 1 AS n, start, end, data "
+        f"FROM {schema}.staged WHERE bucket = :ord AND start > :after AND start <= :edge)"
+    )  # No ORDER BY: each row's id and seq come from its number, whatever the order
+    # SQLite inserts them in (the window's), and a sort would copy every row.
+
+
+class StagingWriter:
+    """Writes prepared batches in a thread of its own, while the reading thread parses
+    the next: SQLite runs without the interpreter lock, so the two share two cores. At
+    most one batch waits; an error of the writer is raised in the reading thread by the
+    next `put` or by leaving the `with` block. The staging file must not be used by
+    anything else until the block is left."""
+
+    def __init__(self, staging: Staging) -> None:
+        self.staging = staging
+        self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="aw-import-staging",
+                                        daemon=True)
+
+    def __enter__(self) -> StagingWriter:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while (prepared := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.staging.write(prepared)
+                except BaseException as exc:  # handed to the reading thread
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, prepared: PreparedBatch) -> None:
+        self._raise()
+        self._queue.put(prepared)
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if kind is None:
+            self._raise()

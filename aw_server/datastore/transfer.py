@@ -27,15 +27,21 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aw_server.datastore.import_source import ImportSourceError, Source
+from aw_server.datastore.import_source import ImportSourceError, Source, SourceBucket
 from aw_server.datastore.rows import BucketRow, dump_json
-from aw_server.datastore.staging import Staging
+from aw_server.datastore.staging import (
+    Staging,
+    StagingWriter,
+    insert_window_sql,
+    window_rows,
+    window_span,
+)
 from aw_server.errors import Forbidden
 from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data
 
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
     from aw_server.datastore.core import Database
 
 _CHUNK = 5000
+_STAGING = "import_staging"  # the staging file's schema name while publishing
 # One file import at a time per process: two imports resuming the same job would
 # publish its windows twice. (Another process is kept out by `aw-server import`, which
 # refuses while a server of the database answers.)
@@ -257,9 +264,10 @@ class TransferOps:
             return
         source.notes.update(staging.get("notes", {}))
         cursor = staging.get("cursor") or None
-        for batch in source.batches(cursor, self.read_batch):
-            staging.add(batch, source.notes)
-            progress("reading", batch.done, source.total)
+        with StagingWriter(staging) as writer:
+            for batch in source.batches(cursor, self.read_batch):
+                writer.put(staging.prepare(batch, source.notes))
+                progress("reading", batch.done, source.total)
         try:
             staging.finish(source.settings())
         except ValueError as exc:
@@ -282,38 +290,11 @@ class TransferOps:
         if job.start_pos is not None and job.bucket_pos < len(buckets):
             done = sum(staging.count(o) for o, _ in buckets[: job.bucket_pos])
             done += staging.count_before(buckets[job.bucket_pos][0], job.start_pos)
-        for pos in range(job.bucket_pos, len(buckets)):
-            ord_, meta = buckets[pos]
-            after = job.start_pos if pos == job.bucket_pos else None
-            while True:
-                rows = staging.window(ord_, after, self.publish_window)
-                last = len(rows) < self.publish_window or not staging.window(
-                    ord_, rows[-1][0], 1)
-                with self._write() as conn:
-                    result = results.setdefault(meta.id, [False, 0, 0])
-                    if meta.id not in self._buckets:
-                        self.create_bucket(Bucket(meta.id, meta.type, meta.client,
-                                                  meta.hostname, meta.created, meta.data,
-                                                  meta.name))
-                        result[0] = True
-                    row = self._buckets[meta.id]
-                    fresh, skipped = self._fresh_rows(conn, row, rows)
-                    if fresh:
-                        self._insert_stored(conn, row, fresh)
-                        self._last.pop(row.key, None)
-                    result[1] += len(fresh)
-                    result[2] += skipped
-                    after = rows[-1][0] if rows else after
-                    conn.execute(
-                        "UPDATE import_job SET bucket_pos = ?, start_pos = ?, results = ?, "
-                        "updated = ? WHERE id = ?",
-                        (pos + 1 if last else pos, None if last else after,
-                         json.dumps(results), _now(), job.id),
-                    )
-                done += len(rows)
-                progress("writing", done, total)
-                if last:
-                    break
+        with self._attached(staging):
+            for pos in range(job.bucket_pos, len(buckets)):
+                after = job.start_pos if pos == job.bucket_pos else None
+                done = self._publish_bucket(job, staging, pos, buckets[pos], after, done,
+                                            total, progress)
         added, kept = self._publish_settings(job, staging.get("settings", {}))
         report = ImportReport(
             source=str(source.path), kind=source.kind,
@@ -324,6 +305,99 @@ class TransferOps:
         )
         staging.remove()
         return report
+
+    @contextmanager
+    def _attached(self, staging: Staging) -> Iterator[None]:
+        """The staging file attached to this thread's connection, so a window goes from
+        it into the event table in one statement, without passing through Python."""
+        conn = self.db.conn()
+        conn.execute(f"ATTACH DATABASE ? AS {_STAGING}", (str(staging.path),))
+        # While publishing, this connection keeps more of the event table's pages (index
+        # pages are revisited by every window) and checkpoints less often, in larger steps.
+        cache = conn.execute("PRAGMA main.cache_size").fetchone()[0]
+        checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        conn.execute("PRAGMA main.cache_size = -65536")
+        conn.execute("PRAGMA wal_autocheckpoint = 16384")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA main.cache_size = {int(cache)}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
+            conn.execute(f"DETACH DATABASE {_STAGING}")
+
+    def _publish_bucket(self, job: _Job, staging: Staging, pos: int,
+                        bucket: tuple[int, SourceBucket], after: int | None, done: int,
+                        total: int, progress: ProgressFn) -> int:
+        """Publish one bucket's staged rows from `after` on, one window per transaction,
+        each also moving the job's resume point; returns the new progress count."""
+        ord_, meta = bucket
+        results = job.results
+        while True:
+            edge = staging.edge(ord_, after, self.publish_window)
+            last = edge is None or not staging.has_after(ord_, edge)
+            with self._write() as conn:
+                result = results.setdefault(meta.id, [False, 0, 0])
+                if meta.id not in self._buckets:
+                    self.create_bucket(Bucket(meta.id, meta.type, meta.client,
+                                              meta.hostname, meta.created, meta.data,
+                                              meta.name))
+                    result[0] = True
+                row = self._buckets[meta.id]
+                count, top, fresh, skipped = self._publish_window(
+                    conn, row, ord_, after, edge, staging.in_order(ord_))
+                result[1] += fresh
+                result[2] += skipped
+                after = top if count else after
+                conn.execute(
+                    "UPDATE import_job SET bucket_pos = ?, start_pos = ?, results = ?, "
+                    "updated = ? WHERE id = ?",
+                    (pos + 1 if last else pos, None if last else after,
+                     json.dumps(results), _now(), job.id),
+                )
+            done += count
+            progress("writing", done, total)
+            if last:
+                return done
+
+    def _has_events_between(self, conn: sqlite3.Connection, row: BucketRow, first: int,
+                            last: int) -> bool:
+        """Whether the bucket has an event starting in [first, last]: only those can be
+        copies of staged rows (`_fresh_rows` compares the same span)."""
+        return conn.execute(
+            "SELECT 1 FROM event WHERE bucket = ? AND start BETWEEN ? AND ? LIMIT 1",
+            (row.key, first, last)).fetchone() is not None
+
+    def _publish_window(self, conn: sqlite3.Connection, row: BucketRow, ord_: int,
+                        after: int | None, edge: int | None, in_order: bool
+                        ) -> tuple[int, int, int, int]:
+        """One window into the bucket: (rows, last start, inserted, skipped). When the
+        bucket has no event in the window's time span, nothing can be a duplicate and
+        one INSERT ... SELECT copies it; otherwise the rows are compared in Python."""
+        span = window_span(conn, _STAGING, ord_, after, edge)
+        if not span.count:
+            return 0, 0, 0, 0
+        if not self._has_events_between(conn, row, span.first, span.last):
+            first_seq = self.db.next_seq()
+            for _ in range(span.count - 1):
+                self.db.next_seq()
+            by_rowid = in_order and span.high_rowid - span.low_rowid + 1 == span.count
+            cur = conn.execute(insert_window_sql(_STAGING, by_rowid), {
+                "id": self._next_event_id, "bucket": row.key, "origin": self.db.self_origin,
+                "seq": first_seq, "ord": ord_, "after": -(2**63) if after is None else after,
+                "edge": 2**63 - 1 if edge is None else edge, "low": span.low_rowid,
+                "high": span.high_rowid})
+            if cur.rowcount != span.count:
+                raise RuntimeError(f"published {cur.rowcount} rows of a window of {span.count}")
+            self._next_event_id += span.count
+            self._grow_max_duration(conn, row, span.longest)
+            self._last.pop(row.key, None)
+            return span.count, span.last, span.count, 0
+        rows = window_rows(conn, _STAGING, ord_, after, edge)
+        fresh, skipped = self._fresh_rows(conn, row, rows)
+        if fresh:
+            self._insert_stored(conn, row, fresh)
+            self._last.pop(row.key, None)
+        return span.count, span.last, len(fresh), skipped
 
     def _publish_settings(self, job: _Job, settings: dict[str, Any]
                           ) -> tuple[list[str], list[str]]:
