@@ -23,7 +23,7 @@ import json
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +39,7 @@ Params = tuple[int, int, int, int]  # bucket key, (after, until] of starts, clip
 
 # Between data texts: a JSON text never holds a raw control character (they are escaped
 # inside strings), so splitting on it is exact; a count mismatch still falls back.
-_SEPARATOR = "\x1e"
+_SEPARATOR = b"\x1e"
 
 # One slice of starts, in the order of `EventOps._range_rows` (newest first; ties by end,
 # then id, both descending): the row-by-row fallback.
@@ -58,7 +58,9 @@ _RANGE = (
 # exactly when they read the same rows (up to an edit of one row's data in between).
 _CHECK = "count(*), max(id), sum(start % 1000003)"
 _SPANS = f"SELECT {_CHECK}, group_concat(start), group_concat(end), group_concat(id) {_RANGE}"
-_TEXTS = f"SELECT {_CHECK}, group_concat(data, char(30)) {_RANGE}"
+# As bytes: splitting and numbering them needs no UTF-8 decoding (only the distinct
+# ones are parsed, and json.loads reads UTF-8 bytes).
+_TEXTS = f"SELECT {_CHECK}, CAST(group_concat(data, char(30)) AS BLOB) {_RANGE}"
 _COUNT = "SELECT count(*) FROM event WHERE bucket = ? AND start BETWEEN ? AND ? AND end >= ?"
 # Rows per slice (by an even spread of the rows over time): bounds the transient texts
 # to a few MB whatever the range holds.
@@ -116,7 +118,7 @@ class _Spans:
 @dataclass(frozen=True, slots=True)
 class _Texts:
     check: tuple[int, int | None, int | None]
-    distinct: list[str]  # in order of first appearance
+    distinct: list[bytes]  # in order of first appearance
     rows: NDArray[np.intp]  # each row's position in `distinct`
 
 
@@ -214,9 +216,9 @@ def _assemble(
     return EventTable(start, end - start, ids, slot, _parse(slot_of))
 
 
-def _parse(texts: dict[str, int]) -> list[dict[str, object]]:
+def _parse(texts: Iterable[bytes]) -> list[dict[str, object]]:
     # One parse of one JSON array: much cheaper than a json.loads per text.
-    parsed: list[dict[str, object]] = json.loads("[" + ",".join(texts) + "]")
+    parsed: list[dict[str, object]] = json.loads(b"[" + b",".join(texts) + b"]")
     return parsed
 
 
@@ -240,8 +242,8 @@ def _read_alone(
     if not rows:
         return empty_table()
     start_values, end_values, ids, texts = zip(*rows, strict=True)
-    slot_of: dict[str, int] = {}
-    slot = np.fromiter((slot_of.setdefault(text, len(slot_of)) for text in texts),
+    slot_of: dict[bytes, int] = {}
+    slot = np.fromiter((slot_of.setdefault(text.encode(), len(slot_of)) for text in texts),
                        dtype=np.intp, count=len(texts))
     start = np.maximum(np.asarray(start_values, dtype=np.int64), clip_start)
     end = np.minimum(np.asarray(end_values, dtype=np.int64), clip_end)
