@@ -20,6 +20,7 @@ small.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections import deque
@@ -33,6 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aw_server.transform.table import EventTable, Int64s, empty_table
+
+logger = logging.getLogger(__name__)
 
 Connect = Callable[[], sqlite3.Connection]
 Params = tuple[int, int, int, int]  # bucket key, (after, until] of starts, clip start
@@ -158,7 +161,11 @@ def _work(connect: Connect, slices: list[Params], jobs: deque[Job],
             except IndexError:
                 return
             read = _read_spans if kind == "spans" else _read_texts
-            done[kind, index] = read(conn, slices[index])
+            try:
+                done[kind, index] = read(conn, slices[index])
+            except sqlite3.Error as exc:  # e.g. a database without the range index:
+                logger.debug("column read of a slice failed (%s); reading rows", exc)
+                done[kind, index] = None  # the one-connection read takes over
 
 
 def read_table(

@@ -237,3 +237,14 @@ def test_the_datastore_path_runs_the_columnar_transforms(
     run_query(PROGRAMS["desktop summary"], [period(0, 40_000)], store)
     assert sorted(set(called)) == ["filter_period_intersect", "flood", "label",
                                    "merge_events_by_keys"]
+
+
+def test_a_database_without_the_range_index_is_still_read(
+    sources: tuple[Datastore, MemorySource],
+) -> None:
+    store, memory = sources
+    with store.db.write() as conn:
+        conn.execute("DROP INDEX event_range")
+    program = PROGRAMS["raw bucket with ids"]
+    assert run_query(program, [period(0, 30_000)], store) == run_query(
+        program, [period(0, 30_000)], memory)
