@@ -17,8 +17,8 @@ from aw_server.transform.classify import Labeller, search
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import keyval_matcher
 from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US
-from aw_server.transform.merge import _MISSING, freeze, merged_data
-from aw_server.transform.table import NO_ID, EventTable, Indices, Int64s, concat_tables
+from aw_server.transform.merge import MISSING, freeze, merged_data
+from aw_server.transform.table import NO_ID, EventTable, Indices, Int64s
 
 # flood's chain of dependent steps is resolved by rounds over the events whose start a
 # previous step moved; real data settles in a handful. Beyond this, the list version.
@@ -220,7 +220,7 @@ def _groups(datas: list[dict[str, Any]], keys: list[str]) -> tuple[Indices, int]
     GroupKeys groups them: one column of value numbers per key, then distinct rows."""
     columns = []
     for key in keys:
-        values = [data.get(key, _MISSING) for data in datas]
+        values = [data.get(key, MISSING) for data in datas]
         try:
             number = {value: i for i, value in enumerate(dict.fromkeys(values))}
         except TypeError:  # list or dict values ("$category" paths): frozen once per object
@@ -270,6 +270,3 @@ def sort_by_duration(table: EventTable) -> EventTable:
     """Longest first, ties in input order (as sorted(..., reverse=True))."""
     return table.take(np.argsort(-table.duration, kind="stable"))
 
-
-def concat(tables: list[EventTable]) -> EventTable:
-    return concat_tables(tables)

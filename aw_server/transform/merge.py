@@ -20,7 +20,7 @@ class _Missing:
         return "<missing>"
 
 
-_MISSING = _Missing()
+MISSING = _Missing()
 
 
 class _DictKey(tuple[Any, ...]):
@@ -53,7 +53,7 @@ class GroupKeys:
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = list(keys)
-        self.missing = repeat(_MISSING)
+        self.missing = repeat(MISSING)
         self.frozen: dict[tuple[int, ...], Any] = {}
 
     def __call__(self, data: dict[str, Any]) -> Any:

@@ -171,22 +171,6 @@ class EventTable(ColumnarEvents):
         ]
 
 
-def concat_tables(tables: Sequence[EventTable]) -> EventTable:
-    """Rows of every table one after another; their `datas` lists are joined."""
-    datas: list[dict[str, Any]] = []
-    indices = []
-    for table in tables:
-        indices.append(table.data_index + len(datas))
-        datas.extend(table.datas)
-    return EventTable(
-        np.concatenate([t.start for t in tables]),
-        np.concatenate([t.duration for t in tables]),
-        np.concatenate([t.ids for t in tables]),
-        np.concatenate(indices) if indices else np.zeros(0, dtype=np.intp),
-        datas,
-    )
-
-
 def empty_table() -> EventTable:
     nothing = np.zeros(0, dtype=np.int64)
     return EventTable(nothing, nothing, nothing, np.zeros(0, dtype=np.intp), [])
