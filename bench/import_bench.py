@@ -69,6 +69,7 @@ def make_peewee_db(path: Path, events: int) -> None:
 
 
 def make_export(path: Path, megabytes: int) -> int:
+    """Four buckets' events newest first, as ActivityWatch exports them."""
     target = megabytes * 1024 * 1024
     count = 0
     with open(path, "w", encoding="utf-8") as out:
@@ -81,14 +82,15 @@ def make_export(path: Path, megabytes: int) -> int:
                     "data": {}}
             out.write(("" if b == 0 else ", ") + json.dumps(bid) + ": "
                       + json.dumps(meta)[:-1] + ', "events": [')
-            first = True
-            while out.tell() < target * (b + 1) / 4:
+            events: list[str] = []
+            size = out.tell()
+            while size < target * (b + 1) / 4:
                 _, ts, duration, data = next(rows)
-                event = {"timestamp": ts.replace(" ", "T"), "duration": duration,
-                         "data": json.loads(data)}
-                out.write(("" if first else ", ") + json.dumps(event))
-                first = False
-                count += 1
+                events.append(json.dumps({"timestamp": ts.replace(" ", "T"),
+                                          "duration": duration, "data": json.loads(data)}))
+                size += len(events[-1].encode()) + 2
+            out.write(", ".join(reversed(events)))
+            count += len(events)
             out.write("]}")
         out.write("}}")
     return count

@@ -81,7 +81,7 @@ class SqliteSource(Source):
         (plain, ascending, binary collation; its rows then follow in id order) and whose
         columns are NOT NULL: reading in that order, then by id, is an index walk, and
         brings each bucket's events together, usually in time order, which publishing
-        copies fastest (`Staging.in_order`)."""
+        copies fastest (`Staging.direction`)."""
         not_null = {row[1] for row in self._query(f"PRAGMA table_info({table})") if row[3]}
         indexes = []
         for row in self._query(f"PRAGMA index_list({table})"):

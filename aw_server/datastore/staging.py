@@ -7,9 +7,10 @@ the source cursor after it, so an interrupted read continues where it stopped.
 
 Batches are written by `StagingWriter` in a thread of their own, each as one JSON text
 that SQLite spreads into rows (so the writing needs no interpreter lock while the reading
-thread parses on). `Staging` notes which buckets' rows are adjacent and in time order:
-publishing copies a window of those by rowid range (`insert_window_sql`). The file is
-disposable: a rollback journal without fsync.
+thread parses on). `Staging` notes which buckets' rows are adjacent and in time order,
+oldest or newest first (ActivityWatch exports newest first): publishing copies a window
+of those by rowid range (`insert_window_sql`). The file is disposable: a rollback journal
+without fsync.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby, islice
-from operator import itemgetter, le
+from operator import ge, itemgetter, le
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ _TABLES = [
 
 _INT64_MAX = 2**63 - 1
 _BUCKET, _START, _END = itemgetter(0), itemgetter(1), itemgetter(2)
+ASCENDING, DESCENDING = "ascending", "descending"
 _MAX_PACKED = 256 * 1024 * 1024
 
 
@@ -81,14 +83,16 @@ class Staging:
         )
         self._rowid = int(self.conn.execute("SELECT max(rowid) FROM staged").fetchone()[0] or 0)
         # Per bucket ord: [start of its last row, rowid of its last row, whether its rows
-        # are adjacent and in start order so far]. A file staged before this was kept
-        # has none: its buckets count as out of order.
+        # are adjacent and oldest first so far, whether adjacent and newest first]. A
+        # file staged before this was kept has none: its buckets count as out of order;
+        # one staged before newest first was tracked has three items.
         saved = self.get("order")
         self._order: dict[int, list[Any]] = (
-            {int(k): v for k, v in saved.items()} if saved is not None
-            else {o: [0, -1, False] for o in self._ords.values()} if self._rowid else {})
+            {int(k): [*v, False][:4] for k, v in saved.items()} if saved is not None
+            else {o: [0, -1, False, False] for o in self._ords.values()} if self._rowid
+            else {})
         self._untracked = {b: o for b, o in self._ords.items()
-                           if o in self._order and not self._order[o][2]}
+                           if o in self._order and not any(self._order[o][2:])}
         self._new_buckets: list[tuple[int, str]] = []
 
     # -- state -----------------------------------------------------------------------
@@ -179,9 +183,9 @@ class Staging:
 
     def _track(self, events: list[StagedEvent]) -> None:
         """Number the rows and note, for each bucket, whether its rows stay adjacent and
-        in start order (see `in_order`); per run of one bucket's rows, in C calls. Once
-        every bucket of a batch is out of order (as when a source interleaves them), the
-        batch is only counted."""
+        in start order, either way (see `direction`); per run of one bucket's rows, in C
+        calls. Once every bucket of a batch is out of order (as when a source interleaves
+        them), the batch is only counted."""
         if set(map(_BUCKET, events)) <= self._untracked.keys():
             self._rowid += len(events)
             return
@@ -190,17 +194,21 @@ class Staging:
             starts = list(map(_START, group))
             ord_ = self._ord(bucket_id)
             if bucket_id not in self._untracked:
-                ok = all(map(le, starts, islice(starts, 1, None)))
+                up = all(map(le, starts, islice(starts, 1, None)))
+                down = all(map(ge, starts, islice(starts, 1, None)))
                 state = self._order.get(ord_)
                 if state is not None:  # in order so far, adjacent, and still in order
-                    ok = ok and state[2] and state[1] == rowid and state[0] <= starts[0]
-                self._note(bucket_id, ord_, starts[-1], rowid + len(starts), ok)
+                    adjacent = state[1] == rowid
+                    up = up and state[2] and adjacent and state[0] <= starts[0]
+                    down = down and state[3] and adjacent and state[0] >= starts[0]
+                self._note(bucket_id, ord_, starts[-1], rowid + len(starts), up, down)
             rowid += len(starts)
         self._rowid = rowid
 
-    def _note(self, bucket_id: str, ord_: int, last: int, rowid: int, ok: bool) -> None:
-        self._order[ord_] = [last, rowid, ok]
-        if not ok:
+    def _note(self, bucket_id: str, ord_: int, last: int, rowid: int, up: bool, down: bool
+              ) -> None:
+        self._order[ord_] = [last, rowid, up, down]
+        if not (up or down):
             self._untracked[bucket_id] = ord_
 
     def finish(self, settings: dict[str, Any]) -> None:
@@ -226,11 +234,14 @@ class Staging:
                                            m["created"], m["data"], m["name"])))
         return out
 
-    def in_order(self, ord_: int) -> bool:
-        """Whether the bucket's rows are adjacent and in start order, so any window of it
-        is the rowid range of its first to its last row, already in publishing order."""
+    def direction(self, ord_: int) -> str | None:
+        """ASCENDING or DESCENDING when the bucket's rows are adjacent and in start order
+        (oldest or newest first), so any window of it is the rowid range of its first to
+        its last row, in publishing order read forwards or backwards; else None."""
         state = self._order.get(ord_)
-        return state is not None and bool(state[2])
+        if state is None:
+            return None
+        return ASCENDING if state[2] else DESCENDING if state[3] else None
 
     def count(self, ord_: int | None = None) -> int:
         if ord_ is None:
@@ -246,11 +257,27 @@ class Staging:
     def edge(self, ord_: int, after: int | None, size: int) -> int | None:
         """The start of the `size`-th row of a bucket after `after`, which ends its next
         window; None if fewer rows are left."""
+        direction = self.direction(ord_)
+        if direction is None:
+            found = self.conn.execute(
+                "SELECT start FROM staged WHERE bucket = ? AND start > ? ORDER BY start "
+                "LIMIT 1 OFFSET ?", (ord_, _low(after), size - 1)
+            ).fetchone()
+            return None if found is None else int(found[0])
+        # The bucket's rows after `after` are a rowid range that starts (oldest first) or
+        # ends (newest first) with the rows of the next start: the `size`-th row is found
+        # by counting rowids, without stepping over `size` index entries.
+        nearest = "min" if direction == ASCENDING else "max"
         found = self.conn.execute(
-            "SELECT start FROM staged WHERE bucket = ? AND start > ? ORDER BY start "
-            "LIMIT 1 OFFSET ?", (ord_, _low(after), size - 1)
-        ).fetchone()
-        return None if found is None else int(found[0])
+            f"SELECT {nearest}(rowid) FROM staged WHERE bucket = ? AND start = (SELECT "
+            "min(start) FROM staged WHERE bucket = ? AND start > ?)",
+            (ord_, ord_, _low(after))).fetchone()
+        if found[0] is None:
+            return None
+        step = size - 1 if direction == ASCENDING else 1 - size
+        row = self.conn.execute("SELECT bucket, start FROM staged WHERE rowid = ?",
+                                (int(found[0]) + step,)).fetchone()
+        return int(row[1]) if row is not None and row[0] == ord_ else None
 
     def has_after(self, ord_: int, start: int) -> bool:
         return self.conn.execute("SELECT 1 FROM staged WHERE bucket = ? AND start > ? LIMIT 1",
@@ -274,14 +301,20 @@ def _high(edge: int | None) -> int:
     return 2**63 - 1 if edge is None else edge
 
 
+def _ties(direction: str | None) -> str:
+    """How rows of equal start are ordered for publishing: as they were read, but in a
+    bucket read newest first, reversed with the rest; so a newest-first export (such as
+    ours, whose ties are newest id first) comes back in its original order."""
+    return "rowid DESC" if direction == DESCENDING else "rowid"
+
+
 def window_rows(conn: sqlite3.Connection, schema: str, ord_: int, after: int | None,
-                edge: int | None) -> list[tuple[int, int, str]]:
+                edge: int | None, direction: str | None) -> list[tuple[int, int, str]]:
     """The rows of a window (start in (after, edge]) in publishing order, read through
-    `conn`, where the staging file is attached as `schema`. Rows of equal start keep the
-    order they were read in."""
+    `conn`, where the staging file is attached as `schema`."""
     return conn.execute(
         f"SELECT start, end, data FROM {schema}.staged WHERE bucket = ? AND start > ? "
-        "AND start <= ? ORDER BY start, rowid", (ord_, _low(after), _high(edge))
+        f"AND start <= ? ORDER BY start, {_ties(direction)}", (ord_, _low(after), _high(edge))
     ).fetchall()
 
 
@@ -299,31 +332,42 @@ class Span:
 
 def window_span(conn: sqlite3.Connection, schema: str, ord_: int, after: int | None,
                 edge: int | None) -> Span:
-    row = conn.execute(
-        f"SELECT count(*), min(start), max(start), max(end - start), min(rowid), max(rowid) "
-        f"FROM {schema}.staged WHERE bucket = ? AND start > ? AND start <= ?",
-        (ord_, _low(after), _high(edge))
-    ).fetchone()
-    return Span(*(int(v or 0) for v in row))
+    """Counted from the index alone; the longest duration (which needs the rows) is
+    then read by rowid range when the window is one, which is a sequential read."""
+    where = (ord_, _low(after), _high(edge))
+    count, first, last, low, high = (int(v or 0) for v in conn.execute(
+        f"SELECT count(*), min(start), max(start), min(rowid), max(rowid) "
+        f"FROM {schema}.staged WHERE bucket = ? AND start > ? AND start <= ?", where
+    ).fetchone())
+    if count and high - low + 1 == count:
+        longest = conn.execute(f"SELECT max(end - start) FROM {schema}.staged WHERE rowid "
+                               "BETWEEN ? AND ?", (low, high)).fetchone()[0]
+    else:
+        longest = conn.execute(f"SELECT max(end - start) FROM {schema}.staged WHERE "
+                               "bucket = ? AND start > ? AND start <= ?", where).fetchone()[0]
+    return Span(count, first, last, int(longest or 0), low, high)
 
 
-def insert_window_sql(schema: str, by_rowid: bool) -> str:
+def insert_window_sql(schema: str, by_rowid: bool, direction: str | None) -> str:
     """The one statement that publishes a window into a bucket the window does not
     overlap: ids and seqs numbered on from the given first ones, in publishing order.
-    `by_rowid`: the window is the rowid range [:low, :high] in publishing order (see
-    `Staging.in_order`), numbered without a window function or an index."""
+    `by_rowid`: the window is the rowid range [:low, :high], in publishing order read
+    forwards or (newest first) backwards (see `Staging.direction`), numbered without a
+    window function or an index."""
     if by_rowid:
+        n = ":high - rowid" if direction == DESCENDING else "rowid - :low"
+        order = "DESC" if direction == DESCENDING else ""
         return (
             "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
-            "SELECT :id + rowid - :low, :bucket, start, end, data, :origin, "
-            ":id + rowid - :low, :seq + rowid - :low "
-            f"FROM {schema}.staged WHERE rowid BETWEEN :low AND :high ORDER BY rowid"
+            f"SELECT :id + {n}, :bucket, start, end, data, :origin, :id + {n}, :seq + {n} "
+            f"FROM {schema}.staged WHERE rowid BETWEEN :low AND :high ORDER BY rowid {order}"
         )
     return (
         "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
         "SELECT :id + n, :bucket, start, end, data, :origin, :id + n, :seq + n FROM ("
-        "SELECT row_number() OVER (ORDER BY start, rowid) - 1 AS n, start, end, data "
-        f"FROM {schema}.staged WHERE bucket = :ord AND start > :after AND start <= :edge)"
+        f"SELECT row_number() OVER (ORDER BY start, {_ties(direction)}) - 1 AS n, start, "
+        f"end, data FROM {schema}.staged WHERE bucket = :ord AND start > :after "
+        "AND start <= :edge)"
     )  # No ORDER BY: each row's id and seq come from its number, whatever the order
     # SQLite inserts them in (the window's), and a sort would copy every row.
 

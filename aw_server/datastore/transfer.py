@@ -43,6 +43,7 @@ from aw_server.datastore.staging import (
     window_span,
 )
 from aw_server.errors import Forbidden
+from aw_server.gc_pause import gc_paused
 from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data
 
 if TYPE_CHECKING:
@@ -237,8 +238,10 @@ class TransferOps:
 
     def import_source(self, source: Source, *, progress: ProgressFn | None = None
                       ) -> ImportReport:
-        """Import a whole ActivityWatch file; re-running an interrupted import resumes it."""
-        with _IMPORT_LOCK:
+        """Import a whole ActivityWatch file; re-running an interrupted import resumes it.
+        The cyclic collector pauses meanwhile (see `gc_pause`): the import makes millions
+        of short-lived objects and no cycles."""
+        with _IMPORT_LOCK, gc_paused():
             return self._import_source(source, progress)
 
     def _import_source(self, source: Source, progress: ProgressFn | None) -> ImportReport:
@@ -344,7 +347,7 @@ class TransferOps:
                     result[0] = True
                 row = self._buckets[meta.id]
                 count, top, fresh, skipped = self._publish_window(
-                    conn, row, ord_, after, edge, staging.in_order(ord_))
+                    conn, row, ord_, after, edge, staging.direction(ord_))
                 result[1] += fresh
                 result[2] += skipped
                 after = top if count else after
@@ -368,7 +371,7 @@ class TransferOps:
             (row.key, first, last)).fetchone() is not None
 
     def _publish_window(self, conn: sqlite3.Connection, row: BucketRow, ord_: int,
-                        after: int | None, edge: int | None, in_order: bool
+                        after: int | None, edge: int | None, direction: str | None
                         ) -> tuple[int, int, int, int]:
         """One window into the bucket: (rows, last start, inserted, skipped). When the
         bucket has no event in the window's time span, nothing can be a duplicate and
@@ -380,8 +383,9 @@ class TransferOps:
             first_seq = self.db.next_seq()
             for _ in range(span.count - 1):
                 self.db.next_seq()
-            by_rowid = in_order and span.high_rowid - span.low_rowid + 1 == span.count
-            cur = conn.execute(insert_window_sql(_STAGING, by_rowid), {
+            by_rowid = direction is not None and \
+                span.high_rowid - span.low_rowid + 1 == span.count
+            cur = conn.execute(insert_window_sql(_STAGING, by_rowid, direction), {
                 "id": self._next_event_id, "bucket": row.key, "origin": self.db.self_origin,
                 "seq": first_seq, "ord": ord_, "after": -(2**63) if after is None else after,
                 "edge": 2**63 - 1 if edge is None else edge, "low": span.low_rowid,
@@ -392,7 +396,7 @@ class TransferOps:
             self._grow_max_duration(conn, row, span.longest)
             self._last.pop(row.key, None)
             return span.count, span.last, span.count, 0
-        rows = window_rows(conn, _STAGING, ord_, after, edge)
+        rows = window_rows(conn, _STAGING, ord_, after, edge, direction)
         fresh, skipped = self._fresh_rows(conn, row, rows)
         if fresh:
             self._insert_stored(conn, row, fresh)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from aw_server.errors import AWError, QueryError, QueryTooExpensive
+from aw_server.gc_pause import gc_paused
 from aw_server.models import (
     US_PER_S,
     ColumnarEvents,
@@ -21,7 +22,6 @@ from aw_server.models import (
 from aw_server.query.ast import Program
 from aw_server.query.cache import QueryCache
 from aw_server.query.functions import FUNCTIONS, CallContext
-from aw_server.query.gc_pause import gc_paused
 from aw_server.query.interpreter import Interpreter
 from aw_server.query.limits import DEFAULT_LIMITS, Budget, QueryLimits
 from aw_server.query.parser import parse

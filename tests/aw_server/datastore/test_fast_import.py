@@ -246,13 +246,20 @@ def _export(path: Path, stamps: list[int], data: Any = None) -> Path:
     return path
 
 
+@pytest.mark.parametrize("newest_first", [False, True])
 @pytest.mark.parametrize("window", [1, 4, 1000])
 def test_publishing_by_insert_select_equals_the_general_path(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int, newest_first: bool
+) -> None:
     # Equal starts (so windows hold several rows), then a second file that overlaps the
-    # first in the middle only, so windows of both kinds alternate.
-    first = _export(tmp_path / "1.json", [s // 2 for s in range(0, 60)] + [7, 7])
-    second = _export(tmp_path / "2.json", list(range(20, 40)) + list(range(100, 140)))
+    # first in the middle only, so windows of both kinds alternate. Files in time order
+    # either way are published by rowid range; the [7, 7] at the end makes bucket "a"
+    # of the first file unordered.
+    def order(stamps: list[int]) -> list[int]:
+        return stamps[::-1] if newest_first else stamps
+
+    first = _export(tmp_path / "1.json", [*order([s // 2 for s in range(0, 60)]), 7, 7])
+    second = _export(tmp_path / "2.json", order(list(range(20, 40)) + list(range(100, 140))))
     fast = _import(tmp_path / "fast.sqlite", [first, second], False, monkeypatch, window)
     slow = _import(tmp_path / "slow.sqlite", [first, second], True, monkeypatch, window)
     assert fast == slow
@@ -287,28 +294,50 @@ def test_staging_knows_which_buckets_are_adjacent_and_in_order(tmp_path: Path) -
     from collections import Counter
 
     from aw_server.datastore.import_source import Batch
-    from aw_server.datastore.staging import Staging
+    from aw_server.datastore.staging import ASCENDING, DESCENDING, Staging
 
     def batch(*events: tuple[str, int]) -> Batch:
         return Batch([], [(b, s, s + 1, "{}") for b, s in events], "", 0)
 
     staging = Staging(tmp_path / "staging.sqlite")
-    staging.add(batch(("back", 5), ("back", 4), ("inter", 1), ("mixed", 1), ("inter", 2),
-                      ("sorted", 1), ("sorted", 1), ("sorted", 2)), Counter())
+    staging.add(batch(("back", 5), ("back", 4), ("zigzag", 1), ("zigzag", 2), ("zigzag", 1),
+                      ("inter", 1), ("mixed", 1), ("inter", 2), ("sorted", 1), ("sorted", 1),
+                      ("sorted", 2)), Counter())
     staging.add(batch(("sorted", 3), ("late", 1)), Counter())  # adjacent across batches
-    staging.add(batch(("late", 2), ("mixed", 3)), Counter())
+    staging.add(batch(("late", 2), ("mixed", 3), ("newest", 9), ("newest", 9)), Counter())
+    staging.add(batch(("newest", 8), ("even", 4), ("even", 4)), Counter())
     ords = {bucket_id: ord_ for ord_, bucket_id in staging.conn.execute(
         "SELECT ord, id FROM bucket")}
-    expected = {"sorted": True, "back": False, "inter": False, "mixed": False, "late": True}
-    assert {b: staging.in_order(o) for b, o in ords.items()} == expected
+    expected = {"sorted": ASCENDING, "back": DESCENDING, "inter": None, "mixed": None,
+                "late": ASCENDING, "newest": DESCENDING, "zigzag": None, "even": ASCENDING}
+    assert {b: staging.direction(o) for b, o in ords.items()} == expected
     staging.close()
     reopened = Staging(tmp_path / "staging.sqlite")  # a resumed import
-    reopened.add(batch(("late", 3), ("sorted", 4)), Counter())
-    expected["sorted"] = False  # "late" and "mixed" came between
-    expected["late"] = False  # "mixed" came between
-    assert {b: reopened.in_order(o) for b, o in ords.items()} == expected
+    reopened.add(batch(("even", 3), ("late", 3), ("sorted", 4)), Counter())
+    expected["sorted"] = None  # "late" and others came between
+    expected["late"] = None  # "mixed" came between
+    expected["even"] = DESCENDING  # equal starts so far: either way
+    assert {b: reopened.direction(o) for b, o in ords.items()} == expected
     rowids = [r[0] for r in reopened.conn.execute("SELECT rowid FROM staged ORDER BY rowid")]
-    assert rowids == list(range(1, 15))
+    assert rowids == list(range(1, 24))
+    reopened.close()
+
+
+def test_staging_of_an_older_version_resumes_without_newest_first_tracking(
+        tmp_path: Path) -> None:
+    from collections import Counter
+
+    from aw_server.datastore.import_source import Batch
+    from aw_server.datastore.staging import ASCENDING, Staging
+
+    staging = Staging(tmp_path / "staging.sqlite")
+    staging.add(Batch([], [("up", 1, 2, "{}"), ("down", 5, 6, "{}")], "2", 0), Counter())
+    staging.conn.execute("UPDATE state SET value = ? WHERE key = 'order'",
+                         (json.dumps({"1": [1, 1, True], "2": [5, 2, False]}),))
+    staging.close()
+    reopened = Staging(tmp_path / "staging.sqlite")
+    reopened.add(Batch([], [("down", 4, 5, "{}")], "3", 0), Counter())
+    assert [reopened.direction(o) for o in (1, 2)] == [ASCENDING, None]
     reopened.close()
 
 
@@ -405,3 +434,68 @@ def test_databases_are_read_in_index_order_once_and_resumably(tmp_path: Path) ->
         # A job begun by an older version (cursor: an id) goes on in id order.
         old = list(kind(path).batches("5", 7))
         assert old[1].cursor == "12"
+
+
+def test_collector_pauses_during_an_import_and_resumes_after_success_or_damage(
+        tmp_path: Path) -> None:
+    import gc
+
+    good = _export(tmp_path / "good.json", list(range(30)))
+    damaged = tmp_path / "damaged.json"
+    damaged.write_bytes(good.read_bytes()[:-40])
+    store = Datastore(tmp_path / "db.sqlite")
+    api = ServerAPI(store, hostname="h")
+    seen: list[bool] = []
+    try:
+        assert gc.isenabled()
+        api.import_file(good, progress=lambda *args: seen.append(gc.isenabled()))
+        assert seen and not any(seen)
+        assert gc.isenabled()
+        with pytest.raises(ImportSourceError):
+            api.import_file(damaged)
+        assert gc.isenabled()
+    finally:
+        store.close()
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.integers(0, 6), max_size=25), st.booleans(), st.integers(1, 6),
+       st.integers(0, 3))
+def test_window_edges_of_ordered_buckets_are_counted_by_rowid_exactly(
+        tmp_path: Path, gaps: list[int], newest_first: bool, size: int, neighbours: int
+) -> None:
+    """An ordered bucket (here between two others' rows) finds each window's edge and
+    span by rowid arithmetic: the same as stepping through the index."""
+    from collections import Counter
+    from itertools import accumulate
+
+    from aw_server.datastore.import_source import Batch
+    from aw_server.datastore.staging import Staging, window_span
+
+    path = tmp_path / "staging.sqlite"
+    path.unlink(missing_ok=True)
+    staging = Staging(path)
+    try:
+        starts = list(accumulate(gaps, initial=10))  # gaps of 0: equal starts
+        starts = starts[::-1] if newest_first else starts
+        around = [("before", s, s, "{}") for s in range(neighbours)]
+        staging.add(Batch([], around + [("b", s, s + s % 5, "{}") for s in starts]
+                          + [("after", s, s, "{}") for s in range(neighbours)], "1", 0),
+                    Counter())
+        ord_ = staging.conn.execute("SELECT ord FROM bucket WHERE id = 'b'").fetchone()[0]
+        assert staging.direction(ord_) is not None
+        staging.conn.execute("ATTACH DATABASE ? AS s", (str(path),))
+        for after in [None, *sorted(set(starts))]:
+            low = -(2**63) if after is None else after
+            expected = staging.conn.execute(
+                "SELECT start FROM staged WHERE bucket = ? AND start > ? ORDER BY start "
+                "LIMIT 1 OFFSET ?", (ord_, low, size - 1)).fetchone()
+            edge = staging.edge(ord_, after, size)
+            assert edge == (None if expected is None else expected[0])
+            window = [s for s in starts if low < s <= (2**63 - 1 if edge is None else edge)]
+            span = window_span(staging.conn, "s", ord_, after, edge)
+            assert (span.count, span.longest) == (len(window),
+                                                  max((s % 5 for s in window), default=0))
+    finally:
+        staging.close()
