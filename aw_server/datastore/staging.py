@@ -49,6 +49,9 @@ _INT64_MAX = 2**63 - 1
 _BUCKET, _START, _END = itemgetter(0), itemgetter(1), itemgetter(2)
 ASCENDING, DESCENDING = "ascending", "descending"
 _MAX_PACKED = 256 * 1024 * 1024
+# Up to this many buckets in a batch, SQLite numbers its rows' buckets by a CASE over
+# their ids (a third of the insert's time less than looking each row's up).
+_CASE_BUCKETS = 8
 
 
 @dataclass(slots=True)
@@ -57,6 +60,7 @@ class PreparedBatch:
     metas: list[tuple[str, str]]  # (meta JSON, id)
     base: int  # the rowid before the batch's first row
     packed: bytes | None  # the events as one JSON array, or None: then `rows`
+    ords: list[tuple[str, int]]  # the buckets of `packed`, with their numbers here
     rows: list[tuple[int, int, int, int, str]] | None
     state: dict[str, str]  # state keys and their JSON values after this batch
 
@@ -133,8 +137,9 @@ class Staging:
         self._track(batch.events)
         state = {"order": json.dumps(self._order), "cursor": json.dumps(batch.cursor),
                  "done": json.dumps(batch.done), "notes": json.dumps(dict(notes))}
-        return PreparedBatch(self._new_buckets, metas, base, *self._pack(batch.events, base),
-                             state)
+        packed, rows = self._pack(batch.events, base)
+        ords = [(b, self._ords[b]) for b in set(map(_BUCKET, batch.events))]
+        return PreparedBatch(self._new_buckets, metas, base, packed, ords, rows, state)
 
     def _pack(self, events: list[StagedEvent], base: int
               ) -> tuple[bytes | None, list[tuple[int, int, int, int, str]] | None]:
@@ -165,10 +170,14 @@ class Staging:
             conn.executemany("UPDATE bucket SET meta = ? WHERE id = ? AND meta IS NULL",
                              prepared.metas)
             if prepared.packed is not None:
+                bucket = "(SELECT ord FROM bucket WHERE id = value ->> 0)"
+                numbers: list[str | int] = []
+                if 0 < len(prepared.ords) <= _CASE_BUCKETS:
+                    bucket = f"CASE value ->> 0 {' WHEN ? THEN ?' * len(prepared.ords)} END"
+                    numbers = [x for pair in prepared.ords for x in pair]
                 conn.execute("INSERT INTO staged (rowid, bucket, start, end, data) SELECT "
-                             "? + key + 1, (SELECT ord FROM bucket WHERE id = value ->> 0), "
-                             "value ->> 1, value ->> 2, value ->> 3 FROM json_each(?)",
-                             (prepared.base, prepared.packed))
+                             f"? + key + 1, {bucket}, value ->> 1, value ->> 2, value ->> 3 "
+                             "FROM json_each(?)", (prepared.base, *numbers, prepared.packed))
             else:  # row by row (see `_pack`); an end beyond 64 bits raises, as it did
                 conn.executemany("INSERT INTO staged (rowid, bucket, start, end, data) "
                                  "VALUES (?, ?, ?, ?, ?)", prepared.rows or [])

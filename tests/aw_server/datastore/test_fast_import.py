@@ -499,3 +499,24 @@ def test_window_edges_of_ordered_buckets_are_counted_by_rowid_exactly(
                                                   max((s % 5 for s in window), default=0))
     finally:
         staging.close()
+
+
+@pytest.mark.parametrize("buckets", [1, 8, 9, 40])
+def test_staging_numbers_each_rows_bucket_however_many_share_a_batch(
+        tmp_path: Path, buckets: int) -> None:
+    """Up to eight buckets in a batch are numbered by a CASE, more by a lookup per row."""
+    from collections import Counter
+
+    from aw_server.datastore.import_source import Batch
+    from aw_server.datastore.staging import Staging
+
+    staging = Staging(tmp_path / "staging.sqlite")
+    try:
+        events = [(f"b'{i % buckets}", i, i, "{}") for i in range(100)]
+        staging.add(Batch([], events, "1", 1), Counter())
+        got = list(staging.conn.execute(
+            "SELECT b.id, s.start FROM staged s JOIN bucket b ON b.ord = s.bucket "
+            "ORDER BY s.rowid"))
+        assert got == [(b, start) for b, start, _, _ in events]
+    finally:
+        staging.close()
