@@ -149,6 +149,9 @@ def print_report(report: ImportReport, out: TextIO) -> None:
         out.write(f"  note: {count:,} × {note}\n")
 
 
+CLI_PUBLISH_WINDOW = 100_000
+
+
 def run_import(args: argparse.Namespace) -> int:
     config = _config(args)
     path: Path = args.path
@@ -161,6 +164,9 @@ def run_import(args: argparse.Namespace) -> int:
             logger.error("aw-server is running on this database (port %s); stop it first, "
                          "or import from the dashboard", config.port)
             return 4
+        # No server shares the database, so no heartbeat waits on a longer transaction:
+        # fewer, larger windows publish ~10% faster.
+        store.publish_window = CLI_PUBLISH_WINDOW
         api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
         bar = ProgressBar(sys.stderr)
         try:

@@ -99,6 +99,7 @@ def make_export(path: Path, megabytes: int) -> int:
 def run_ours(source: Path, workdir: Path) -> tuple[float, int, str]:
     db = workdir / f"ours-{source.stem}.sqlite"
     env = dict(os.environ, AW_BASE_DIR=str(workdir / "dirs"))
+    os.sync()  # the previous run's writes are flushed before, not during, this one
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "aw_server", "import", str(source),
                              "--dbpath", str(db)], env=env, stdout=subprocess.PIPE,
@@ -118,6 +119,7 @@ def run_reference(export: Path, workdir: Path, timeout: float) -> tuple[float, i
     server = start_reference_server(workdir / "reference")
     try:
         sampler = RssSampler(server.pid).start()
+        os.sync()
         started = time.monotonic()
         finished = True
         try:
