@@ -12,12 +12,14 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aw_server import dirs
 from aw_server.datastore.import_source import (
+    EPOCH,
+    ONE_US,
     Batch,
     ImportSourceError,
     Source,
@@ -28,9 +30,6 @@ from aw_server.datastore.import_source import (
     parse_time_text,
 )
 from aw_server.models import MAX_US, MIN_US
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 
 
 class SqliteSource(Source):
@@ -196,7 +195,7 @@ class PeeweeSource(SqliteSource):
             if text is not None and (type(duration) is float or type(duration) is int) \
                     and duration >= 0 and duration - duration == 0:
                 try:
-                    start = (fromisoformat(timestamp) - _EPOCH) // _ONE_US
+                    start = (fromisoformat(timestamp) - EPOCH) // ONE_US
                 except (TypeError, ValueError):  # naive (see parse_time_text) or unusual
                     start = MIN_US - 1
                 if MIN_US <= start <= MAX_US:

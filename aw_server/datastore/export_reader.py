@@ -23,13 +23,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
 from aw_server.datastore.import_source import (
+    EPOCH,
+    ONE_US,
     ORJSON_FLOATS_OK,
     Batch,
     ImportSourceError,
@@ -45,8 +47,6 @@ from aw_server.datastore.import_source import (
 from aw_server.models import MAX_US, MIN_US
 
 _EMPTY: dict[str, Any] = {}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 
 _CHUNK = 4 * 1024 * 1024  # characters read at a time
 _RUN = 1024 * 1024  # characters of events decoded per library call
@@ -91,7 +91,7 @@ def _fast_rows(bucket_id: str, objs: list[Any], n: int,
             duration = obj["duration"]
             # A naive time raises TypeError here (it cannot be subtracted from an aware
             # one): `event` takes it, with the rest of what is unusual.
-            start = (fromisoformat(obj["timestamp"]) - _EPOCH) // _ONE_US
+            start = (fromisoformat(obj["timestamp"]) - EPOCH) // ONE_US
         except (KeyError, TypeError, ValueError):
             pass
         else:

@@ -65,9 +65,9 @@ class Batch:
 
 
 # -- value conversion ------------------------------------------------------------------
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_ONE_US = timedelta(microseconds=1)
+ONE_US = timedelta(microseconds=1)  # (moment - EPOCH) // ONE_US: exact µs, one C call
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -80,7 +80,7 @@ def parse_time_text(text: str) -> int:
         moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip(), count=1))
     # timedelta // timedelta is the exact count of microseconds, in one C call; a naive
     # time is UTC, so it is measured from the naive epoch instead of being converted.
-    us: int = (moment - (_EPOCH if moment.tzinfo is not None else _NAIVE_EPOCH)) // _ONE_US
+    us: int = (moment - (EPOCH if moment.tzinfo is not None else _NAIVE_EPOCH)) // ONE_US
     if not MIN_US <= us <= MAX_US:
         raise ValueError(f"out of range: {text!r}")
     return us
@@ -109,7 +109,7 @@ def stored_json(value: dict[str, Any]) -> str:
 
 # orjson writes floats below 1e-4 differently from Python's repr (`1e-7` for `1e-07`,
 # `0.00001` for `1e-05`); every such float gives one of these patterns in its output
-# (tests/aw_server/datastore/test_fast_json.py), so their presence sends the value to
+# (tests/aw_server/datastore/test_fast_import.py), so their presence sends the value to
 # the standard encoder. A string that merely contains one costs only that detour.
 _FLOAT_FORMS_DIFFER = re.compile(r"[0-9]e-|0\.0000")
 # orjson reads integers beyond 64 bits as floats, where `json` keeps them exact: a text

@@ -270,7 +270,7 @@ class Staging:
         if direction is None:
             found = self.conn.execute(
                 "SELECT start FROM staged WHERE bucket = ? AND start > ? ORDER BY start "
-                "LIMIT 1 OFFSET ?", (ord_, _low(after), size - 1)
+                "LIMIT 1 OFFSET ?", (ord_, low_bound(after), size - 1)
             ).fetchone()
             return None if found is None else int(found[0])
         # The bucket's rows after `after` are a rowid range that starts (oldest first) or
@@ -280,7 +280,7 @@ class Staging:
         found = self.conn.execute(
             f"SELECT {nearest}(rowid) FROM staged WHERE bucket = ? AND start = (SELECT "
             "min(start) FROM staged WHERE bucket = ? AND start > ?)",
-            (ord_, ord_, _low(after))).fetchone()
+            (ord_, ord_, low_bound(after))).fetchone()
         if found[0] is None:
             return None
         step = size - 1 if direction == ASCENDING else 1 - size
@@ -302,11 +302,13 @@ class Staging:
                 os.remove(f"{self.path}{suffix}")
 
 
-def _low(after: int | None) -> int:
+def low_bound(after: int | None) -> int:
+    """`after` for SQL: None (from the first row) as the lowest integer."""
     return -(2**63) if after is None else after
 
 
-def _high(edge: int | None) -> int:
+def high_bound(edge: int | None) -> int:
+    """`edge` for SQL: None (to the last row) as the highest integer."""
     return 2**63 - 1 if edge is None else edge
 
 
@@ -323,7 +325,8 @@ def window_rows(conn: sqlite3.Connection, schema: str, ord_: int, after: int | N
     `conn`, where the staging file is attached as `schema`."""
     return conn.execute(
         f"SELECT start, end, data FROM {schema}.staged WHERE bucket = ? AND start > ? "
-        f"AND start <= ? ORDER BY start, {_ties(direction)}", (ord_, _low(after), _high(edge))
+        f"AND start <= ? ORDER BY start, {_ties(direction)}",
+        (ord_, low_bound(after), high_bound(edge))
     ).fetchall()
 
 
@@ -343,7 +346,7 @@ def window_span(conn: sqlite3.Connection, schema: str, ord_: int, after: int | N
                 edge: int | None) -> Span:
     """Counted from the index alone; the longest duration (which needs the rows) is
     then read by rowid range when the window is one, which is a sequential read."""
-    where = (ord_, _low(after), _high(edge))
+    where = (ord_, low_bound(after), high_bound(edge))
     count, first, last, low, high = (int(v or 0) for v in conn.execute(
         f"SELECT count(*), min(start), max(start), min(rowid), max(rowid) "
         f"FROM {schema}.staged WHERE bucket = ? AND start > ? AND start <= ?", where

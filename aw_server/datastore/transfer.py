@@ -38,7 +38,9 @@ from aw_server.datastore.rows import BucketRow, dump_json
 from aw_server.datastore.staging import (
     Staging,
     StagingWriter,
+    high_bound,
     insert_window_sql,
+    low_bound,
     window_rows,
     window_span,
 )
@@ -387,8 +389,8 @@ class TransferOps:
                 span.high_rowid - span.low_rowid + 1 == span.count
             cur = conn.execute(insert_window_sql(_STAGING, by_rowid, direction), {
                 "id": self._next_event_id, "bucket": row.key, "origin": self.db.self_origin,
-                "seq": first_seq, "ord": ord_, "after": -(2**63) if after is None else after,
-                "edge": 2**63 - 1 if edge is None else edge, "low": span.low_rowid,
+                "seq": first_seq, "ord": ord_, "after": low_bound(after),
+                "edge": high_bound(edge), "low": span.low_rowid,
                 "high": span.high_rowid})
             if cur.rowcount != span.count:
                 raise RuntimeError(f"published {cur.rowcount} rows of a window of {span.count}")
