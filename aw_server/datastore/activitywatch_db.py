@@ -138,6 +138,7 @@ class PeeweeSource(SqliteSource):
     buckets (added by aw-core's auto_migrate) and whichever indexes it has."""
 
     kind = "aw-server"
+    direct_order = "ascending"  # read in (bucket, timestamp) order when indexed so
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)

@@ -142,6 +142,12 @@ class Database:
         self._seq += 1
         return self._seq
 
+    def take_seqs(self, n: int) -> int:
+        """`n` consecutive seqs, the first returned; only valid inside `write()`."""
+        first = self._seq + 1
+        self._seq += n
+        return first
+
     @property
     def current_seq(self) -> int:
         return self._seq

@@ -47,6 +47,8 @@ from aw_server.datastore.import_source import (
 from aw_server.models import MAX_US, MIN_US
 
 _EMPTY: dict[str, Any] = {}
+# The keys of a bucket's description (its id may also be its key in the document).
+_DESCRIBED = {"type", "client", "hostname", "created", "name", "data"}
 
 _CHUNK = 4 * 1024 * 1024  # characters read at a time
 _RUN = 1024 * 1024  # characters of events decoded per library call
@@ -111,8 +113,15 @@ def _fast_rows(bucket_id: str, objs: list[Any], n: int,
     return out
 
 
+# The fewest characters an event takes in an export (`{"timestamp":"20200101"}`, and a
+# comma), with room for the reader being up to a buffer ahead of its progress figure.
+_MIN_EVENT_CHARS = 24
+_AHEAD = 4 * _CHUNK + _RUN
+
+
 class JsonExportSource(Source):
     kind = "json"
+    direct_order = "descending"  # ActivityWatch exports list events newest first
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -122,6 +131,9 @@ class JsonExportSource(Source):
     def settings(self) -> dict[str, Any]:
         """Known once `batches` has run to the end."""
         return self._settings
+
+    def events_left(self, done: int) -> int:
+        return max(0, (self.total or 0) - done + _AHEAD) // _MIN_EVENT_CHARS + 1
 
     def batches(self, cursor: str | None, size: int) -> Iterator[Batch]:
         with open(self.path, encoding="utf-8", newline="") as raw:
@@ -290,6 +302,10 @@ class _Reader:
                 if used_id is None:
                     raise self.fail(f"bucket {label}: 'id' must come before 'events' in the "
                                     "list form")
+                if meta.keys() >= _DESCRIBED:
+                    # Described before its events (as exports are written): known now, so
+                    # the bucket can be created as its events are read (`direct.py`).
+                    self.buckets.append(self.finish_bucket(key, label, meta, used_id))
                 yield from self.event_list(used_id)
             if self.expect(",}", "',' or '}'") == "}":
                 break

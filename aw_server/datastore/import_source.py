@@ -241,6 +241,10 @@ class Source:
     """Base of the three readers."""
 
     kind = ""
+    # How a bucket's events are listed when all of a bucket's first batch start at the
+    # same moment ("ascending", oldest first, or "descending"); None: not in time order
+    # reliably enough to publish them as they are read (see `direct.py`).
+    direct_order: str | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -256,6 +260,10 @@ class Source:
 
     def settings(self) -> dict[str, Any]:
         return {}
+
+    def events_left(self, done: int) -> int:
+        """The most events the source can hold after `done` progress units (rows)."""
+        return max(0, (self.total or 0) - done)
 
     def batches(self, cursor: str | None, size: int) -> Iterator[Batch]:
         raise NotImplementedError

@@ -147,9 +147,15 @@ def _add_sync(conn: sqlite3.Connection) -> None:
     )
 
 
+def _add_direct_import(conn: sqlite3.Connection) -> None:
+    """Issue 9 (import speed): `import_job.direct`, the state of the buckets an import
+    publishes straight from its source (see `direct.py`), as JSON; '{}' for none yet."""
+    conn.execute("ALTER TABLE import_job ADD COLUMN direct TEXT NOT NULL DEFAULT '{}'")
+
+
 # Entry i brings the schema from version i to version i + 1. Append, never edit or reorder.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _create_v1, _add_import_jobs, _add_sync,
+    _create_v1, _add_import_jobs, _add_sync, _add_direct_import,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -20,8 +20,10 @@ import json
 import os
 import queue
 import sqlite3
+import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby, islice
 from operator import ge, itemgetter, le
@@ -68,7 +70,10 @@ class PreparedBatch:
 class Staging:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._open()
+
+    def _open(self) -> None:
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         # A rollback journal, not WAL: rows appended to a table land on new pages, which a
         # rollback journal does not copy and WAL would write twice. Still atomic per
         # batch when the process dies (kill -9); no fsync, as after a power cut the
@@ -292,8 +297,18 @@ class Staging:
         return self.conn.execute("SELECT 1 FROM staged WHERE bucket = ? AND start > ? LIMIT 1",
                                  (ord_, start)).fetchone() is not None
 
+    def has_rows(self, bucket_id: str) -> bool:
+        """Whether rows of the bucket were staged (or prepared for staging)."""
+        ord_ = self._ords.get(bucket_id)
+        return ord_ is not None and (ord_ in self._order or bucket_id in self._untracked)
+
     def close(self) -> None:
         self.conn.close()
+
+    def reset(self) -> None:
+        """Empty, as if just created."""
+        self.remove()
+        self._open()
 
     def remove(self) -> None:
         self.close()
@@ -389,23 +404,39 @@ class StagingWriter:
     the next: SQLite runs without the interpreter lock, so the two share two cores. At
     most one batch waits; an error of the writer is raised in the reading thread by the
     next `put` or by leaving the `with` block. The staging file must not be used by
-    anything else until the block is left."""
+    anything else until the block is left.
 
-    def __init__(self, staging: Staging) -> None:
+    `prompt`: the writer's thread comes back from SQLite many times per batch, and each
+    time waits for the reading thread to give up the interpreter lock, which by default
+    it does every 5 ms. When the writer carries most of the work (publishing directly,
+    see `direct.py`), those waits add up to a second per 100 MB; a shorter switch
+    interval meanwhile cuts them down (measured in docs/import-export.md)."""
+
+    _PROMPT_INTERVAL = 0.0005
+
+    def __init__(self, staging: Staging, *, prompt: bool = False) -> None:
         self.staging = staging
-        self._queue: queue.Queue[PreparedBatch | None] = queue.Queue(maxsize=1)
+        self._prompt = prompt
+        self._interval = sys.getswitchinterval()
+        self._queue: queue.Queue[tuple[PreparedBatch, Callable[[], None] | None] | None] = \
+            queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="aw-import-staging",
                                         daemon=True)
 
     def __enter__(self) -> StagingWriter:
+        if self._prompt:
+            sys.setswitchinterval(min(self._interval, self._PROMPT_INTERVAL))
         self._thread.start()
         return self
 
     def _run(self) -> None:
-        while (prepared := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self._error is None:
+                prepared, before = item
                 try:
+                    if before is not None:
+                        before()
                     self.staging.write(prepared)
                 except BaseException as exc:  # handed to the reading thread
                     self._error = exc
@@ -414,12 +445,14 @@ class StagingWriter:
         if self._error is not None:
             raise self._error
 
-    def put(self, prepared: PreparedBatch) -> None:
+    def put(self, prepared: PreparedBatch, before: Callable[[], None] | None = None) -> None:
+        """`before` runs in the writer's thread just before the batch is written."""
         self._raise()
-        self._queue.put(prepared)
+        self._queue.put((prepared, before))
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self._queue.put(None)
         self._thread.join()
+        sys.setswitchinterval(self._interval)
         if kind is None:
             self._raise()

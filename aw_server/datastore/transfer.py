@@ -10,7 +10,9 @@ File imports (`import_source`) run in two phases, each resumable:
 1. Reading: the source is streamed into a staging file beside the database, batch by
    batch, each committed with the source position after it. Every value is validated
    here, so a damaged or truncated source fails in this phase, and failing means deleting
-   the staging file and the job row: nothing of it ever reached the database.
+   the staging file and the job row. Buckets the import creates, listed in time order,
+   skip staging: they are published as they are read (`direct.py`), and taken back if
+   the source fails; of the others nothing ever reached the database.
 2. Publishing: staged events go into the database one time window of one bucket at a
    time; each window is one transaction that also moves the job's resume point
    (`import_job.bucket_pos/start_pos`), so a killed import continues after the last
@@ -21,6 +23,7 @@ File imports (`import_source`) run in two phases, each resumable:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import tempfile
@@ -28,12 +31,22 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aw_server.datastore.import_source import ImportSourceError, Source, SourceBucket
+from aw_server.datastore.direct import (
+    INSERT_PACKED,
+    INSERT_ROW,
+    DirectBroken,
+    DirectBucket,
+    DirectPart,
+    DirectPlanner,
+    DirectState,
+)
+from aw_server.datastore.import_source import Batch, ImportSourceError, Source, SourceBucket
 from aw_server.datastore.rows import BucketRow, dump_json
 from aw_server.datastore.staging import (
     Staging,
@@ -50,6 +63,8 @@ from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data
 
 if TYPE_CHECKING:
     from aw_server.datastore.core import Database
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 5000
 _STAGING = "import_staging"  # the staging file's schema name while publishing
@@ -98,6 +113,7 @@ class _Job:
     bucket_pos: int
     start_pos: int | None
     results: dict[str, list[Any]]
+    direct: DirectState
 
 
 def _now() -> str:
@@ -114,6 +130,7 @@ class TransferOps:
 
     read_batch = 50_000  # source events per staging commit
     publish_window = 20_000  # events per published transaction
+    direct_publish = True  # new buckets in time order skip staging (`direct.py`)
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -122,6 +139,9 @@ class TransferOps:
         raise NotImplementedError
 
     def create_bucket(self, bucket: Bucket) -> Bucket:
+        raise NotImplementedError
+
+    def delete_bucket(self, bucket_id: str) -> None:
         raise NotImplementedError
 
     def _grow_max_duration(self, conn: sqlite3.Connection, row: BucketRow, duration: int
@@ -206,17 +226,21 @@ class TransferOps:
         """The unfinished job of this source if the file is unchanged, else a new one."""
         with self._write() as conn:
             found = conn.execute(
-                "SELECT id, fingerprint, staging, phase, bucket_pos, start_pos, results "
-                "FROM import_job WHERE source = ? AND phase != 'done' ORDER BY id DESC",
+                "SELECT id, fingerprint, staging, phase, bucket_pos, start_pos, results, "
+                "direct FROM import_job WHERE source = ? AND phase != 'done' ORDER BY id DESC",
                 (source_path,),
             ).fetchall()
-            for job_id, fp, staging, phase, bucket_pos, start_pos, results in found:
+            for job_id, fp, staging, phase, bucket_pos, start_pos, results, direct in found:
+                job = _Job(job_id, staging, phase, bucket_pos, start_pos, json.loads(results),
+                           DirectState.from_json(direct))
                 usable = fp == fingerprint and (phase == "reading" or Path(staging).exists())
                 if usable:
-                    return _Job(job_id, staging, phase, bucket_pos, start_pos,
-                                json.loads(results)), True
+                    return job, True
                 # Changed source, or staging file lost: start anew (what was published
-                # already is recognised and skipped).
+                # already is recognised and skipped; what a read of the old source
+                # published directly was not finished, and goes).
+                if phase == "reading":
+                    self._roll_back_direct(job, enabled=True)
                 Staging(Path(staging)).remove()
                 conn.execute("DELETE FROM import_job WHERE id = ?", (job_id,))
             cur = conn.execute(
@@ -227,7 +251,7 @@ class TransferOps:
             job_id = int(cur.lastrowid or 0)
             staging = self._staging_path(job_id)
             conn.execute("UPDATE import_job SET staging = ? WHERE id = ?", (staging, job_id))
-        return _Job(job_id, staging, "reading", 0, None, {}), False
+        return _Job(job_id, staging, "reading", 0, None, {}, DirectState()), False
 
     def unfinished_imports(self) -> list[dict[str, Any]]:
         """Interrupted imports (for the tray or dashboard to offer resuming)."""
@@ -258,6 +282,7 @@ class TransferOps:
         except (ImportSourceError, Forbidden):
             staging.remove()
             with self._write() as conn:
+                self._roll_back_direct(job, enabled=True)
                 conn.execute("DELETE FROM import_job WHERE id = ?", (job.id,))
             raise
         finally:
@@ -267,20 +292,133 @@ class TransferOps:
               progress: ProgressFn) -> None:
         if staging.get("read"):
             return
-        source.notes.update(staging.get("notes", {}))
-        cursor = staging.get("cursor") or None
-        with StagingWriter(staging) as writer:
-            for batch in source.batches(cursor, self.read_batch):
-                writer.put(staging.prepare(batch, source.notes))
-                progress("reading", batch.done, source.total)
+        try:
+            self._read_batches(job, source, staging, progress)
+        except DirectBroken as why:
+            log.info("%s: %s; reading it again, through staging", source.path, why)
+            self._roll_back_direct(job, enabled=False)
+            staging.reset()
+            source.notes.clear()
+            self._read_batches(job, source, staging, progress)
         try:
             staging.finish(source.settings())
         except ValueError as exc:
             raise ImportSourceError(source.path, str(exc)) from None
+        for bucket_id, direct in job.direct.buckets.items():
+            job.results[bucket_id] = [True, direct.count, 0]
         with self._write() as conn:
-            conn.execute("UPDATE import_job SET phase = 'publishing', updated = ? WHERE id = ?",
-                         (_now(), job.id))
+            conn.execute("UPDATE import_job SET phase = 'publishing', results = ?, updated = ? "
+                         "WHERE id = ?", (json.dumps(job.results), _now(), job.id))
         job.phase = "publishing"
+
+    def _read_batches(self, job: _Job, source: Source, staging: Staging,
+                      progress: ProgressFn) -> None:
+        """Stage each batch, after publishing its direct part (see `direct.py`) in the
+        same thread, first."""
+        source.notes.update(staging.get("notes", {}))
+        cursor = staging.get("cursor") or None
+        done = int(staging.get("done") or 0)
+        # The direct cursor the staging file last recorded; if the database's is another,
+        # the database is one batch ahead (see `DirectPlanner`).
+        direct_cursor = job.direct.cursor
+        ahead = None if direct_cursor == staging.get("direct") else direct_cursor
+        planner = DirectPlanner(
+            job.direct, source.direct_order if self.direct_publish else None,
+            lambda b: b not in self._buckets and not staging.has_rows(b), ahead)
+        with StagingWriter(staging, prompt=planner.enabled) as writer:
+            for batch in source.batches(cursor, self.read_batch):
+                staged, parts = planner.split(batch, source.events_left(done))
+                prepared = staging.prepare(Batch(batch.buckets, staged, batch.cursor,
+                                                 batch.done), source.notes)
+                before = None
+                if parts:
+                    direct_cursor = batch.cursor
+                    before = partial(self._publish_direct, job, parts, batch.cursor)
+                prepared.state["direct"] = json.dumps(direct_cursor)
+                writer.put(prepared, before)
+                done = batch.done
+                progress("reading", batch.done, source.total)
+
+    def _publish_direct(self, job: _Job, parts: list[DirectPart], cursor: str) -> None:
+        """One batch's direct parts and the cursor after it, in one transaction (in the
+        staging writer's thread)."""
+        buckets = dict(job.direct.buckets)
+        origin = self.db.self_origin
+        conn = self.db.conn()
+        conn.execute("PRAGMA main.cache_size = -65536")
+        conn.execute("PRAGMA wal_autocheckpoint = 16384")
+        with self._write() as conn:
+            for part in parts:
+                found = buckets.get(part.bucket_id)
+                if found is None:
+                    found = self._start_direct(conn, part)
+                row = self._buckets.get(part.bucket_id)
+                if row is None or row.key != found.key:
+                    raise DirectBroken(f"bucket {part.bucket_id!r} was deleted meanwhile")
+                first = found.first_id(part.count)
+                seq = self.db.take_seqs(part.count)
+                if part.packed is not None:
+                    cur = conn.execute(INSERT_PACKED, {"id": first, "bucket": row.key,
+                                                       "origin": origin, "seq": seq,
+                                                       "packed": part.packed})
+                    if cur.rowcount != part.count:
+                        raise RuntimeError(f"published {cur.rowcount} of {part.count} rows")
+                else:
+                    conn.executemany(INSERT_ROW, [
+                        (first + i, row.key, start, end, data, origin, first + i, seq + i)
+                        for i, (_, start, end, data) in enumerate(part.rows or [])])
+                self._grow_max_duration(conn, row, part.longest)
+                self._last.pop(row.key, None)
+                buckets[part.bucket_id] = replace(found, count=found.count + part.count,
+                                                  last=part.last)
+            state = DirectState(True, cursor, buckets)
+            conn.execute("UPDATE import_job SET direct = ?, updated = ? WHERE id = ?",
+                         (state.to_json(), _now(), job.id))
+        job.direct = state
+
+    def _start_direct(self, conn: sqlite3.Connection, part: DirectPart) -> DirectBucket:
+        """Create the bucket and reserve its id block (moving the event table's counter,
+        which also survives a restart, past it)."""
+        meta = part.new
+        if meta is None or meta.id in self._buckets:
+            raise DirectBroken(f"bucket {part.bucket_id!r} was created meanwhile")
+        self.create_bucket(Bucket(meta.id, meta.type, meta.client, meta.hostname,
+                                  meta.created, meta.data, meta.name))
+        low = self._next_event_id
+        high = low + part.capacity - 1
+        self._next_event_id = high + 1
+        if not conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'event'",
+                            (high,)).rowcount:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('event', ?)", (high,))
+        return DirectBucket(self._buckets[meta.id].key, low, high, part.descending, 0, 0)
+
+    def _roll_back_direct(self, job: _Job, *, enabled: bool) -> None:
+        """Remove what the job published directly: each bucket's id block, and the bucket
+        itself (a tombstone that sync passes on) unless something else wrote to it, when
+        each removed event gets its own tombstone instead."""
+        with self._write() as conn:
+            for bucket_id, direct in job.direct.buckets.items():
+                row = self._buckets.get(bucket_id)
+                if row is None or row.key != direct.key:
+                    continue  # deleted since
+                block = (row.key, direct.low, direct.high)
+                if conn.execute("SELECT 1 FROM event WHERE bucket = ? AND id NOT BETWEEN ? "
+                                "AND ? LIMIT 1", block).fetchone() is None:
+                    self.delete_bucket(bucket_id)
+                    continue
+                for origin, origin_id in conn.execute(
+                        "SELECT origin, origin_id FROM event WHERE bucket = ? AND id BETWEEN "
+                        "? AND ?", block).fetchall():
+                    conn.execute("INSERT OR REPLACE INTO tombstone (origin, origin_id, "
+                                 "origin_bucket_id, seq) VALUES (?, ?, ?, ?)",
+                                 (origin, origin_id, bucket_id, self.db.next_seq()))
+                conn.execute("DELETE FROM event WHERE bucket = ? AND id BETWEEN ? AND ?", block)
+                row.last_seq = self.db.current_seq
+                self._last.pop(row.key, None)
+            state = DirectState(enabled)
+            conn.execute("UPDATE import_job SET direct = ?, updated = ? WHERE id = ?",
+                         (state.to_json(), _now(), job.id))
+        job.direct = state
 
     def _publish(self, job: _Job, staging: Staging, source: Source, resumed: bool,
                  progress: ProgressFn) -> ImportReport:
@@ -289,11 +427,12 @@ class TransferOps:
             found = self._buckets.get(bucket.id)
             if found is not None and found.readonly:
                 raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
-        total = staging.count()
+        direct = sum(d.count for d in job.direct.buckets.values())  # published already
+        total = staging.count() + direct
         results = job.results
         done = sum(r[1] + r[2] for r in results.values())
         if job.start_pos is not None and job.bucket_pos < len(buckets):
-            done = sum(staging.count(o) for o, _ in buckets[: job.bucket_pos])
+            done = direct + sum(staging.count(o) for o, _ in buckets[: job.bucket_pos])
             done += staging.count_before(buckets[job.bucket_pos][0], job.start_pos)
         with self._attached(staging):
             for pos in range(job.bucket_pos, len(buckets)):
@@ -382,9 +521,7 @@ class TransferOps:
         if not span.count:
             return 0, 0, 0, 0
         if not self._has_events_between(conn, row, span.first, span.last):
-            first_seq = self.db.next_seq()
-            for _ in range(span.count - 1):
-                self.db.next_seq()
+            first_seq = self.db.take_seqs(span.count)
             by_rowid = direction is not None and \
                 span.high_rowid - span.low_rowid + 1 == span.count
             cur = conn.execute(insert_window_sql(_STAGING, by_rowid, direction), {

@@ -68,12 +68,14 @@ def test_import_command_names_a_damaged_file(tmp_path: Path) -> None:
     assert dump(tmp_path / "db.sqlite") == {"buckets": {}}
 
 
-def _kill_when(proc: subprocess.Popen[str], marker: str) -> None:
+def _kill_when(proc: subprocess.Popen[str], marker: str, nth: int = 1) -> None:
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     for line in proc.stderr:
         if marker in line:
-            break
+            nth -= 1
+            if not nth:
+                break
         assert time.monotonic() < deadline
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
@@ -152,3 +154,44 @@ def test_csv_round_trip_in_memory(tmp_path: Path) -> None:
     expected = [json.loads(t) for t in store.iter_events_json("b", with_ids=False)]
     assert rows == expected
     store.close()
+
+
+def big_export(path: Path, events: int) -> None:
+    """Three buckets, described first and listed newest first, as ActivityWatch exports:
+    an import publishes them directly (`direct.py`) while it reads."""
+    base = 1_600_000_000
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"buckets": {')
+        for b in range(3):
+            meta = {"id": f"w{b}", "created": "2020-09-13T12:26:40+00:00", "name": None,
+                    "type": "currentwindow", "client": "c", "hostname": "h", "data": {}}
+            out.write(("" if b == 0 else ", ") + f'"w{b}": ' + json.dumps(meta)[:-1]
+                      + ', "events": [')
+            out.write(", ".join(
+                f'{{"timestamp": "{time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(base + i))}'
+                f'.{i % 7}00000+00:00", "duration": {i % 5}.5, "data": {{"app": "app{i % 13}", '
+                f'"title": "title {i % 1000} \\u2713"}}}}'
+                for i in range(events // 3 - 1, -1, -1)))
+            out.write("]}")
+        out.write("}}")
+
+
+def test_kill_9_during_a_direct_import_then_rerun_equals_a_clean_import(
+        tmp_path: Path) -> None:
+    source = tmp_path / "export.json"
+    big_export(source, 450_000)
+    db = tmp_path / "ours.sqlite"
+    env = dict(os.environ, AW_BASE_DIR=str(tmp_path / "dirs"))
+    for nth in (1, 2):
+        proc = subprocess.Popen([sys.executable, "-m", "aw_server", "import", str(source),
+                                 "--dbpath", str(db)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        _kill_when(proc, "reading", nth)
+        assert proc.returncode == -signal.SIGKILL
+    rerun = cli(tmp_path, "import", str(source), "--dbpath", str(db))
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resumed" in rerun.stdout and "450,000 events added" in rerun.stdout
+    clean = tmp_path / "clean.sqlite"
+    assert cli(tmp_path, "import", str(source), "--dbpath", str(clean)).returncode == 0
+    assert dump(db) == dump(clean)
+    assert not list(tmp_path.glob("ours.sqlite.import-*.sqlite"))

@@ -226,6 +226,7 @@ def _import(db: Path, sources: list[Path], slow: bool, monkeypatch: pytest.Monke
             patch.setattr(TransferOps, "_has_events_between", lambda *args: True)
         store = Datastore(db)
         store.publish_window = window
+        store.direct_publish = False  # a new bucket would skip staging
         try:
             api = ServerAPI(store, hostname="h")
             for source in sources:
@@ -270,6 +271,7 @@ def test_interrupted_insert_select_publishing_resumes(tmp_path: Path) -> None:
     path = _export(tmp_path / "export.json", list(range(100)))
     store = Datastore(tmp_path / "db.sqlite")
     store.publish_window = 9
+    store.direct_publish = False  # a new bucket would skip staging
     api = ServerAPI(store, hostname="h")
     calls = {"n": 0}
 

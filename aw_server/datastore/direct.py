@@ -1,0 +1,209 @@
+"""Publishing straight from the source, for the buckets an import creates.
+
+Staging (`staging.py`) writes every event twice: into the staging file while reading, and
+from there into the database. A bucket the database does not have yet, whose events the
+source lists in time order (either way: ActivityWatch exports newest first), needs
+neither the merge nor the sort staging is for. Its events go into the event table as
+they are read, a batch at a time, in the staging writer's thread, so reading and
+publishing overlap and each event is written once.
+
+What keeps that safe:
+- Ids. A bucket's ids must follow time order (ties as a newest-first export lists them,
+  see `staging._ties`), but a newest-first bucket is read from its end. So the bucket
+  gets, when first seen, a block of ids as large as the rest of the source could fill
+  (`Source.events_left`), and takes them from the block's top down or from its bottom
+  up. The event table's counter moves past the block at once, so nothing else takes an
+  id from it; the unused part is a gap in the ids.
+- Resuming. A batch's direct part is one database transaction that also records the
+  source cursor after it (`import_job.direct`), committed before the batch's staged part.
+  An interrupted import resumes from the staging file's cursor, at most one batch
+  behind; that batch's direct part was committed, and is not written again.
+- Damage found later. "Nothing partial is left behind" becomes "written, then removed":
+  a source found damaged rolls its direct buckets back (`TransferOps._roll_back_direct`).
+- Surprises. A bucket whose events turn out not to be in time order, or more than its
+  block holds, stops direct publishing for the whole import (`DirectBroken`): what it
+  published is rolled back, and the source is read again through staging.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from operator import ge, itemgetter, le
+
+import orjson
+
+from aw_server.datastore.import_source import Batch, SourceBucket, StagedEvent
+
+_BUCKET, _START = itemgetter(0), itemgetter(1)
+_INT64_MAX = 2**63 - 1
+_MAX_PACKED = 256 * 1024 * 1024
+
+
+class DirectBroken(Exception):
+    """Direct publishing cannot go on; the import starts over through staging."""
+
+
+@dataclass(slots=True)
+class DirectBucket:
+    """A bucket being published directly, as of the last committed direct part."""
+
+    key: int  # its row in the bucket table
+    low: int  # its id block: [low, high]
+    high: int
+    descending: bool  # its events come newest first
+    count: int  # events published
+    last: int  # start of the last of them in source order
+
+    def first_id(self, n: int) -> int:
+        """The lowest id of the next `n` events (given to them oldest first)."""
+        return self.high - self.count - n + 1 if self.descending else self.low + self.count
+
+
+@dataclass(slots=True)
+class DirectState:
+    """What the database holds of an import's direct publishing (`import_job.direct`)."""
+
+    enabled: bool = True
+    cursor: str | None = None  # the source cursor after the last committed direct part
+    buckets: dict[str, DirectBucket] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, text: str) -> DirectState:
+        raw = json.loads(text or "{}")
+        return cls(raw.get("enabled", True), raw.get("cursor"),
+                   {b: DirectBucket(**v) for b, v in raw.get("buckets", {}).items()})
+
+    def to_json(self) -> str:
+        return json.dumps({"enabled": self.enabled, "cursor": self.cursor,
+                           "buckets": {b: asdict(v) for b, v in self.buckets.items()}})
+
+
+@dataclass(slots=True)
+class DirectPart:
+    """One bucket's events of one batch, oldest first, ready for `insert_part_sql`."""
+
+    bucket_id: str
+    new: SourceBucket | None  # its description when the bucket is to be created
+    capacity: int  # the id block to reserve, for a new bucket
+    descending: bool
+    count: int
+    last: int  # start of its last event in source order
+    longest: int
+    packed: bytes | None  # [[bucket, start, end, data], ...], or None: then `rows`
+    rows: list[StagedEvent] | None
+
+
+@dataclass(slots=True)
+class _Track:
+    """The reading thread's view of a direct bucket."""
+
+    descending: bool | None  # None until its first part is planned
+    last: int | None
+    count: int
+    capacity: int
+
+
+class DirectPlanner:
+    """Splits each batch, in the reading thread, into the events to stage and the parts
+    to publish directly, deciding once per bucket and checking order as it goes."""
+
+    def __init__(self, state: DirectState, default_direction: str | None,
+                 eligible: Callable[[str], bool], skip_cursor: str | None) -> None:
+        self.enabled = state.enabled and default_direction is not None
+        self._descending_default = default_direction == "descending"
+        self._eligible = eligible
+        self._track = {b: _Track(d.descending, d.last, d.count, d.high - d.low + 1)
+                       for b, d in state.buckets.items()}
+        self._staged: set[str] = set()
+        self._described: dict[str, SourceBucket] = {}
+        self._skip_cursor = skip_cursor
+
+    def split(self, batch: Batch, events_left: int) -> tuple[list[StagedEvent],
+                                                               list[DirectPart]]:
+        """`events_left`: the most events the source can still hold from this batch on."""
+        for bucket in batch.buckets:
+            self._described.setdefault(bucket.id, bucket)
+        if not self.enabled or not batch.events:
+            return batch.events, []
+        # The batch whose direct part was committed before an interruption: its direct
+        # buckets are skipped, and no bucket starts being direct in it.
+        skip = batch.cursor == self._skip_cursor
+        if skip:
+            self._skip_cursor = None
+        direct: dict[str, list[StagedEvent]] = {}
+        ids = dict.fromkeys(map(_BUCKET, batch.events))  # in order of appearance
+        for bucket_id in ids:
+            if bucket_id in self._track:
+                direct[bucket_id] = []
+            elif bucket_id not in self._staged:
+                if not skip and bucket_id in self._described and self._eligible(bucket_id):
+                    direct[bucket_id] = []
+                    self._track[bucket_id] = _Track(None, None, 0, events_left)
+                else:
+                    self._staged.add(bucket_id)
+        if not direct:
+            return batch.events, []
+        if len(ids) == 1:
+            staged: list[StagedEvent] = []
+            direct[batch.events[0][0]] = batch.events
+        else:
+            staged = []
+            for event in batch.events:
+                target = direct.get(event[0])
+                (staged if target is None else target).append(event)
+        if skip:
+            return staged, []
+        return staged, [self._part(b, rows) for b, rows in direct.items()]
+
+    def _part(self, bucket_id: str, rows: list[StagedEvent]) -> DirectPart:
+        track = self._track[bucket_id]
+        starts = list(map(_START, rows))
+        new = track.descending is None
+        descending = track.descending
+        if descending is None:
+            descending = starts[0] > starts[-1] if starts[0] != starts[-1] \
+                else self._descending_default
+        step = ge if descending else le
+        in_order = all(map(step, starts, islice(starts, 1, None))) and (
+            track.last is None or step(track.last, starts[0]))
+        if not in_order:
+            raise DirectBroken(f"the events of bucket {bucket_id!r} are not in time order")
+        if track.count + len(rows) > track.capacity:
+            raise DirectBroken(f"bucket {bucket_id!r} has more events than its id block")
+        track.descending, track.last = descending, starts[-1]
+        track.count += len(rows)
+        ordered = rows[::-1] if descending else rows
+        longest = max(end - start for _, start, end, _ in rows)
+        packed = _pack(ordered)
+        return DirectPart(bucket_id, self._described[bucket_id] if new else None,
+                          track.capacity, descending, len(rows), starts[-1], longest, packed,
+                          None if packed is not None else ordered)
+
+    def buckets(self) -> set[str]:
+        return set(self._track)
+
+
+def _pack(rows: list[StagedEvent]) -> bytes | None:
+    """The rows as one JSON text for SQLite to spread (see `staging.Staging._pack`, whose
+    limits apply here too); None when they must go row by row."""
+    if max(r[2] for r in rows) > _INT64_MAX:
+        return None
+    try:
+        packed = orjson.dumps(rows)
+    except TypeError:
+        return None
+    if len(packed) > _MAX_PACKED or b"\\u0000" in packed:
+        return None
+    return packed
+
+
+INSERT_PACKED = (
+    "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+    "SELECT :id + key, :bucket, value ->> 1, value ->> 2, value ->> 3, :origin, :id + key, "
+    ":seq + key FROM json_each(:packed)")
+INSERT_ROW = (
+    "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
