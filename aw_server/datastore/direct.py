@@ -31,13 +31,13 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from itertools import islice
-from operator import ge, itemgetter, le
+from operator import ge, itemgetter, le, sub
 
 import orjson
 
 from aw_server.datastore.import_source import Batch, SourceBucket, StagedEvent
 
-_BUCKET, _START = itemgetter(0), itemgetter(1)
+_BUCKET, _START, _END = itemgetter(0), itemgetter(1), itemgetter(2)
 _INT64_MAX = 2**63 - 1
 _MAX_PACKED = 256 * 1024 * 1024
 
@@ -176,7 +176,7 @@ class DirectPlanner:
         track.descending, track.last = descending, starts[-1]
         track.count += len(rows)
         ordered = rows[::-1] if descending else rows
-        longest = max(end - start for _, start, end, _ in rows)
+        longest = max(map(sub, map(_END, rows), starts))
         packed = _pack(ordered)
         return DirectPart(bucket_id, self._described[bucket_id] if new else None,
                           track.capacity, descending, len(rows), starts[-1], longest, packed,
@@ -189,7 +189,7 @@ class DirectPlanner:
 def _pack(rows: list[StagedEvent]) -> bytes | None:
     """The rows as one JSON text for SQLite to spread (see `staging.Staging._pack`, whose
     limits apply here too); None when they must go row by row."""
-    if max(r[2] for r in rows) > _INT64_MAX:
+    if max(map(_END, rows)) > _INT64_MAX:
         return None
     try:
         packed = orjson.dumps(rows)

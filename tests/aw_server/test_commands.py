@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.transfer_csv import read_csv, write_csv
 from tests.aw_server.datastore.test_legacy_import import rust_db
+from tests.support.servers import ServerProcess
 
 
 def cli(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -195,3 +198,21 @@ def test_kill_9_during_a_direct_import_then_rerun_equals_a_clean_import(
     assert cli(tmp_path, "import", str(source), "--dbpath", str(clean)).returncode == 0
     assert dump(db) == dump(clean)
     assert not list(tmp_path.glob("ours.sqlite.import-*.sqlite"))
+
+
+def test_import_refuses_while_a_server_uses_the_database(server_process: ServerProcess,
+                                                        tmp_path: Path) -> None:
+    source = tmp_path / "export.json"
+    big_export(source, 30)
+    config = tmp_path / "port.toml"
+    config.write_text(f"[server-testing]\nport = {server_process.port}\n")
+    refused = cli(tmp_path, "import", str(source), "--testing", "--config", str(config),
+                  "--dbpath", str(server_process.dbpath))
+    assert refused.returncode == 4
+    assert "aw-server is running on this database" in refused.stderr
+    assert requests.get(f"{server_process.url}/api/0/buckets/", timeout=5).json() == {}
+    # The server on that port has another database: this one is free to import into.
+    other = cli(tmp_path, "import", str(source), "--testing", "--config", str(config),
+                "--dbpath", str(tmp_path / "other.sqlite"))
+    assert other.returncode == 0, other.stderr
+    assert "30 events added" in other.stdout
