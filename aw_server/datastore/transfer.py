@@ -344,9 +344,9 @@ class TransferOps:
         staging writer's thread)."""
         buckets = dict(job.direct.buckets)
         origin = self.db.self_origin
-        conn = self.db.conn()
-        conn.execute("PRAGMA main.cache_size = -65536")
-        conn.execute("PRAGMA wal_autocheckpoint = 16384")
+        # This thread's own connection, which ends with it: sized as for publishing.
+        self.db.conn().execute("PRAGMA main.cache_size = -65536")
+        self.db.conn().execute("PRAGMA wal_autocheckpoint = 16384")
         with self._write() as conn:
             for part in parts:
                 found = buckets.get(part.bucket_id)

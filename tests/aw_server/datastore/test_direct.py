@@ -211,6 +211,33 @@ def _no_fallback(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return calls
 
 
+def test_a_bucket_created_meanwhile_is_merged_through_staging(
+        tmp_path: Path, open_api: Callable[..., ServerAPI],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A watcher creates the bucket between the decision to publish it directly and the
+    # transaction that would create it.
+    path = _export(tmp_path / "e.json", {"a": _events(list(range(90, 30, -1))),
+                                         "b": _events(list(range(90, 30, -1)))})
+    api = open_api()
+    original = TransferOps._publish_direct
+
+    def watcher_first(self: TransferOps, job: Any, parts: Any, cursor: str) -> None:
+        if any(p.bucket_id == "b" and p.new for p in parts) and "b" not in api.store.bucket_ids():
+            api.create_bucket("b", {"type": "w", "client": "c", "hostname": "h"})
+            api.create_events("b", _events([60]))
+        original(self, job, parts, cursor)
+
+    monkeypatch.setattr(TransferOps, "_publish_direct", watcher_first)
+    report = api.import_file(path)
+    assert {r.bucket_id: (r.created, r.inserted, r.skipped) for r in report.buckets} == {
+        "a": (True, 60, 0), "b": (False, 59, 1)}
+    assert api.store.get_bucket("b").type == "w"
+    staged = open_api("staged", direct=False)
+    staged.import_file(path)
+    ours = _events_in_order(api)
+    assert ours["a"] == _events_in_order(staged)["a"] and len(ours["b"]) == 60
+
+
 @pytest.mark.parametrize("newest_first", [True, False])
 @pytest.mark.parametrize("stop_at", [1, 2, 4, 8, 12])
 def test_interrupted_direct_import_resumes_without_duplicates(
