@@ -1,6 +1,8 @@
 """Import benchmark: an ActivityWatch (aw-server peewee) database of N events and a JSON
-export of M MB, imported by `aw-server import` (time and peak RSS of the process), side
-by side with aw-server 0.12.0's own `POST /api/0/import` of the same export.
+export of M MB, imported by `aw-server import` (time and peak RSS of the process) and
+by our server's `POST /api/0/import`, side by side with aw-server 0.12.0's own
+`POST /api/0/import` of the same export (the two endpoints timed alike: from request to
+answer, the server already running).
 
     .venv/bin/python bench/import_bench.py                 # 1M events, 100 MB, reference
     .venv/bin/python bench/import_bench.py --events 200000 --mb 20 --reference-mb 20
@@ -28,6 +30,7 @@ from pathlib import Path
 from _util import REPO_ROOT, RssSampler  # type: ignore[import-not-found]
 
 from tests.support.reference import start_reference_server
+from tests.support.servers import start_server_process
 
 APPS = ["firefox", "code", "Terminal", "Slack", "Spotify", "Thunderbird", "évince", "日本語"]
 
@@ -113,25 +116,42 @@ def run_ours(source: Path, workdir: Path) -> tuple[float, int, str]:
     return elapsed, peak, out.splitlines()[0]
 
 
-def run_reference(export: Path, workdir: Path, timeout: float) -> tuple[float, int, bool]:
+def _post_import(url: str, pid: int, export: Path, timeout: float) -> tuple[float, int, bool]:
+    """`POST /api/0/import` of the export to a running server: seconds until it answers,
+    the server's peak RSS meanwhile, and whether it finished within `timeout`."""
     import requests
 
+    sampler = RssSampler(pid).start()
+    os.sync()
+    started = time.monotonic()
+    finished = True
+    try:
+        with open(export, "rb") as body:
+            response = requests.post(f"{url}/api/0/import", data=body,
+                                     headers={"Content-Type": "application/json"},
+                                     timeout=timeout)
+        response.raise_for_status()
+    except requests.Timeout:
+        finished = False
+    elapsed = time.monotonic() - started
+    return elapsed, sampler.stop(), finished
+
+
+def run_reference(export: Path, workdir: Path, timeout: float) -> tuple[float, int, bool]:
     server = start_reference_server(workdir / "reference")
     try:
-        sampler = RssSampler(server.pid).start()
-        os.sync()
-        started = time.monotonic()
-        finished = True
-        try:
-            with open(export, "rb") as body:
-                response = requests.post(f"{server.url}/api/0/import", data=body,
-                                         headers={"Content-Type": "application/json"},
-                                         timeout=timeout)
-            response.raise_for_status()
-        except requests.Timeout:
-            finished = False
-        elapsed = time.monotonic() - started
-        return elapsed, sampler.stop(), finished
+        return _post_import(server.url, server.pid, export, timeout)
+    finally:
+        server.stop()
+
+
+def run_ours_http(export: Path, workdir: Path) -> tuple[float, int]:
+    """Our server's `POST /api/0/import`, timed exactly as the reference's."""
+    server = start_server_process(workdir)
+    try:
+        assert server.proc is not None
+        secs, peak, _ = _post_import(server.url, server.proc.pid, export, 1800)
+        return secs, peak
     finally:
         server.stop()
 
@@ -158,6 +178,9 @@ def main() -> None:
         secs_ours, peak, line = run_ours(export, work)
         print(f"ours  JSON export {args.mb:>4} MB ({n:,} events): {secs_ours:7.1f} s  peak RSS "
               f"{peak / mib:6.0f} MiB")
+        http = [run_ours_http(export, work / "http-1")]
+        print(f"ours  /api/0/import {args.mb} MB: {http[0][0]:7.1f} s  peak RSS "
+              f"{http[0][1] / mib:6.0f} MiB")
         if args.no_reference:
             return
         ref_mb = args.reference_mb or args.mb
@@ -179,6 +202,13 @@ def main() -> None:
         print(f"speed-up on the export: {scaled / mean:.1f}x (ours {mean:.1f} s, mean of the "
               "runs before and after the reference)"
               + ("" if ref_mb == args.mb else f"; reference time scaled from {ref_mb} MB"))
+        # The same endpoint on both sides: our server's /api/0/import, before and after.
+        http.append(run_ours_http(export, work / "http-2"))
+        print(f"ours  /api/0/import {args.mb} MB again, after the reference: "
+              f"{http[1][0]:7.1f} s")
+        mean_http = (http[0][0] + http[1][0]) / 2
+        print(f"speed-up endpoint to endpoint: {scaled / mean_http:.1f}x (ours {mean_http:.1f} "
+              "s, mean of the runs before and after the reference)")
 
 
 if __name__ == "__main__":

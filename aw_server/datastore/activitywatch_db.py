@@ -19,6 +19,7 @@ from typing import Any
 from aw_server import dirs
 from aw_server.datastore.import_source import (
     EPOCH,
+    MAX_DURATION_S,
     ONE_US,
     Batch,
     ImportSourceError,
@@ -194,7 +195,7 @@ class PeeweeSource(SqliteSource):
             _, _, timestamp, duration, datastr = row
             text = texts.get(datastr)
             if text is not None and (type(duration) is float or type(duration) is int) \
-                    and duration >= 0 and duration - duration == 0:
+                    and 0 <= duration <= MAX_DURATION_S:
                 try:
                     start = (fromisoformat(timestamp) - EPOCH) // ONE_US
                 except (TypeError, ValueError):  # naive (see parse_time_text) or unusual
@@ -209,7 +210,7 @@ class PeeweeSource(SqliteSource):
                 start = parse_time_text(timestamp)
             except (TypeError, ValueError):
                 start = conv.start_us(timestamp, f"eventmodel row {event_id}")
-            if type(duration) in (float, int) and duration >= 0 and duration - duration == 0:
+            if type(duration) in (float, int) and 0 <= duration <= MAX_DURATION_S:
                 dur = round(duration * 1_000_000)
             else:
                 dur = conv.duration_us(float(duration) if duration is not None else 0.0,

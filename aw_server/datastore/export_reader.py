@@ -31,6 +31,7 @@ import orjson
 
 from aw_server.datastore.import_source import (
     EPOCH,
+    MAX_DURATION_S,
     ONE_US,
     ORJSON_FLOATS_OK,
     Batch,
@@ -98,7 +99,7 @@ def _fast_rows(bucket_id: str, objs: list[Any], n: int,
             pass
         else:
             if type(data) is dict and (type(duration) is float or type(duration) is int) \
-                    and duration >= 0 and MIN_US <= start <= MAX_US:
+                    and 0 <= duration <= MAX_DURATION_S and MIN_US <= start <= MAX_US:
                 if data:
                     text = dumps(data).decode()  # fast_stored_json, inlined
                     if "e-" in text or "0.0000" in text or not floats_ok:
@@ -413,7 +414,7 @@ class _Reader:
                 raise self.fail(f"{where} has no timestamp") from None
             start = conv.start_us(timestamp, where)  # raises with the reason
         duration = obj.get("duration", 0)
-        if type(duration) is float and duration >= 0 and duration - duration == 0:
+        if type(duration) is float and 0 <= duration <= MAX_DURATION_S:
             dur = round(duration * 1_000_000)
         elif duration is None:
             dur = 0

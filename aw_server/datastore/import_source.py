@@ -66,6 +66,7 @@ class Batch:
 
 # -- value conversion ------------------------------------------------------------------
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_DURATION_S = (MAX_US - MIN_US) / 1_000_000  # longer cannot be a stored event
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_US = timedelta(microseconds=1)  # (moment - EPOCH) // ONE_US: exact µs, one C call
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -225,6 +226,8 @@ class _Events:
         if seconds < 0:
             self.notes["negative duration stored as 0"] += 1
             return 0
+        if seconds > MAX_DURATION_S:  # checked before scaling: 1e308 * 1e6 is infinite
+            raise ImportSourceError(self.path, f"{where}: duration {seconds!r} is too large")
         return round(seconds * 1_000_000)
 
     def start_us(self, text: Any, where: str) -> int:

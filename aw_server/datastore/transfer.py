@@ -237,12 +237,8 @@ class TransferOps:
                 if usable:
                     return job, True
                 # Changed source, or staging file lost: start anew (what was published
-                # already is recognised and skipped; what a read of the old source
-                # published directly was not finished, and goes).
-                if phase == "reading":
-                    self._roll_back_direct(job, enabled=True)
-                Staging(Path(staging)).remove()
-                conn.execute("DELETE FROM import_job WHERE id = ?", (job_id,))
+                # already is recognised and skipped).
+                self._forget(conn, job)
             cur = conn.execute(
                 "INSERT INTO import_job (source, kind, fingerprint, staging, phase, started, "
                 "updated) VALUES (?, ?, ?, '', 'reading', ?, ?)",
@@ -252,6 +248,29 @@ class TransferOps:
             staging = self._staging_path(job_id)
             conn.execute("UPDATE import_job SET staging = ? WHERE id = ?", (staging, job_id))
         return _Job(job_id, staging, "reading", 0, None, {}, DirectState()), False
+
+    def _forget(self, conn: sqlite3.Connection, job: _Job) -> None:
+        """Drop a job that will not resume. What its reading published directly was not
+        finished, and goes; windows it published are complete, and stay."""
+        if job.phase == "reading":
+            self._roll_back_direct(job, enabled=True)
+        Staging(Path(job.staging)).remove()
+        conn.execute("DELETE FROM import_job WHERE id = ?", (job.id,))
+
+    def drop_unresumable_imports(self) -> list[str]:
+        """Unfinished imports whose source file is gone (an upload a stopped server left)
+        can never resume: forget them (see `_forget`); returns their sources."""
+        dropped = []
+        with self._write() as conn:
+            for row in conn.execute(
+                "SELECT id, staging, phase, bucket_pos, start_pos, results, direct, source "
+                "FROM import_job WHERE phase != 'done'"
+            ).fetchall():
+                if not Path(row[7]).exists():
+                    self._forget(conn, _Job(row[0], row[1], row[2], row[3], row[4],
+                                            json.loads(row[5]), DirectState.from_json(row[6])))
+                    dropped.append(str(row[7]))
+        return dropped
 
     def unfinished_imports(self) -> list[dict[str, Any]]:
         """Interrupted imports (for the tray or dashboard to offer resuming)."""

@@ -27,6 +27,7 @@ def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["aw_api"] = api
+    imports.install_uploads(app, api)
     policy = security.SecurityPolicy(config, port or config.port)
     security.install(app, policy)
     register_error_handlers(app)

@@ -63,14 +63,19 @@ def json_list_response(items: Iterable[str]) -> Response:
 _JSON_TYPES = ("application/json", "application/x-json", "text/json")
 
 
-def json_body() -> Any:
-    """The request's JSON; a missing content type is tolerated (old scripts send none), a
-    different one is refused with 415 so browsers cannot post it without a preflight."""
+def require_json_type() -> None:
+    """A missing content type is tolerated (old scripts send none), another than JSON is
+    refused with 415 so browsers cannot post the body without a preflight."""
     mimetype = request.mimetype
     if mimetype and mimetype not in _JSON_TYPES and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(
             f"expected a JSON body (Content-Type: application/json), got '{mimetype}'"
         )
+
+
+def json_body() -> Any:
+    """The request's JSON (see `require_json_type`)."""
+    require_json_type()
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("the request body is empty; send JSON")

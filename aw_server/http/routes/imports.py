@@ -29,10 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.formparser import parse_form_data
 
+from aw_server.api import ServerAPI
 from aw_server.datastore.import_source import SQLITE_MAGIC, ImportSourceError
 from aw_server.datastore.legacy_import import find_activitywatch_databases, open_source
 from aw_server.errors import BadRequest, NotFound, UnsupportedMediaType
@@ -129,20 +130,25 @@ class JobTable:
             return sorted(self._jobs.values(), key=lambda j: j.created)
 
 
-def _jobs() -> JobTable:
-    table = current_app.extensions.get("aw_import_jobs")
-    if table is None:
-        db_path = str(api().store.db.path)
-        if db_path == ":memory:":
-            folder, prefix = Path(tempfile.gettempdir()), f"aw-upload-{os.getpid()}-"
-        else:
-            folder, prefix = Path(db_path).parent, f"{Path(db_path).name}.upload-"
-        # setdefault: two first requests at once still share one table.
-        table = current_app.extensions.setdefault("aw_import_jobs", JobTable(folder, prefix))
+def install_uploads(app: Flask, server_api: ServerAPI) -> None:
+    """At the app's start: the uploads a stopped server left behind are removed (by the
+    table), and the imports they fed, which can never resume, are taken back."""
+    db_path = str(server_api.store.db.path)
+    if db_path == ":memory:":
+        folder, prefix = Path(tempfile.gettempdir()), f"aw-upload-{os.getpid()}-"
+    else:
+        folder, prefix = Path(db_path).parent, f"{Path(db_path).name}.upload-"
+    app.extensions["aw_import_jobs"] = JobTable(folder, prefix)
+    for source in server_api.store.drop_unresumable_imports():
+        logger.info("forgot the interrupted import of %s: its file is gone", source)
+
+
+def upload_table() -> JobTable:
+    table: JobTable = current_app.extensions["aw_import_jobs"]
     return table
 
 
-def _what_it_is(head: bytes) -> str | None:
+def what_it_is(head: bytes) -> str | None:
     """None when `head` may start an export or a database; else what the file looks like."""
     if head.startswith(SQLITE_MAGIC):
         return None
@@ -170,7 +176,7 @@ def _check_source(path: Path, filename: str) -> None:
         head = handle.read(_SNIFF_BYTES)
     if not head:
         raise BadRequest(f"the uploaded file '{filename}' is empty", param="file")
-    problem = _what_it_is(head)
+    problem = what_it_is(head)
     if problem is not None:
         raise BadRequest(f"'{filename}' is not {_FORMATS}: it looks like {problem}",
                          param="file")
@@ -182,7 +188,7 @@ def _check_source(path: Path, filename: str) -> None:
             raise BadRequest(f"'{filename}': {exc.what}", param="file") from None
 
 
-def _receive_upload(table: JobTable, job_id: str) -> tuple[Path, str, int]:
+def receive_upload(table: JobTable, job_id: str) -> tuple[Path, str, int]:
     """Stream the first file of the multipart body to disk; returns (path, name, size)."""
     created: list[tuple[Path, IO[bytes]]] = []
 
@@ -243,10 +249,10 @@ def _start(table: JobTable, job_id: str, path: Path, filename: str, size: int,
 
 
 def start_job() -> Response:
-    table = _jobs()
+    table = upload_table()
     job_id = uuid.uuid4().hex[:16]
     if request.mimetype == "multipart/form-data":
-        path, filename, size = _receive_upload(table, job_id)
+        path, filename, size = receive_upload(table, job_id)
         try:
             _check_source(path, filename)
         except BaseException:
@@ -270,11 +276,11 @@ def start_job() -> Response:
 
 
 def job_status(job_id: str) -> Response:
-    return json_response(_jobs().get(job_id).status())
+    return json_response(upload_table().get(job_id).status())
 
 
 def list_jobs() -> Response:
-    return json_response([job.status() for job in _jobs().all()])
+    return json_response([job.status() for job in upload_table().all()])
 
 
 def _found() -> list[Path]:

@@ -4,26 +4,30 @@ also as CSV (`?format=csv`, the same file as `aw-server export --format csv`).""
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import threading
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO, cast
 
 from flask import Response, request
 
+from aw_server.datastore.import_source import SQLITE_MAGIC, ImportSourceError
 from aw_server.errors import BadRequest
+from aw_server.http.routes.imports import JobTable, receive_upload, upload_table, what_it_is
 from aw_server.http.routing import (
     Param,
     Route,
     api,
-    json_body,
     json_response,
+    require_json_type,
     streamed_json,
 )
 from aw_server.transfer_csv import write_csv
 
 _CSV_CHUNK = 64 * 1024
+_BODY_CHUNK = 1024 * 1024
 _FORMAT = Param("format", "string", "'json' (default, ActivityWatch's export) or 'csv' "
                 "(one row per event, a column per data key)")
 
@@ -134,21 +138,48 @@ def export_bucket(bucket_id: str) -> Response:
 
 
 def import_all() -> Response:
+    """Answers when the import is done, as aw-server's does. The body is streamed to a
+    file beside the database and imported like `aw-server import` (never held in memory;
+    buckets the server lacks are published as they are read), then deleted."""
+    table = upload_table()
+    upload_id = f"sync-{uuid.uuid4().hex[:16]}"
     if request.mimetype == "multipart/form-data":
-        files = list(request.files.values())
-        if not files:
-            raise BadRequest("the multipart upload holds no file; attach the export as a file")
-        try:
-            document = json.load(files[0].stream)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise BadRequest(f"the uploaded file is not a valid JSON export: {exc}") from None
+        path, _, _ = receive_upload(table, upload_id)
+        what = "the uploaded file"
     else:
-        document = json_body()
-    results = api().import_document(document)
+        require_json_type()
+        path, what = _save_body(table, upload_id), "the request body"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64)
+        if not head:
+            raise BadRequest(f"{what} is empty; send an ActivityWatch JSON export")
+        problem = what_it_is(head) or ("a database (import it with POST /api/0/import/jobs)"
+                                       if head.startswith(SQLITE_MAGIC) else None)
+        if problem is not None:
+            raise BadRequest(f"{what} is not a valid JSON export: it looks like {problem}")
+        try:
+            report = api().import_file(path)
+        except ImportSourceError as exc:
+            raise BadRequest(f"{what} is not a valid JSON export: {exc.what}") from None
+    finally:
+        path.unlink(missing_ok=True)
     return json_response({
         "buckets": {r.bucket_id: {"created": r.created, "inserted": r.inserted,
-                                  "skipped": r.skipped} for r in results}
+                                  "skipped": r.skipped} for r in report.buckets}
     })
+
+
+def _save_body(table: JobTable, upload_id: str) -> Path:
+    path, handle = table.new_upload(upload_id)
+    try:
+        with handle:
+            while chunk := request.stream.read(_BODY_CHUNK):
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 ROUTES = [

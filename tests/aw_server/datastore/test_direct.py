@@ -322,6 +322,27 @@ def test_a_source_changed_midway_takes_back_the_unfinished_direct_part(
     assert len(got) == 30 and all(json.loads(r[2])["tag"] == "changed" for r in got)
 
 
+def test_an_import_whose_file_is_gone_is_forgotten_and_taken_back(
+        tmp_path: Path, open_api: Callable[..., ServerAPI]) -> None:
+    # An upload that a stopped server left: the file is removed at the next start, so the
+    # import can never resume, and what it published directly must not stay half done.
+    path = _export(tmp_path / "upload", {"a": _events(list(range(90, 30, -1)))})
+    api = open_api()
+
+    def stop(phase: str, done: int, total: int | None) -> None:
+        if done > 40:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.import_file(path, progress=stop)
+    assert api.store.bucket_ids() == ["a"]  # published directly, partly
+    assert api.store.drop_unresumable_imports() == []  # its file is still there
+    path.unlink()
+    assert api.store.drop_unresumable_imports() == [str(path)]
+    assert api.store.bucket_ids() == [] and api.store.unfinished_imports() == []
+    assert not list(tmp_path.glob("ours.sqlite.import-*"))
+
+
 # -- the planner alone ------------------------------------------------------------------
 def _batch(cursor: str, *events: tuple[str, int]) -> Batch:
     described = [SourceBucket(b, "t", "c", "h", "2020-01-01T00:00:00+00:00")

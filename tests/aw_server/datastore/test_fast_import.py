@@ -178,6 +178,8 @@ def test_errors_are_worded_as_by_the_general_path(tmp_path: Path,
     head = '{"buckets": {"b": {"type": "t", "client": "c", "hostname": "h", "events": ['
     for damage in ['{"timestamp": "yesterday"}', '{"timestamp": 5}', "7",
                    '{"timestamp": "2020-01-01T00:00:00Z", "duration": "long"}',
+                   '{"timestamp": "2020-01-01T00:00:00Z", "duration": 1e308}',
+                   '{"timestamp": "2020-01-01T00:00:00Z", "duration": 10000000000000000}',
                    '{"timestamp": "2020-01-01T00:00:00Z",}', '{"timestamp": "2020-01-01T0']:
         path = tmp_path / "damaged.json"
         path.write_text(head + good + ", " + damage + ", " + good + "]}}}")

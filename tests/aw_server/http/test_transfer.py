@@ -118,6 +118,8 @@ def test_older_list_form_and_ids_in_the_file_are_accepted(client: HttpClient) ->
                        "events": [{"timestamp": "bad"}]}}},
     {"buckets": {"b": {"client": "c", "hostname": "h", "events": []}}},
     {"buckets": {"b": {"type": "t", "client": "c", "hostname": "h", "events": {}}}},
+    {"buckets": {"b": {"type": "t", "client": "c", "hostname": "h",
+                       "events": [{"timestamp": "2020-01-01T00:00:00Z", "duration": 1e308}]}}},
 ])
 def test_bad_import_is_400_and_writes_nothing(client: HttpClient, doc: object) -> None:
     fill(client)
@@ -132,6 +134,42 @@ def test_invalid_multipart_json_is_400(client: HttpClient) -> None:
     response = client.post("/api/0/import", files={"f": ("x.json", b"{not json", "text/plain")})
     assert response.status_code == 400
     assert "not a valid JSON export" in response.json()["message"]
+
+
+def test_import_body_is_streamed_to_a_file_that_goes_afterwards(client: HttpClient,
+                                                                tmp_path: Path) -> None:
+    # Big enough for several runs and batches of the file reader.
+    events = [{"timestamp": f"2024-02-01T00:{i // 60:02d}:{i % 60:02d}Z", "duration": 1,
+               "data": {"i": i, "t": "✓" * (i % 5)}} for i in range(3000, 0, -1)]
+    doc = {"buckets": {"big": {"id": "big", "type": "t", "client": "c", "hostname": "h",
+                               "created": "2024-02-01T00:00:00+00:00", "name": None,
+                               "data": {}, "events": events}}}
+    body = json.dumps(doc).encode()
+    response = client.post("/api/0/import", data=body,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"buckets": {"big": {"created": True, "inserted": 3000,
+                                                   "skipped": 0}}}
+    assert client.get("/api/0/buckets/big/events/count").json() == 3000
+    cut = client.post("/api/0/import", data=body[: len(body) // 2],
+                      headers={"Content-Type": "application/json"})
+    assert cut.status_code == 400
+    assert cut.json()["message"].startswith("the request body is not a valid JSON export")
+    assert "server.sqlite" not in cut.json()["message"]  # no temporary name shown
+    assert not list(tmp_path.glob("server.sqlite.upload-*"))
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    (b"", "is empty"), (b"SQLite format 3\x00" + bytes(100), "/api/0/import/jobs"),
+    (b"\x89PNG\r\n", "a PNG image"),
+])
+def test_import_body_that_is_no_export_is_400(client: HttpClient, tmp_path: Path,
+                                              body: bytes, what: str) -> None:
+    response = client.post("/api/0/import", data=body,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert what in response.json()["message"]
+    assert not list(tmp_path.glob("server.sqlite.upload-*"))
 
 
 def test_export_survives_unicode_edge_cases(client: HttpClient) -> None:
