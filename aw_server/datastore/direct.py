@@ -33,13 +33,10 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from operator import ge, itemgetter, le, sub
 
-import orjson
-
 from aw_server.datastore.import_source import Batch, SourceBucket, StagedEvent
+from aw_server.datastore.staging import pack_events
 
 _BUCKET, _START, _END = itemgetter(0), itemgetter(1), itemgetter(2)
-_INT64_MAX = 2**63 - 1
-_MAX_PACKED = 256 * 1024 * 1024
 
 
 class DirectBroken(Exception):
@@ -83,7 +80,7 @@ class DirectState:
 
 @dataclass(slots=True)
 class DirectPart:
-    """One bucket's events of one batch, oldest first, ready for `insert_part_sql`."""
+    """One bucket's events of one batch, oldest first, ready for `INSERT_PACKED`."""
 
     bucket_id: str
     new: SourceBucket | None  # its description when the bucket is to be created
@@ -177,27 +174,10 @@ class DirectPlanner:
         track.count += len(rows)
         ordered = rows[::-1] if descending else rows
         longest = max(map(sub, map(_END, rows), starts))
-        packed = _pack(ordered)
+        packed = pack_events(ordered)
         return DirectPart(bucket_id, self._described[bucket_id] if new else None,
                           track.capacity, descending, len(rows), starts[-1], longest, packed,
                           None if packed is not None else ordered)
-
-    def buckets(self) -> set[str]:
-        return set(self._track)
-
-
-def _pack(rows: list[StagedEvent]) -> bytes | None:
-    """The rows as one JSON text for SQLite to spread (see `staging.Staging._pack`, whose
-    limits apply here too); None when they must go row by row."""
-    if max(map(_END, rows)) > _INT64_MAX:
-        return None
-    try:
-        packed = orjson.dumps(rows)
-    except TypeError:
-        return None
-    if len(packed) > _MAX_PACKED or b"\\u0000" in packed:
-        return None
-    return packed
 
 
 INSERT_PACKED = (

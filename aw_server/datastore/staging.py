@@ -151,14 +151,8 @@ class Staging:
         """The events as one JSON text, which SQLite spreads into rows: the whole insert
         then runs without the interpreter lock, and no row is built in Python. Exact for
         these values (tests/aw_server/datastore/test_fast_import.py); else (None, rows)."""
-        packed: bytes | None = None
-        if max(map(_END, events), default=0) <= _INT64_MAX:
-            with contextlib.suppress(TypeError):
-                packed = orjson.dumps(events)
-        # SQLite takes texts up to 1e9 bytes, and its JSON functions cut a string at a
-        # NUL: such batches go row by row. (A stored `data` is JSON, which has NULs only
-        # as the escape `\u0000`; that matches here too, and costs only the detour.)
-        if packed is not None and len(packed) <= _MAX_PACKED and b"\\u0000" not in packed:
+        packed = pack_events(events)
+        if packed is not None:
             return packed, None
         ords = self._ords
         return None, [(base + i, ords[b], start, end, data)
@@ -315,6 +309,23 @@ class Staging:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(f"{self.path}{suffix}")
+
+
+def pack_events(events: list[StagedEvent]) -> bytes | None:
+    """The events as one JSON array for SQLite to spread into rows (`json_each`), or None
+    when they must go row by row: an end beyond 64 bits, a text beyond what SQLite takes
+    (1e9 bytes), or a NUL, at which its JSON functions cut a string. (A stored `data` is
+    JSON, which has NULs only as the escape `\\u0000`; that matches here too, and costs
+    only the detour.)"""
+    if max(map(_END, events), default=0) > _INT64_MAX:
+        return None
+    try:
+        packed = orjson.dumps(events)
+    except TypeError:
+        return None
+    if len(packed) > _MAX_PACKED or b"\\u0000" in packed:
+        return None
+    return packed
 
 
 def low_bound(after: int | None) -> int:

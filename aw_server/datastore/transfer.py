@@ -115,6 +115,16 @@ class _Job:
     results: dict[str, list[Any]]
     direct: DirectState
 
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> _Job:
+        """From the columns of `_JOB_COLUMNS`, in order."""
+        job_id, staging, phase, bucket_pos, start_pos, results, direct = row[:7]
+        return cls(job_id, staging, phase, bucket_pos, start_pos, json.loads(results),
+                   DirectState.from_json(direct))
+
+
+_JOB_COLUMNS = "id, staging, phase, bucket_pos, start_pos, results, direct"
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
@@ -226,14 +236,13 @@ class TransferOps:
         """The unfinished job of this source if the file is unchanged, else a new one."""
         with self._write() as conn:
             found = conn.execute(
-                "SELECT id, fingerprint, staging, phase, bucket_pos, start_pos, results, "
-                "direct FROM import_job WHERE source = ? AND phase != 'done' ORDER BY id DESC",
-                (source_path,),
+                f"SELECT {_JOB_COLUMNS}, fingerprint FROM import_job WHERE source = ? "
+                "AND phase != 'done' ORDER BY id DESC", (source_path,),
             ).fetchall()
-            for job_id, fp, staging, phase, bucket_pos, start_pos, results, direct in found:
-                job = _Job(job_id, staging, phase, bucket_pos, start_pos, json.loads(results),
-                           DirectState.from_json(direct))
-                usable = fp == fingerprint and (phase == "reading" or Path(staging).exists())
+            for row in found:
+                job, fp = _Job.from_row(row), row[7]
+                usable = fp == fingerprint and (job.phase == "reading"
+                                                or Path(job.staging).exists())
                 if usable:
                     return job, True
                 # Changed source, or staging file lost: start anew (what was published
@@ -263,12 +272,10 @@ class TransferOps:
         dropped = []
         with self._write() as conn:
             for row in conn.execute(
-                "SELECT id, staging, phase, bucket_pos, start_pos, results, direct, source "
-                "FROM import_job WHERE phase != 'done'"
+                f"SELECT {_JOB_COLUMNS}, source FROM import_job WHERE phase != 'done'"
             ).fetchall():
                 if not Path(row[7]).exists():
-                    self._forget(conn, _Job(row[0], row[1], row[2], row[3], row[4],
-                                            json.loads(row[5]), DirectState.from_json(row[6])))
+                    self._forget(conn, _Job.from_row(row))
                     dropped.append(str(row[7]))
         return dropped
 
