@@ -52,7 +52,10 @@ _EMPTY: dict[str, Any] = {}
 _DESCRIBED = {"type", "client", "hostname", "created", "name", "data"}
 
 _CHUNK = 4 * 1024 * 1024  # characters read at a time
-_RUN = 1024 * 1024  # characters of events decoded per library call
+# Characters of events decoded per library call. orjson holds the interpreter lock
+# while it decodes, so this also bounds how long the publishing thread can wait for
+# the lock (`staging.StagingWriter`): 64 Ki characters take about a millisecond.
+_RUN = 64 * 1024
 _BLANK = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 # After an event: the list's end, or a comma and the next event's "{".
@@ -157,7 +160,8 @@ class _Reader:
         self.path = source.path
         self.raw = raw
         self.skip = skip
-        self.size = size
+        self.full_size = size
+        self.size = self.batch_size(skip)
         self.count = 0
         self.events: list[StagedEvent] = []
         self.buckets: list[SourceBucket] = []
@@ -233,9 +237,17 @@ class _Reader:
         self.expect(":", "':'")
         return str(value)
 
+    def batch_size(self, start: int) -> int:
+        """Batches start small and double up to the full size, so that the publishing
+        thread gets its first batch in a few milliseconds, not after a full batch's
+        reading. The size depends only on where the batch starts: a resumed import cuts
+        its batches where the interrupted one did (see `direct.DirectPlanner`)."""
+        return max(1, min(self.full_size, max(self.full_size // 16, start)))
+
     def batch(self) -> Batch:
         out = Batch(self.buckets, self.events, str(self.count), self.bytes_read)
         self.buckets, self.events = [], []
+        self.size = self.batch_size(self.count)
         return out
 
     # -- structure ---------------------------------------------------------------------

@@ -417,13 +417,14 @@ class StagingWriter:
     next `put` or by leaving the `with` block. The staging file must not be used by
     anything else until the block is left.
 
-    `prompt`: the writer's thread comes back from SQLite many times per batch, and each
-    time waits for the reading thread to give up the interpreter lock, which by default
-    it does every 5 ms. When the writer carries most of the work (publishing directly,
-    see `direct.py`), those waits add up to a second per 100 MB; a shorter switch
-    interval meanwhile cuts them down (measured in docs/import-export.md)."""
+    `prompt`: the writer's thread comes back from SQLite many times per batch (once per
+    statement when publishing directly, see `direct.py`), and each time waits for the
+    reading thread to give up the interpreter lock, which it does only every switch
+    interval (5 ms by default, 1 ms in the server). When the writer carries most of the
+    work, those waits add up to a second per 100 MB; a 0.1 ms interval meanwhile cuts
+    them down (measured in docs/import-export.md)."""
 
-    _PROMPT_INTERVAL = 0.0005
+    _PROMPT_INTERVAL = 0.0001
 
     def __init__(self, staging: Staging, *, prompt: bool = False) -> None:
         self.staging = staging

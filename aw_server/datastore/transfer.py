@@ -38,13 +38,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aw_server.datastore.direct import (
-    INSERT_PACKED,
-    INSERT_ROW,
     DirectBroken,
     DirectBucket,
     DirectPart,
     DirectPlanner,
     DirectState,
+    insert_events,
 )
 from aw_server.datastore.import_source import Batch, ImportSourceError, Source, SourceBucket
 from aw_server.datastore.rows import BucketRow, dump_json
@@ -383,16 +382,7 @@ class TransferOps:
                     raise DirectBroken(f"bucket {part.bucket_id!r} was deleted meanwhile")
                 first = found.first_id(part.count)
                 seq = self.db.take_seqs(part.count)
-                if part.packed is not None:
-                    cur = conn.execute(INSERT_PACKED, {"id": first, "bucket": row.key,
-                                                       "origin": origin, "seq": seq,
-                                                       "packed": part.packed})
-                    if cur.rowcount != part.count:
-                        raise RuntimeError(f"published {cur.rowcount} of {part.count} rows")
-                else:
-                    conn.executemany(INSERT_ROW, [
-                        (first + i, row.key, start, end, data, origin, first + i, seq + i)
-                        for i, (_, start, end, data) in enumerate(part.rows or [])])
+                insert_events(conn, part.rows, first, row.key, origin, seq)
                 self._grow_max_duration(conn, row, part.longest)
                 self._last.pop(row.key, None)
                 buckets[part.bucket_id] = replace(found, count=found.count + part.count,

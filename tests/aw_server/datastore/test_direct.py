@@ -15,7 +15,13 @@ import pytest
 from aw_server.api import ServerAPI
 from aw_server.datastore import export_reader
 from aw_server.datastore import staging as staging_module
-from aw_server.datastore.direct import DirectBroken, DirectBucket, DirectPlanner, DirectState
+from aw_server.datastore.direct import (
+    DirectBroken,
+    DirectBucket,
+    DirectPlanner,
+    DirectState,
+    insert_events,
+)
 from aw_server.datastore.import_source import Batch, ImportSourceError, SourceBucket
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import TransferOps
@@ -392,3 +398,30 @@ def test_direct_state_round_trips_through_its_column(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "db.sqlite")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     conn.close()
+
+
+# Texts a stored `data` may hold, NULs and escapes included (JSON functions would cut a
+# string at a NUL; bound parameters keep it).
+_TEXTS = ["{}", '{"app": "\u65e5\u672c\u8a9e \u2713"}', "a\x00b", '{"k": "\\u0000"}',
+          '"\\""', "\u2028\x7f", "x" * 5000]
+
+
+@pytest.mark.parametrize("parameter_limit", [None, 999])
+@pytest.mark.parametrize("count", [0, 1, 1023, 1024, 1025, 2900])
+def test_inserted_events_are_stored_exactly_with_their_ids(
+        tmp_path: Path, count: int, parameter_limit: int | None) -> None:
+    store = Datastore(tmp_path / "db.sqlite")
+    try:
+        conn = store.db.conn()
+        if parameter_limit is not None:  # as SQLite before 3.32 allowed
+            conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, parameter_limit)
+        rows = [("ignored", 10 * i - 2**62, 10 * i - 2**62 + i % 7, _TEXTS[i % len(_TEXTS)])
+                for i in range(count)]
+        with store.db.write() as write:
+            insert_events(write, rows, 5000, 3, 2, 70_000)
+        got = conn.execute("SELECT id, bucket, start, end, data, origin, origin_id, seq "
+                           "FROM event ORDER BY id").fetchall()
+        assert got == [(5000 + i, 3, start, end, text, 2, 5000 + i, 70_000 + i)
+                       for i, (_, start, end, text) in enumerate(rows)]
+    finally:
+        store.close()
