@@ -382,7 +382,8 @@ class TransferOps:
                     raise DirectBroken(f"bucket {part.bucket_id!r} was deleted meanwhile")
                 first = found.first_id(part.count)
                 seq = self.db.take_seqs(part.count)
-                insert_events(conn, part.rows, first, row.key, origin, seq)
+                insert_events(conn, part.rows, first, found.first_origin_id(), row.key, origin,
+                              seq)
                 self._grow_max_duration(conn, row, part.longest)
                 self._last.pop(row.key, None)
                 buckets[part.bucket_id] = replace(found, count=found.count + part.count,

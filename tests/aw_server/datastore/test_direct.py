@@ -418,10 +418,31 @@ def test_inserted_events_are_stored_exactly_with_their_ids(
         rows = [("ignored", 10 * i - 2**62, 10 * i - 2**62 + i % 7, _TEXTS[i % len(_TEXTS)])
                 for i in range(count)]
         with store.db.write() as write:
-            insert_events(write, rows, 5000, 3, 2, 70_000)
+            insert_events(write, rows, 5000, 900, 3, 2, 70_000)
         got = conn.execute("SELECT id, bucket, start, end, data, origin, origin_id, seq "
                            "FROM event ORDER BY id").fetchall()
-        assert got == [(5000 + i, 3, start, end, text, 2, 5000 + i, 70_000 + i)
+        assert got == [(5000 + i, 3, start, end, text, 2, 900 + i, 70_000 + i)
                        for i, (_, start, end, text) in enumerate(rows)]
     finally:
         store.close()
+
+
+def test_origin_ids_of_an_import_name_each_event_once_beside_later_events(
+        tmp_path: Path, open_api: Callable[..., ServerAPI]) -> None:
+    # Origin ids come from the bottom of the block, in insertion order, not from the ids.
+    path = _export(tmp_path / "e.json", {"a": _events(list(range(100, 40, -1)))})
+    api = open_api()
+    api.import_file(path)
+    api.create_events("a", _events([200, 201]))
+    api.create_bucket("other", {"type": "t", "client": "c", "hostname": "h"})
+    api.create_events("other", _events([1, 2, 3]))
+    conn = api.store.db.conn()
+    rows = conn.execute("SELECT id, origin, origin_id FROM event ORDER BY id").fetchall()
+    assert len({(origin, origin_id) for _, origin, origin_id in rows}) == len(rows) == 65
+    imported = conn.execute("SELECT id, origin_id FROM event WHERE start < ? ORDER BY seq",
+                            (200 * 1_000_000,)).fetchall()
+    assert [o for _, o in imported] == sorted(o for _, o in imported)  # in insertion order
+    doomed, doomed_origin_id = imported[0]
+    assert api.delete_event("a", doomed)
+    assert conn.execute("SELECT count(*) FROM tombstone WHERE origin_id = ?",
+                        (doomed_origin_id,)).fetchone()[0] == 1
