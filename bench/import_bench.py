@@ -9,7 +9,9 @@ answer, the server already running).
 
 Targets (issue 9): >= 10x faster than the reference; a 100 MB export in <= 60 s with
 <= 500 MiB peak RSS. The reference gets `--reference-timeout` seconds; if it has not
-finished, its figure is reported as a lower bound.
+finished, its figure is reported as a lower bound. Ours runs `--runs` times before the
+reference and as often after it (this machine's speed drifts within minutes); the
+speed-ups use the median of those runs, and are also given against our slowest.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import random
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,6 +159,10 @@ def run_ours_http(export: Path, workdir: Path) -> tuple[float, int]:
         server.stop()
 
 
+def _runs(label: str, times: list[float]) -> str:
+    return f"{label}: " + ", ".join(f"{t:.1f}" for t in times) + " s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -164,6 +171,8 @@ def main() -> None:
                         help="size of the export given to the reference (default: --mb)")
     parser.add_argument("--reference-timeout", type=float, default=1800)
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs of ours on each side of the reference (median used)")
     args = parser.parse_args()
     mib = 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="aw-import-bench-") as tmp:
@@ -175,12 +184,30 @@ def main() -> None:
               f"{peak / mib:6.0f} MiB  ({args.events / secs:,.0f} events/s)  [{line}]")
         export = work / "export.json"
         n = make_export(export, args.mb)
-        secs_ours, peak, line = run_ours(export, work)
-        print(f"ours  JSON export {args.mb:>4} MB ({n:,} events): {secs_ours:7.1f} s  peak RSS "
-              f"{peak / mib:6.0f} MiB")
-        http = [run_ours_http(export, work / "http-1")]
-        print(f"ours  /api/0/import {args.mb} MB: {http[0][0]:7.1f} s  peak RSS "
-              f"{http[0][1] / mib:6.0f} MiB")
+        cli: list[float] = []
+        http: list[float] = []
+        peaks: list[int] = []
+        http_peaks: list[int] = []
+
+        def run_both(side: str) -> None:
+            """`--runs` imports by the command and by the endpoint, each into a new
+            database."""
+            for i in range(args.runs):
+                folder = work / f"{side}-{i}"
+                folder.mkdir()
+                secs, peak, _ = run_ours(export, folder)
+                cli.append(secs)
+                peaks.append(peak)
+                secs, peak = run_ours_http(export, folder / "http")
+                http.append(secs)
+                http_peaks.append(peak)
+
+        run_both("before")
+        print(f"ours  JSON export {args.mb:>4} MB ({n:,} events), `aw-server import`: "
+              f"median {statistics.median(cli):.1f} s  peak RSS {max(peaks) / mib:.0f} MiB  "
+              f"({_runs('runs', cli)})")
+        print(f"ours  /api/0/import {args.mb} MB: median {statistics.median(http):.1f} s  "
+              f"peak RSS {max(http_peaks) / mib:.0f} MiB  ({_runs('runs', http)})")
         if args.no_reference:
             return
         ref_mb = args.reference_mb or args.mb
@@ -192,23 +219,19 @@ def main() -> None:
         bound = "" if finished else " (did not finish: lower bound)"
         print(f"aw-server 0.12.0 /api/0/import {ref_mb} MB: {secs_ref:7.1f} s{bound}  peak RSS "
               f"{peak_ref / mib:6.0f} MiB")
-        # This machine's speed drifts by up to 2x within minutes: ours runs again after
-        # the reference, and the ratio uses the mean of the runs on either side of it.
-        (work / "again").mkdir()
-        again, _, _ = run_ours(export, work / "again")
-        print(f"ours  JSON export {args.mb:>4} MB again, after the reference: {again:7.1f} s")
+        # This machine's speed drifts by up to 2x within minutes, and one short run can
+        # fall into a slow spell that the reference's long run averages out: ours runs
+        # as often again after the reference, and the ratios use the median of all.
+        run_both("after")
+        print(_runs("ours  `aw-server import`, after the reference", cli[args.runs:]))
+        print(_runs("ours  /api/0/import, after the reference", http[args.runs:]))
         scaled = secs_ref * args.mb / ref_mb
-        mean = (secs_ours + again) / 2
-        print(f"speed-up on the export: {scaled / mean:.1f}x (ours {mean:.1f} s, mean of the "
-              "runs before and after the reference)"
-              + ("" if ref_mb == args.mb else f"; reference time scaled from {ref_mb} MB"))
-        # The same endpoint on both sides: our server's /api/0/import, before and after.
-        http.append(run_ours_http(export, work / "http-2"))
-        print(f"ours  /api/0/import {args.mb} MB again, after the reference: "
-              f"{http[1][0]:7.1f} s")
-        mean_http = (http[0][0] + http[1][0]) / 2
-        print(f"speed-up endpoint to endpoint: {scaled / mean_http:.1f}x (ours {mean_http:.1f} "
-              "s, mean of the runs before and after the reference)")
+        scaled_note = "" if ref_mb == args.mb else f"; reference time scaled from {ref_mb} MB"
+        for what, times in (("`aw-server import`", cli), ("endpoint to endpoint", http)):
+            mid = statistics.median(times)
+            print(f"speed-up, {what}: {scaled / mid:.1f}x (ours: median {mid:.1f} s of "
+                  f"{len(times)} runs around the reference; {scaled / max(times):.1f}x "
+                  f"against our slowest run){scaled_note}")
 
 
 if __name__ == "__main__":

@@ -30,13 +30,14 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aw_server.datastore.checkpointer import BackgroundCheckpointer
 from aw_server.datastore.direct import (
     DirectBroken,
     DirectBucket,
@@ -350,7 +351,10 @@ class TransferOps:
         planner = DirectPlanner(
             job.direct, source.direct_order if self.direct_publish else None,
             lambda b: b not in self._buckets and not staging.has_rows(b), ahead)
-        with StagingWriter(staging, prompt=planner.enabled) as writer:
+        checkpoints: AbstractContextManager[object] = nullcontext()
+        if planner.enabled and self.db.path != ":memory:":
+            checkpoints = BackgroundCheckpointer(self.db.path)
+        with StagingWriter(staging, prompt=planner.enabled) as writer, checkpoints:
             for batch in source.batches(cursor, self.read_batch):
                 staged, parts = planner.split(batch, source.events_left(done))
                 prepared = staging.prepare(Batch(batch.buckets, staged, batch.cursor,
@@ -369,9 +373,10 @@ class TransferOps:
         staging writer's thread)."""
         buckets = dict(job.direct.buckets)
         origin = self.db.self_origin
-        # This thread's own connection, which ends with it: sized as for publishing.
+        # This thread's own connection, which ends with it: sized as for publishing, and
+        # leaving checkpoints to the `BackgroundCheckpointer` of `_read_batches`.
         self.db.conn().execute("PRAGMA main.cache_size = -65536")
-        self.db.conn().execute("PRAGMA wal_autocheckpoint = 16384")
+        self.db.conn().execute("PRAGMA wal_autocheckpoint = 0")
         with self._write() as conn:
             for part in parts:
                 found = buckets.get(part.bucket_id)
