@@ -4,7 +4,7 @@ The outer structure (document, buckets, bucket fields, the events list) is walke
 Inside an events list, runs of complete events (about `_RUN` characters) are decoded by
 one orjson call each (`run_of_events`), and the usual event is turned into its stored
 row inline (`_fast_rows`). Anything orjson would read differently from `json` goes to
-`json` (`import_source.loads_exact`), and whatever a run cannot take (damage, odd
+`json` (`import_source.loads_deferred`), and whatever a run cannot take (damage, odd
 values, the buffer's edge) is decoded one value at a time by the standard library's C
 decoder (`raw_decode` on a sliding buffer), which also words the errors. Memory stays
 flat whatever the file's size, and strings keep whatever JSON allows, lone UTF-16
@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,7 +42,8 @@ from aw_server.datastore.import_source import (
     StagedEvent,
     created_text,
     fast_stored_json,
-    loads_exact,
+    loads_deferred,
+    never_inexact,
     parse_time_text,
     stored_json,
 )
@@ -80,12 +82,14 @@ def _run_end(buf: str, start: int, limit: int) -> int | None:
 
 
 def _fast_rows(bucket_id: str, objs: list[Any], n: int,
-               event: Callable[[str, Any, int, Encoder], StagedEvent | None]
-               ) -> list[StagedEvent]:
+               event: Callable[[str, Any, int, Encoder], StagedEvent | None],
+               inexact: Callable[[], bool]) -> list[StagedEvent] | None:
     """`event` for each of a run of orjson-decoded events, inlined for the usual event
     (an object with an aware timestamp text, a non-negative duration, a `data` object;
     orjson gives no NaN or infinity); any other goes through `event` itself, which words
-    the errors and keeps the tally."""
+    the errors and keeps the tally. None when the run must be decoded again by `json`
+    (see `loads_deferred`): an integer beyond 64 bits was read as a float where it
+    matters, in an odd event or in a `data`."""
     out: list[StagedEvent] = []
     append = out.append
     fromisoformat = datetime.fromisoformat
@@ -105,16 +109,30 @@ def _fast_rows(bucket_id: str, objs: list[Any], n: int,
                     and 0 <= duration <= MAX_DURATION_S and MIN_US <= start <= MAX_US:
                 if data:
                     text = dumps(data).decode()  # fast_stored_json, inlined
+                    if "e+" in text and inexact():
+                        return None
                     if "e-" in text or "0.0000" in text or not floats_ok:
                         text = fast_stored_json(data)
                 else:
                     text = "{}"
                 append((bucket_id, start, start + round(duration * 1_000_000), text))
                 continue
+        if inexact():
+            return None
         row = event(bucket_id, obj, n + i, fast_stored_json)
         if row is not None:
             append(row)
     return out
+
+
+@dataclass(slots=True)
+class _Run:
+    """Events decoded by one library call, with what decoded them."""
+
+    objs: list[Any]
+    encode: Encoder
+    inexact: Callable[[], bool]  # see `loads_deferred`
+    text: str = ""  # the JSON array, to decode again when `inexact()`
 
 
 # The fewest characters an event takes in an export (`{"timestamp":"20200101"}`, and a
@@ -336,49 +354,52 @@ class _Reader:
             return
         n = 0
         while True:
-            objs, encode = self.run_of_events()
-            if objs is None:
-                objs, encode = [self.decode()], stored_json
-            yield from self.stage(bucket_id, objs, n, encode)
-            n += len(objs)
+            run = self.run_of_events() or _Run([self.decode()], stored_json, never_inexact)
+            yield from self.stage(bucket_id, run, n)
+            n += len(run.objs)
             if self.expect(",]", "',' or ']'") == "]":
                 return
 
-    def stage(self, bucket_id: str, objs: list[Any], n: int, encode: Encoder
-              ) -> Iterator[Batch]:
+    def stage(self, bucket_id: str, run: _Run, n: int) -> Iterator[Batch]:
         """Stage a run of events (#n onwards in the bucket); a batch is cut after it
         when it has grown to the batch size, so a cursor always falls between runs."""
+        objs, encode = run.objs, run.encode
         skip = self.skip - self.count
         self.count += len(objs)
         if skip >= len(objs):
             return
         if skip > 0:
             objs, n = objs[skip:], n + skip
+        rows = None
         if encode is fast_stored_json:
-            self.events.extend(_fast_rows(bucket_id, objs, n, self.event))
-        else:
-            rows = (self.event(bucket_id, obj, n + i, encode) for i, obj in enumerate(objs))
-            self.events.extend(row for row in rows if row is not None)
+            rows = _fast_rows(bucket_id, objs, n, self.event, run.inexact)
+        if rows is None:
+            if run.inexact():
+                objs, encode = json.loads(run.text)[max(skip, 0):], stored_json
+            found = (self.event(bucket_id, obj, n + i, encode) for i, obj in enumerate(objs))
+            rows = [row for row in found if row is not None]
+        self.events.extend(rows)
         if len(self.events) >= self.size:
             yield self.batch()
 
-    def run_of_events(self) -> tuple[list[Any] | None, Encoder]:
+    def run_of_events(self) -> _Run | None:
         """The complete events from the current position to the last event boundary
-        within `_RUN` characters, decoded as one JSON array; (None, _) when there is no
-        such run here or it does not decode (then the next events go one at a time)."""
+        within `_RUN` characters, decoded as one JSON array; None when there is no such
+        run here or it does not decode (then the next events go one at a time)."""
         while len(self.buf) - self.pos < _RUN and self.fill():
             pass
         buf, pos = self.buf, self.pos
         if self.offset + pos < self.careful_until:
-            return None, stored_json
+            return None
         limit = min(len(buf), pos + _RUN)
         for _ in range(2):
             found = _run_end(buf, pos, limit)
             if found is None:
-                return None, stored_json
+                return None
             cut = found
+            text = "[" + buf[pos:cut] + "]"
             try:
-                objs, encode = loads_exact("[" + buf[pos:cut] + "]")
+                objs, encode, inexact = loads_deferred(text)
             except json.JSONDecodeError as exc:
                 # Often the run reached past the list's end into the next bucket: the
                 # text before the spot where decoding failed is the next try.
@@ -387,10 +408,10 @@ class _Reader:
             except (ValueError, RecursionError):
                 break
             self.pos = cut
-            return objs, encode
+            return _Run(objs, encode, inexact, text)
         # Damage, or values orjson and json both refuse in a run: one at a time up to there.
         self.careful_until = self.offset + cut
-        return None, stored_json
+        return None
 
     def finish_bucket(self, key: str | None, label: str, meta: dict[str, Any],
                       used_id: str | None) -> SourceBucket:
