@@ -249,3 +249,35 @@ def test_batches_apply_in_any_order_with_duplicates(tmp_path_factory: pytest.Tem
     finally:
         for store in (origin, *receivers):
             store.close()
+
+
+def test_events_an_import_published_directly_sync_edit_and_delete_like_any(
+        trio: list[Datastore], tmp_path: Path) -> None:
+    # Their origin ids are not their ids (docs/sync.md): identity must still hold.
+    import json
+
+    from aw_server.api import ServerAPI
+
+    a, b, _ = trio
+    events = [{"timestamp": f"2020-01-01T00:{m:02d}:00+00:00", "duration": 30,
+               "data": {"m": m}} for m in range(59, -1, -1)]  # newest first, as exported
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"buckets": {"w": {
+        "id": "w", "created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t",
+        "client": "c", "hostname": "h", "data": {}, "events": events}}}), encoding="utf-8")
+    a.read_batch = 7  # many direct parts, each below the last
+    ServerAPI(a, hostname="h").import_file(export)
+    ids = [r[0] for r in a.db.conn().execute("SELECT id FROM event WHERE id != origin_id")]
+    assert len(ids) > 50, "the import did not take the direct path"
+    a.insert_events("w", [Event(T0, S, {"new": 1})])
+    sync(a, b)
+    assert_converged([a, b])
+    listed = a.get_events("w")
+    edited, doomed = listed[5], listed[40]
+    assert edited.id is not None and doomed.id is not None
+    a.insert_events("w", [Event(edited.timestamp_us, 3 * S, {"edited": True}, edited.id)])
+    a.delete_event("w", doomed.id)
+    sync(a, b)
+    assert_converged([a, b])
+    mirrored = views(b)[a.db.log_id]["events"].values()
+    assert len(mirrored) == 60 and sum(1 for e in mirrored if e[3] == {"edited": True}) == 1
