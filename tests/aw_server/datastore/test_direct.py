@@ -28,6 +28,7 @@ from aw_server.datastore.transfer import TransferOps
 
 META = {"created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t", "client": "c",
         "hostname": "h", "data": {"k": "v"}}
+PLAIN = {"type": "t", "client": "c", "hostname": "h"}  # a bucket created through the API
 
 
 def _events(stamps: list[int], tag: str = "") -> list[dict[str, Any]]:
@@ -132,7 +133,7 @@ def test_an_existing_bucket_is_merged_through_staging_beside_direct_ones(
                                          "old": _events(list(range(30, 0, -1)))})
     calls = _count_direct_parts(monkeypatch)
     api = open_api()
-    api.create_bucket("old", {"type": "t", "client": "c", "hostname": "h"})
+    api.create_bucket("old", PLAIN)
     api.create_events("old", _events([5, 6, 7]))
     report = api.import_file(path)
     assert {r.bucket_id: (r.created, r.inserted, r.skipped) for r in report.buckets} == {
@@ -265,7 +266,7 @@ def test_interrupted_direct_import_resumes_without_duplicates(
     api.store.close()
     # As after a restart: a new event elsewhere must not take an id the import keeps.
     again = open_api()
-    again.create_bucket("other", {"type": "t", "client": "c", "hostname": "h"})
+    again.create_bucket("other", PLAIN)
     again.create_events("other", _events([1, 2, 3]))
     report = again.import_file(path)
     assert report.resumed
@@ -287,7 +288,7 @@ def test_a_batch_published_directly_but_not_staged_is_not_published_twice(
                                          "b": _events(list(range(90, 30, -2)))})
     rolled_back = _no_fallback(monkeypatch)
     api = open_api()
-    api.create_bucket("b", {"type": "t", "client": "c", "hostname": "h"})  # staged
+    api.create_bucket("b", PLAIN)  # staged
     original = staging_module.Staging.write
     writes = {"n": 0}
 
@@ -306,7 +307,7 @@ def test_a_batch_published_directly_but_not_staged_is_not_published_twice(
     assert {r.bucket_id: r.inserted for r in report.buckets} == {"a": 60, "b": 30}
     assert rolled_back == []
     clean = open_api("clean")
-    clean.create_bucket("b", {"type": "t", "client": "c", "hostname": "h"})
+    clean.create_bucket("b", PLAIN)
     clean.import_file(path)
     assert _events_in_order(api) == _events_in_order(clean)
 
@@ -434,7 +435,7 @@ def test_origin_ids_of_an_import_name_each_event_once_beside_later_events(
     api = open_api()
     api.import_file(path)
     api.create_events("a", _events([200, 201]))
-    api.create_bucket("other", {"type": "t", "client": "c", "hostname": "h"})
+    api.create_bucket("other", PLAIN)
     api.create_events("other", _events([1, 2, 3]))
     conn = api.store.db.conn()
     rows = conn.execute("SELECT id, origin, origin_id FROM event ORDER BY id").fetchall()
