@@ -377,7 +377,8 @@ def _sum_durations(events: Any) -> float:
 
 
 @register("flood", [Param("events", EVENTS), Param("pulsetime", NUMBER, optional=True)],
-          "events", "Fill gaps of up to pulsetime s (default 5); merge equal neighbours.",
+          "events", "Fill gaps of up to pulsetime s (default 5) up to their midpoint; merge "
+          "equal neighbours.",
           uses_context=True, takes_tables=True)
 def _flood(ctx: CallContext, events: Any, pulsetime: float = 5) -> Any:
     if not math.isfinite(pulsetime) or pulsetime < 0:

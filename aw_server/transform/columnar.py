@@ -16,7 +16,7 @@ import regex
 from aw_server.transform.classify import Labeller, search
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import keyval_matcher
-from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US
+from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US, without_overlaps
 from aw_server.transform.merge import MISSING, freeze, merged_data
 from aw_server.transform.table import NO_ID, EventTable, Indices, Int64s
 
@@ -38,6 +38,21 @@ def _by_start(table: EventTable) -> EventTable:
     return table.take(np.argsort(start, kind="stable"))
 
 
+def _by_start_then_duration(table: EventTable) -> EventTable:
+    """flood's order: by start, then duration, ties in input order (as Python's stable
+    sort on both keys)."""
+    start = table.start
+    if len(start) < 2:
+        return table
+    if bool(np.all(start[:-1] > start[1:])):
+        return table.take(slice(None, None, -1))  # newest first without ties
+    ahead = start[:-1] < start[1:]
+    tied = start[:-1] == start[1:]
+    if bool(np.all(ahead | (tied & (table.duration[:-1] <= table.duration[1:])))):
+        return table
+    return table.take(np.lexsort((table.duration, start)))
+
+
 def _without_hidden_instants(table: EventTable) -> EventTable:
     """flood's rule for zero-duration events lying inside an earlier event: dropped.
     A dropped one ends where it starts, before the running maximum of ends, so taking
@@ -57,16 +72,17 @@ def flood(
 ) -> EventTable | None:
     """`transform.flood` over columns, or None (see the module docstring).
 
-    The list version walks neighbour pairs carrying the current event's (possibly moved)
-    start; its end is always its input end. Each step either leaves the pair alone, lets
-    the earlier event grow forward (over the gap, or over an equal-data neighbour), or
-    the later grow backward (from the earlier's end, or over the equal-data earlier from
-    its start). Which one depends on the carried start, so the carried starts are found
-    by rounds: all steps at once assuming input starts, then again only after the
-    events whose start changed, until none changes. That fixed point is the sequential
-    walk's unique result.
+    The list version walks neighbour pairs carrying the earlier event's start as the
+    step before left it; its end is always its input end. A step between different
+    data moves the later start to the gap's midpoint, whatever it carries. A step
+    between equal data either lets the earlier event take the later one's span (the
+    later is left empty at its end) or the later take the earlier's (from the earlier's
+    carried start): which, depends on the carried start. Those are found by rounds: all
+    equal-data steps at once assuming the starts known so far, then again only after
+    the events whose start changed, until none changes. That fixed point is the
+    sequential walk's unique result.
     """
-    table = _without_hidden_instants(_by_start(table))
+    table = _without_hidden_instants(_by_start_then_duration(table))
     n = len(table)
     if n < 2:
         return table.take(table.duration > 0)
@@ -79,11 +95,16 @@ def flood(
         return None  # overlapping equal-data events: merged by rules not modelled here
     active = np.where(same, gap > 0, (gap > -NEGATIVE_GAP_TRIM_US) & (gap != 0))
     active &= gap <= pulsetime_us
-    # The earlier event grows forward iff its carried duration (end - carried start)
-    # is at least the later one's, i.e. iff its carried start <= threshold.
-    threshold = end[:-1] - table.duration[1:]
+    split = active & ~same
+    merging = active & same
+    half = gap >> 1
+    midpoint = end[:-1] + half + (gap & half & 1)  # half_of_gap, rounded as the list's
     carried = start.copy()
-    pending: Indices = np.flatnonzero(active)
+    carried[1:][split] = midpoint[split]
+    # The earlier event takes the later one's span iff its carried duration (end -
+    # carried start) is at least the later one's, i.e. iff its start <= threshold.
+    threshold = end[:-1] - table.duration[1:]
+    pending: Indices = np.flatnonzero(merging)
     rounds = 0
     while pending.size:
         rounds += 1
@@ -92,35 +113,50 @@ def flood(
         deadline.check()
         nxt = pending + 1
         own = carried[pending]
-        forward = own <= threshold[pending]
-        equal = same[pending]
-        moved = np.where(
-            forward,
-            np.where(equal, end[nxt], start[nxt]),  # absorbed (empty at its end) / as is
-            np.where(equal, own, end[pending]),  # merged backward / grown back
-        )
+        moved = np.where(own <= threshold[pending], end[nxt], own)
         changed = moved != carried[nxt]
         pending = nxt[changed]
         carried[pending] = moved[changed]
         pending = pending[pending < n - 1]
-        pending = pending[active[pending]]
-    return _flood_result(table, carried, active, same, threshold, end)
-
-
-def _flood_result(
-    table: EventTable, carried: Int64s, active: Any, same: Any, threshold: Int64s, end: Int64s
-) -> EventTable:
+        pending = pending[merging[pending]]
     own = carried[:-1]
-    forward = active & (own <= threshold)
+    takes_next = merging & (own <= threshold)
     final_end = end.copy()
-    final_end[:-1] = np.where(forward, np.where(same, end[1:], table.start[1:]), end[:-1])
-    merged_back = active & ~forward & same
-    final_end[:-1][merged_back] = own[merged_back]
+    final_end[:-1] = np.where(takes_next, end[1:], np.where(split, midpoint, end[:-1]))
+    emptied = merging & ~takes_next
+    final_end[:-1][emptied] = own[emptied]
     duration = final_end - carried
     keep = duration > 0
-    result = table.take(keep).with_spans(carried[keep], duration[keep])
-    # Only overlapping input can leave a start behind the one before it.
-    return _by_start(result)
+    return _without_overlaps(table.take(keep), carried[keep], final_end[keep], classes[keep])
+
+
+def _without_overlaps(
+    table: EventTable, start: Int64s, end: Int64s, classes: Indices
+) -> EventTable:
+    """The list version's last pass. It never reaches back over a point that every
+    earlier row ends by and every later row starts from, so rows between two such
+    points are passed through it together, and a row alone between two keeps its span.
+    (The walk's starts are not always in order, hence the minimum of later starts.)"""
+    later_start = np.minimum.accumulate(start[::-1])[::-1]
+    joins = later_start[1:] < np.maximum.accumulate(end)[:-1]
+    if not bool(np.any(joins)):
+        return table.with_spans(start, end - start)
+    involved = np.zeros(len(start), dtype=np.bool_)
+    involved[:-1] |= joins
+    involved[1:] |= joins
+    rows = np.flatnonzero(involved)
+    row_class = classes.tolist()
+    kept = without_overlaps(
+        zip(rows.tolist(), start[rows].tolist(), end[rows].tolist(), strict=True),
+        lambda first, second: row_class[first] == row_class[second])
+    keep = ~involved
+    keep[[entry.item for entry in kept]] = True
+    start = start.copy()
+    end = end.copy()
+    for entry in kept:
+        start[entry.item] = entry.start
+        end[entry.item] = entry.end
+    return table.take(keep).with_spans(start[keep], (end - start)[keep])
 
 
 def filter_period_intersect(

@@ -1,33 +1,51 @@
 """flood: close the small gaps a polling watcher leaves between consecutive events.
 
-Follows aw-core's `aw_transform/flood.py` pairwise rule (with two documented fixes, see
-docs/query.md), but carries integer spans through one pass instead of deep-copying every
-event first, and reuses the input `Event` objects whose span did not change.
+Computes what aw-core 0.5.18's `aw_transform/flood.py` computes (so the dashboards show
+aw-server 0.12.0's numbers): a pairwise walk in time order, then a pass that removes any
+overlap the walk left. Two deliberate differences, both listed in docs/query.md: moved starts
+keep their microseconds (aw-core truncates them to milliseconds, which shortens the moved
+event and can leave a following gap of exactly pulsetime open), and zero-duration events
+lying inside an earlier event are ignored (aw-core lets them keep a gap open).
+
+Spans are carried as integers; the last pass runs only if the walk left an overlap, and
+input `Event` objects whose span did not change are reused, not copied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
+from typing import Generic, TypeVar
 
 from aw_server.models import Event
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
 
 DEFAULT_PULSETIME_US = 5_000_000
 # Overlaps shorter than this between events with different data are rounding noise from
-# the watchers: aw-core trims them instead of leaving the overlap in place.
+# the watchers: they are split at their midpoint like a gap.
 NEGATIVE_GAP_TRIM_US = 100_000
 
-_by_timestamp = attrgetter("timestamp_us")
 _by_duration = attrgetter("duration_us")
+_by_start_then_duration = attrgetter("timestamp_us", "duration_us")
 CHECK_MASK = CHECK_EVERY - 1  # CHECK_EVERY is a power of two: a mask beats a modulo
+Item = TypeVar("Item")
+
+
+def half_of_gap(gap: int) -> int:
+    """gap / 2 rounded to the nearest microsecond, ties to even: what dividing a Python
+    `timedelta` by 2 gives, so a midpoint lands on aw-core's microsecond."""
+    half = gap >> 1
+    return half + (gap & half & 1)
 
 
 def _without_hidden_instants(ordered: list[Event]) -> list[Event]:
     """Drop zero-duration events that fall inside an earlier event.
 
     They carry no time, but in aw-core's pairwise walk they still take part: one can
-    block a gap from being filled, or be stretched over the event that hides it.
+    stop the gap after the event hiding it from being filled, or be stretched over
+    part of that event.
     """
     kept: list[Event] = []
     covered_until = -(2**63)
@@ -46,89 +64,127 @@ def flood(
     pulsetime_us: int = DEFAULT_PULSETIME_US,
     deadline: Deadline = NO_DEADLINE,
 ) -> list[Event]:
-    """Extend neighbours over gaps up to `pulsetime_us`; merge same-data neighbours.
+    """Fill gaps of up to `pulsetime_us` between neighbours; merge equal-data neighbours.
 
-    Two deliberate differences from aw-core, both about events that carry no time of
-    their own: zero-duration events inside an earlier event are ignored, and an event
-    that an earlier step absorbed or trimmed is never merged back over the event before
-    it (aw-core would count that time twice).
-
-    The longer of two neighbours grows over the gap (ties favour the earlier one); two
-    neighbours with equal data become one event; events left with no duration (including
-    zero-duration input events) are dropped. The result is sorted by timestamp.
+    In time order (ties: shorter first), each pair of neighbours is looked at once,
+    the earlier one as the step before left it. A gap (or an overlap under 0.1 s)
+    between different data is split at its midpoint; between equal data the longer
+    event takes the other's span and the other is emptied. Overlapping equal data is
+    one event. Then empty events are dropped and any overlap left is resolved: equal
+    data merges, otherwise the later event keeps the overlap.
     """
-    ordered = sorted(events, key=_by_timestamp)
+    ordered = sorted(events, key=_by_start_then_duration)
     if not ordered:
         return []
     if 0 in map(_by_duration, ordered):
         ordered = _without_hidden_instants(ordered)
-    result: list[Event] = []
-    append = result.append
+    spans, overlapping = _walk_pairs(ordered, pulsetime_us, deadline)
+    if overlapping:
+        kept = without_overlaps(spans, _same_data, deadline)
+        spans = [(entry.item, entry.start, entry.end) for entry in kept]
+    return [
+        event if start == event.timestamp_us and end - start == event.duration_us
+        else Event(start, end - start, event.data, event.id)
+        for event, start, end in spans
+    ]
+
+
+# One event after the pairwise walk: (input event, start, end).
+_Span = tuple[Event, int, int]
+
+
+def _walk_pairs(
+    ordered: list[Event], pulsetime_us: int, deadline: Deadline
+) -> tuple[list[_Span], bool]:
+    """aw-core's pairwise step, in order: the events left non-empty, and whether any of
+    them overlap (which the last pass then resolves). Only the earlier event of a pair
+    carries a change from the step before; the later one is still as given."""
+    spans: list[_Span] = []
+    append = spans.append
     trim = -NEGATIVE_GAP_TRIM_US
-    # (e1, s1, d1, data1) is the event at the current index as modified by the previous
-    # step. Each step may modify it and the next event; the next event's (possibly
-    # modified) span is carried forward, and the current one is final and emitted.
-    floor = -(2**63)  # end of the last event emitted
-    last_start = floor
-    in_order = True
+    reach = -(2**63)  # the latest end so far
+    overlapping = False
     e1 = ordered[0]
     s1 = e1.timestamp_us
-    d1 = e1.duration_us
+    end1 = s1 + e1.duration_us
     data1 = e1.data
     for index, e2 in enumerate(islice(ordered, 1, None)):
         if not index & CHECK_MASK:
             deadline.check()
         s2 = e2.timestamp_us
-        d2 = e2.duration_us
+        end2 = s2 + e2.duration_us
         data2 = e2.data
-        gap = s2 - (s1 + d1)
-        if gap != 0:
+        gap = s2 - end1
+        if gap:
             same = data1 is data2 or data1 == data2
             if gap < 0 and same:
-                # Overlapping events with equal data are one activity reported twice.
-                end = max(s1 + d1, s2 + d2)
-                if s2 < s1:
-                    # Only possible when an earlier step moved this event later (it was
-                    # absorbed or trimmed). aw-core then pulls it back over the event
-                    # already emitted, counting that time twice; never go below `floor`.
-                    s1 = max(s2, floor)
-                d1 = max(end - s1, 0)
-                s2 = end
-                d2 = 0
+                # One activity reported twice: the earlier event takes both spans.
+                s1 = min(s1, s2)
+                end1 = max(end1, end2)
+                s2 = end2 = end1
             elif trim < gap <= pulsetime_us:
-                end2 = s2 + d2
-                if d1 >= d2:
-                    if same:
-                        d1 = end2 - s1
-                        s2 = end2
-                        d2 = 0
-                    else:
-                        d1 = s2 - s1
-                elif same:
-                    s2 = s1
-                    d2 = end2 - s1
-                    d1 = 0
+                if not same:
+                    end1 = s2 = end1 + half_of_gap(gap)
+                elif end1 - s1 >= end2 - s2:
+                    end1 = s2 = end2
                 else:
-                    s2 = s1 + d1
-                    d2 = end2 - s2
-            # Otherwise: a real gap longer than pulsetime, or an overlap between
-            # different activities that cannot be resolved safely; both stay as they are.
-        if d1 > 0:
-            if s1 == e1.timestamp_us and d1 == e1.duration_us:
-                append(e1)
-            else:
-                append(Event(s1, d1, data1, e1.id))
-            if s1 < last_start:
-                in_order = False
-            last_start = s1
-            floor = s1 + d1
-        e1, s1, d1, data1 = e2, s2, d2, data2
-    if d1 > 0:
-        unchanged = s1 == e1.timestamp_us and d1 == e1.duration_us
-        append(e1 if unchanged else Event(s1, d1, data1, e1.id))
-        in_order = in_order and s1 >= last_start
-    if not in_order:
-        # Only overlapping input gets here: a step can push an event past the start of
-        # the next one. aw-core returns that order as is; sorting keeps the contract.
-        result.sort(key=_by_timestamp)
-    return result
+                    s2 = end1 = s1
+            # Otherwise: a gap longer than pulsetime, or a larger overlap between
+            # different activities; the last pass resolves the latter.
+        if end1 > s1:
+            append((e1, s1, end1))
+            if s1 < reach:
+                overlapping = True
+            reach = max(reach, end1)
+        e1, s1, end1, data1 = e2, s2, end2, data2
+    if end1 > s1:
+        append((e1, s1, end1))
+        overlapping = overlapping or s1 < reach
+    return spans, overlapping
+
+
+@dataclass(slots=True)
+class Kept(Generic[Item]):
+    """An event (or whatever stands for one) and its span, as the last pass leaves it."""
+
+    item: Item
+    start: int
+    end: int
+
+
+def without_overlaps(
+    spans: Iterable[tuple[Item, int, int]],
+    same_data: Callable[[Item, Item], bool],
+    deadline: Deadline = NO_DEADLINE,
+) -> list[Kept[Item]]:
+    """aw-core's last pass over the non-empty events, in the walk's order: an event
+    overlapping the last one kept merges into it if their data is equal, else cuts it
+    short (dropping it if nothing is left, and then looking at the one before).
+
+    The result is sorted and free of overlaps. The columnar flood uses this too, on the
+    few rows that overlap.
+    """
+    kept: list[Kept[Item]] = []
+    for index, (item, start, end) in enumerate(spans):
+        if not index & CHECK_MASK:
+            deadline.check()
+        if end <= start:
+            continue
+        while kept and kept[-1].end > start:
+            last = kept[-1]
+            if same_data(last.item, item):
+                last.end = max(last.end, end)
+                break
+            last.end = start
+            if start <= last.start:
+                kept.pop()
+                continue
+            kept.append(Kept(item, start, end))
+            break
+        else:
+            kept.append(Kept(item, start, end))
+    return kept
+
+
+def _same_data(first: Event, second: Event) -> bool:
+    return first.data is second.data or first.data == second.data

@@ -94,7 +94,7 @@ def test_sum_durations_is_float_seconds() -> None:
 
 def test_flood_default_and_custom_pulsetime() -> None:
     base = f'e = query_bucket("{WINDOW}");'
-    assert spans(value(base + "RETURN = flood(e);"))[0] == ("2024-03-09T23:59:00+00:00", 12.0)
+    assert spans(value(base + "RETURN = flood(e);"))[0] == ("2024-03-09T23:59:00+00:00", 11.0)
     assert spans(value(base + "RETURN = flood(e, 1);"))[0] == ("2024-03-09T23:59:00+00:00", 10.0)
     with pytest.raises(QueryError, match="non-negative"):
         value(base + "RETURN = flood(e, -1);")

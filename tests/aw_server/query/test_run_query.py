@@ -35,14 +35,15 @@ def summary(result: dict[str, Any], key: str) -> list[tuple[Any, float]]:
 
 def test_canonical_desktop_query_hand_worked() -> None:
     # Window: GitHub 0-10, code 12-17, YouTube 17-117, code 117-137; not-afk 0-50, 110-150.
-    # flood widens GitHub to 0-12; the AFK filter cuts YouTube to 17-50 and 110-117.
+    # flood splits the gap 10-12 at 11 (GitHub 0-11, code 11-17); the AFK filter cuts
+    # YouTube to 17-50 and 110-117.
     (result,) = run(CANONICAL)
     assert result["window"]["duration"] == 77.0
-    assert summary(result, "title_events") == [("YouTube", 40.0), ("main.py", 25.0),
-                                               ("GitHub - PR", 12.0)]
-    assert summary(result, "app_events") == [("firefox", 52.0), ("code", 25.0)]
-    assert summary(result, "cat_events") == [(["Media"], 40.0), (["Work", "Programming"], 25.0),
-                                             (["Work"], 12.0)]
+    assert summary(result, "title_events") == [("YouTube", 40.0), ("main.py", 26.0),
+                                               ("GitHub - PR", 11.0)]
+    assert summary(result, "app_events") == [("firefox", 51.0), ("code", 26.0)]
+    assert summary(result, "cat_events") == [(["Media"], 40.0), (["Work", "Programming"], 26.0),
+                                             (["Work"], 11.0)]
     assert [e["duration"] for e in result["window"]["active_events"]] == [50.0, 40.0]
 
 

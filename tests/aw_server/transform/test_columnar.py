@@ -90,7 +90,8 @@ def test_columnar_flood_equals_list_flood_or_declines(events: list[Event], pulse
     if table is None:
         # Declined only for overlapping equal-data neighbours (once the zero-duration
         # events flood ignores are gone), which the list version has its own rules for.
-        ordered = _without_hidden_instants(sorted(events, key=lambda e: e.timestamp_us))
+        ordered = _without_hidden_instants(
+            sorted(events, key=lambda e: (e.timestamp_us, e.duration_us)))
         assert any(
             a.data == b.data and b.timestamp_us < a.end_us
             for a, b in itertools.pairwise(ordered)
@@ -107,34 +108,49 @@ def test_columnar_flood_equals_list_flood_on_long_watcher_like_runs(seed: int) -
     assert rows(table) == rows(transform.flood(events, 5 * US))
 
 
-def backward_chain(count: int) -> list[Event]:
+def test_columnar_flood_cuts_back_over_a_row_the_walk_left_behind() -> None:
+    """The walk moves y's start past z's (a split of their 50 ms overlap); z then
+    overlaps x although y, between them, does not: the last pass drops y and cuts x."""
+    events = [Event(0, 10 * US, {"app": "x"}), Event(9_950_000, US, {"app": "y"}),
+              Event(9_960_000, 5 * US, {"app": "z"})]
+    expected = transform.flood(events, 5 * US)
+    assert [(e.timestamp_us, e.end_us) for e in expected] == [(0, 9_960_000),
+                                                              (9_960_000, 14_960_000)]
+    table = columnar.flood(EventTable.from_events(events), 5 * US)
+    assert table is not None
+    assert rows(table) == rows(expected)
+
+
+def merge_chain(count: int) -> list[Event]:
     """Each step's outcome depends on the one before, all the way down the list.
 
-    Neighbours differ in data and overlap by 50 ms (which flood trims). The second event
-    is longer than the first, so it grows back over the overlap; from then on each event
-    is 25 ms shorter than the one before, which it would absorb forward if it had not
-    lost 50 ms to the event before it: so it grows back too, and so on.
+    Equal data, 0.1 s apart, each event 0.1 s longer than the one before. The first
+    step lets the second event take the first one's span; from then on an event that
+    took its predecessor's span is long enough to take its successor's (which is left
+    empty), and the event after an emptied one takes the emptied one's place: a pattern
+    no step can know before the step before it is settled.
     """
-    events, cursor, duration = [], 0, 10 * US
+    events, cursor = [], 0
     for index in range(count):
-        events.append(Event(cursor, duration, {"app": "ab"[index % 2]}, index))
-        cursor += duration - 50_000
-        duration = duration + 100_000 if index == 0 else duration - 25_000
+        duration = (index + 1) * US // 10
+        events.append(Event(cursor, duration, {"app": "a"}, index))
+        cursor += duration + US // 10
     return events
 
 
 def test_flood_chain_of_dependent_steps_resolves_over_many_rounds() -> None:
-    events = backward_chain(200)
+    events = merge_chain(200)
     expected = transform.flood(events, 5 * US)
-    # Every event but the first was moved to start where the one before it ends.
-    assert all(b.timestamp_us == events[i].end_us for i, b in enumerate(expected[1:]))
+    # Pairs of events became one, every pair touching the one before it.
+    assert len(expected) == 100
+    assert all(a.end_us == b.timestamp_us for a, b in itertools.pairwise(expected))
     table = columnar.flood(EventTable.from_events(events), 5 * US)
     assert table is not None
     assert rows(table) == rows(expected)
 
 
 def test_flood_declines_beyond_the_round_limit() -> None:
-    events = backward_chain(columnar.MAX_FLOOD_ROUNDS + 20)
+    events = merge_chain(columnar.MAX_FLOOD_ROUNDS + 20)
     assert columnar.flood(EventTable.from_events(events), 5 * US) is None
 
 
