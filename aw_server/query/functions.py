@@ -132,11 +132,20 @@ class QueryFunction:
             parts.append(f"...{self.variadic.name}: {self.variadic.type.name}")
         return f"{self.name}({', '.join(parts)}) -> {self.returns}"
 
+    @property
+    def arity(self) -> tuple[int, int | None]:
+        """(fewest, most) arguments; most is None for a repeated last parameter."""
+        required = sum(1 for p in self.params if not p.optional)
+        return required, None if self.variadic is not None else len(self.params)
+
+    def accepts(self, count: int) -> bool:
+        required, most = self.arity
+        return required <= count and (most is None or count <= most)
+
     def bind(self, args: list[Any]) -> list[Any]:
         """Check count and types of `args`; return them converted (e.g. 3.0 -> 3)."""
-        required = sum(1 for p in self.params if not p.optional)
-        most = None if self.variadic is not None else len(self.params)
-        if len(args) < required or (most is not None and len(args) > most):
+        if not self.accepts(len(args)):
+            required, most = self.arity
             expected = str(required) if most == required else f"{required} to {most}"
             if most is None:
                 expected = f"at least {required}"
@@ -325,8 +334,8 @@ def _limit_events(items: Any, count: int) -> Any:
     return transform.limit_events(items, count)
 
 
-@register("concat", [Param("list1", LIST), Param("list2", LIST)], "list",
-          "The lists joined one after another.", variadic=Param("more", LIST))
+@register("concat", [], "list", "The lists joined one after another.",
+          variadic=Param("lists", LIST))
 def _concat(*lists: list[Any]) -> list[Any]:
     # Tables arrive as lists (no takes_tables): a joined list may mix kinds of values.
     return transform.concat(*lists)
@@ -344,6 +353,21 @@ def _merge_events_by_keys(ctx: CallContext, events: Any, keys: list[Any]) -> Any
     if isinstance(events, ColumnarEvents):
         return _columnar().merge_events_by_keys(events, keys, ctx.budget)
     return transform.merge_events_by_keys(events, keys, ctx.budget)
+
+
+@register("merge_subwatcher_fields",
+          [Param("base_events", EVENTS), Param("subwatcher_events", EVENTS), Param("keys", LIST),
+           Param("conflict", STRING, optional=True)], "events",
+          "Base events cut where overlapping sub-watcher events change, with keys copied "
+          "from them.", uses_context=True)
+def _merge_subwatcher_fields(ctx: CallContext, base: list[Event], subs: list[Event],
+                             keys: list[Any], conflict: str = "base_wins") -> list[Event]:
+    if not all(isinstance(k, str) for k in keys):
+        raise QueryError("merge_subwatcher_fields() keys must be strings")
+    if conflict not in transform.CONFLICT_RULES:
+        raise QueryError("merge_subwatcher_fields() conflict must be 'base_wins' or "
+                         f"'sub_wins', got {conflict!r}")
+    return transform.merge_subwatcher_fields(base, subs, keys, conflict, ctx.budget)
 
 
 @register("chunk_events_by_key", [Param("events", EVENTS), Param("key", STRING)], "events",

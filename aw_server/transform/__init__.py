@@ -24,8 +24,10 @@ from aw_server.transform.merge import chunk_events_by_key, merge_events_by_keys
 from aw_server.transform.periods import filter_period_intersect, period_union, union_no_overlap
 from aw_server.transform.sort import concat, sort_by_duration, sort_by_timestamp, sum_durations
 from aw_server.transform.strings import simplify_window_titles, split_url_events
+from aw_server.transform.subwatcher import CONFLICT_RULES, merge_subwatcher_fields
 
 __all__ = [
+    "CONFLICT_RULES",
     "DEFAULT_PULSETIME_US",
     "NO_DEADLINE",
     "Deadline",
@@ -44,6 +46,7 @@ __all__ = [
     "flood",
     "limit_events",
     "merge_events_by_keys",
+    "merge_subwatcher_fields",
     "period_union",
     "simplify_window_titles",
     "sort_by_duration",

@@ -178,6 +178,43 @@ def test_utility_functions(caplog: pytest.LogCaptureFixture) -> None:
         value('RETURN = contains({"a": 1}, 1);')
 
 
+def test_concat_takes_any_number_of_lists_as_aw_server_rust() -> None:
+    assert value("RETURN = [concat(), concat([1]), concat([1], [2], [3, 4])];") == [
+        [], [1], [1, 2, 3, 4]]
+
+
+def test_merge_subwatcher_fields_copies_keys_into_the_overlapped_part() -> None:
+    program = f"""
+    window = sort_by_timestamp(query_bucket("{WINDOW}"));
+    afk = filter_keyvals(query_bucket("{AFK}"), "status", ["afk"]);
+    RETURN = merge_subwatcher_fields(window, afk, ["status", "app"]);
+    """
+    # YouTube 17-117 is overlapped by afk 50-110: cut in three, the middle gets
+    # "status" but keeps its own "app" (base_wins).
+    result = value(program)
+    youtube = [(e["timestamp"], e["duration"], e["data"].get("status")) for e in result
+               if e["data"]["title"] == "YouTube"]
+    assert youtube == [("2024-03-09T23:59:17+00:00", 33.0, None),
+                       ("2024-03-09T23:59:50+00:00", 60.0, "afk"),
+                       ("2024-03-10T00:00:50+00:00", 7.0, None)]
+    assert all(e["data"]["app"] != "afk" for e in result)
+    assert sum(e["duration"] for e in result) == 135.0  # the base events' time, unchanged
+
+
+def test_merge_subwatcher_fields_sub_wins_and_bad_arguments() -> None:
+    program = f"""
+    window = query_bucket("{WINDOW}");
+    afk = filter_keyvals(query_bucket("{AFK}"), "status", ["afk"]);
+    renamed = merge_subwatcher_fields(window, afk, ["status"], "sub_wins");
+    RETURN = filter_keyvals(renamed, "status", ["afk"]);
+    """
+    assert [e["duration"] for e in value(program)] == [60.0]
+    with pytest.raises(QueryError, match="conflict must be 'base_wins' or 'sub_wins'"):
+        value(f'w = query_bucket("{WINDOW}"); RETURN = merge_subwatcher_fields(w, w, ["a"], "x");')
+    with pytest.raises(QueryError, match="keys must be strings"):
+        value(f'w = query_bucket("{WINDOW}"); RETURN = merge_subwatcher_fields(w, w, [1]);')
+
+
 def test_every_function_is_described() -> None:
     described = {d["name"]: d for d in describe_functions()}
     expected = {
@@ -186,7 +223,7 @@ def test_every_function_is_described() -> None:
         "period_union", "union_no_overlap", "limit_events", "merge_events_by_keys",
         "chunk_events_by_key", "sort_by_timestamp", "sort_by_duration", "sum_durations",
         "concat", "flood", "split_url_events", "simplify_window_titles", "categorize", "tag",
-        "nop", "print", "contains",
+        "nop", "print", "contains", "merge_subwatcher_fields",
     }
     assert set(described) == expected
     for entry in described.values():

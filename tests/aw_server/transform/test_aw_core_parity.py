@@ -1,11 +1,13 @@
-"""flood against aw-core 0.5.18's own `aw_transform.flood`, on thousands of inputs.
+"""flood and merge_subwatcher_fields against aw-core 0.5.18's own `aw_transform`, on
+thousands of inputs each.
 
-Inputs lie on a 2 ms grid: every gap is then an even number of milliseconds, so each
-midpoint falls on a whole millisecond and aw-core's truncation of moved starts to
+flood's inputs lie on a 2 ms grid: every gap is then an even number of milliseconds, so
+each midpoint falls on a whole millisecond and aw-core's truncation of moved starts to
 milliseconds never applies. What is left must be equal, apart from the documented
 difference for zero-duration events hidden inside an earlier event (aw-core gets the
-input without them). The documented differences themselves are pinned below, on the
-inputs docs/query.md gives, for both implementations.
+input without them). merge_subwatcher_fields' inputs are whole milliseconds, so no
+piece starts between two. The documented differences themselves are pinned below, on
+the inputs docs/query.md gives, for both implementations.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from aw_server.models import Event
-from aw_server.transform import flood
+from aw_server.transform import flood, merge_subwatcher_fields
 from aw_server.transform.flood import _without_hidden_instants
 from tests.aw_server.transform.builders import T0, ev
 from tests.support.aw_core import as_argument, rows, run_aw_transform
@@ -112,3 +114,46 @@ def test_worked_examples_equal_aw_core(reference_venv: Path) -> None:
     ]
     expected = run_aw_transform("flood", [[as_argument(events)] for events in cases])
     assert [rows(flood(events)) for events in cases] == expected
+
+
+BASE_DATAS = [{"app": "code", "title": "main.py"}, {"app": "code", "project": "mine"},
+              {"app": "firefox"}]
+SUB_DATAS = [{"project": "p1", "file": "a.py"}, {"project": "p2"},
+             {"project": "p1", "file": "a.py"}, {"file": "b.py", "language": "python"}, {}]
+
+
+def scattered_events(rng: random.Random, count: int, datas: list[dict[str, Any]]) -> list[Event]:
+    """Anywhere in a minute, any length up to 20 s, half of them zero-duration."""
+    return [Event(T0 + rng.randint(0, 60_000) * MS,
+                  rng.choice([0, 0, rng.randint(1, 20_000), rng.randint(1, 3000)]) * MS,
+                  rng.choice(datas), rng.choice([None, index + 1]))
+            for index in range(count)]
+
+
+def test_merge_subwatcher_fields_equals_aw_core_0_5_18(reference_venv: Path) -> None:
+    rng = random.Random(3)
+    cases = [(scattered_events(rng, rng.randint(0, 5), BASE_DATAS),
+              scattered_events(rng, rng.randint(0, 7), SUB_DATAS),
+              rng.choice([["project"], ["project", "file", "language"], [], ["file", "app"]]),
+              rng.choice(["base_wins", "sub_wins"]))
+             for _ in range(4000)]
+    expected = run_aw_transform("merge_subwatcher_fields", [
+        [as_argument(base), as_argument(subs), keys, conflict]
+        for base, subs, keys, conflict in cases])
+    mismatches = [
+        (rows(base), rows(subs), keys, conflict, want, got)
+        for (base, subs, keys, conflict), want in zip(cases, expected, strict=True)
+        if (got := rows(merge_subwatcher_fields(base, subs, keys, conflict))) != want
+    ]
+    assert mismatches[:3] == []
+
+
+def test_merge_subwatcher_fields_keeps_microseconds_where_aw_core_truncates(
+        reference_venv: Path) -> None:
+    base = [ev(0, 10, app="code")]
+    subs = [ev(2, 2.9995, project="p")]  # ends between two milliseconds
+    assert _seconds(rows(merge_subwatcher_fields(base, subs, ["project"]))) == [
+        (0, 2), (2, 4.9995), (4.9995, 10)]
+    aw_core = run_aw_transform("merge_subwatcher_fields",
+                               [[as_argument(base), as_argument(subs), ["project"]]])[0]
+    assert _seconds(aw_core) == [(0, 2), (2, 4.9995), (4.999, 9.9995)]
