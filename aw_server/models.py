@@ -217,7 +217,7 @@ class EventSource(Protocol):
     """
 
     def buckets(self) -> list[BucketInfo]:
-        """Every bucket, ordered by id."""
+        """Every bucket, in creation order (as ActivityWatch lists them)."""
         ...
 
     def events(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:

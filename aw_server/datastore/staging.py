@@ -84,6 +84,10 @@ class Staging:
         for statement in _TABLES:
             self.conn.execute(statement)
         self._load()
+        if not self._ords and self.get("cursor") is None:
+            # A new file: its buckets are published in the source's order (files staged
+            # by earlier versions keep id order, which their resume point counts in).
+            self._put("bucket_order", "source")
 
     def _load(self) -> None:
         """What `add` keeps in memory, as last committed."""
@@ -233,9 +237,12 @@ class Staging:
 
     # -- publishing phase ---------------------------------------------------------------
     def buckets(self) -> list[tuple[int, SourceBucket]]:
+        """In the order the source lists them, so the import creates them in that order
+        (as ActivityWatch's import does)."""
+        order = "ord" if self.get("bucket_order") == "source" else "id"
         out = []
         for ord_, bucket_id, meta in self.conn.execute(
-            "SELECT ord, id, meta FROM bucket ORDER BY id"
+            f"SELECT ord, id, meta FROM bucket ORDER BY {order}"
         ):
             m = json.loads(meta)
             out.append((ord_, SourceBucket(bucket_id, m["type"], m["client"], m["hostname"],

@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,22 @@ from aw_server.models import Bucket, BucketInfo, Event
 logger = logging.getLogger(__name__)
 
 _BUCKET_COLUMNS = "id, name, type, client, hostname, created, data, readonly"
+
+
+_by_key = attrgetter("key")
+
+
+def _next_bucket_key(conn: sqlite3.Connection) -> int:
+    """The key AUTOINCREMENT would give the next bucket, taken now: also for a row that
+    gets it by UPDATE, which does not move SQLite's counter, so this moves it (no key is
+    ever handed out twice)."""
+    key = int(conn.execute(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket'), 0), "
+        "coalesce((SELECT max(key) FROM bucket), 0)) + 1").fetchone()[0])
+    if not conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'bucket'",
+                        (key,)).rowcount:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('bucket', ?)", (key,))
+    return key
 
 
 def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
@@ -46,7 +63,7 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
         self._buckets = {
             bucket_id: BucketRow(key, bucket_id, bool(readonly), max_duration, self.db.current_seq)
             for key, bucket_id, readonly, max_duration in conn.execute(
-                "SELECT key, id, readonly, max_duration FROM bucket WHERE deleted = 0"
+                "SELECT key, id, readonly, max_duration FROM bucket WHERE deleted = 0 ORDER BY key"
             )
         }
         self._last = {}
@@ -81,7 +98,8 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
 
     # -- buckets -----------------------------------------------------------------------
     def bucket_ids(self) -> list[str]:
-        return sorted(self._buckets)
+        """In creation order (see `list_buckets`)."""
+        return [row.id for row in sorted(self._buckets.values(), key=_by_key)]
 
     def get_bucket(self, bucket_id: str) -> Bucket:
         found = (
@@ -95,8 +113,11 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
         return _bucket_from_row(found)
 
     def list_buckets(self) -> list[Bucket]:
+        """In creation order, as ActivityWatch lists them (tools take "the first window
+        bucket"): the order of `key`, which a bucket keeps through restarts, exports and
+        sync, and which a re-created bucket takes anew (see `create_bucket`)."""
         rows = self.db.conn().execute(
-            f"SELECT {_BUCKET_COLUMNS} FROM bucket WHERE deleted = 0 ORDER BY id"
+            f"SELECT {_BUCKET_COLUMNS} FROM bucket WHERE deleted = 0 ORDER BY key"
         )
         return [_bucket_from_row(r) for r in rows]
 
@@ -122,25 +143,22 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
                 raise BucketExists(bucket.id)
             values = (bucket.name, bucket.type, bucket.client, bucket.hostname, bucket.created,
                       dump_json(bucket.data), self.db.next_seq())
+            # A deleted bucket's row stays for sync; created again, it takes a new key, so
+            # it is listed last, as a new bucket (ActivityWatch inserts a new row).
+            key = _next_bucket_key(conn)
             revived = conn.execute(
                 "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, created = ?, "
-                "data = ?, seq = ?, deleted = 0, max_duration = 0 WHERE id = ? AND deleted = 1",
-                (*values, bucket.id),
+                "data = ?, seq = ?, deleted = 0, max_duration = 0, key = ? "
+                "WHERE id = ? AND deleted = 1",
+                (*values, key, bucket.id),
             )
-            if revived.rowcount:
-                key = conn.execute(
-                    "SELECT key FROM bucket WHERE id = ?", (bucket.id,)
-                ).fetchone()[0]
-            else:
-                cur = conn.execute(
-                    "INSERT INTO bucket (name, type, client, hostname, created, data, seq, id, "
-                    "origin, origin_bucket_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*values, bucket.id, self.db.self_origin, bucket.id),
+            if not revived.rowcount:
+                conn.execute(
+                    "INSERT INTO bucket (name, type, client, hostname, created, data, seq, key, "
+                    "id, origin, origin_bucket_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, key, bucket.id, self.db.self_origin, bucket.id),
                 )
-                key = cur.lastrowid
-            self._buckets[bucket.id] = BucketRow(
-                int(key), bucket.id, False, 0, self.db.current_seq
-            )
+            self._buckets[bucket.id] = BucketRow(key, bucket.id, False, 0, self.db.current_seq)
         return bucket
 
     def update_bucket(self, bucket_id: str, changes: dict[str, Any]) -> Bucket:

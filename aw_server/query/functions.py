@@ -252,13 +252,15 @@ def _query_bucket_eventcount(ctx: CallContext, bucket_id: str) -> int:
         raise QueryError(f"there is no bucket named '{bucket_id}'") from None
 
 
-@register("query_bucket_names", [], "list", "Ids of all buckets.", uses_context=True)
+@register("query_bucket_names", [], "list", "Ids of all buckets, in creation order.",
+          uses_context=True)
 def _query_bucket_names(ctx: CallContext) -> list[str]:
     return [bucket.id for bucket in ctx.buckets()]
 
 
 @register("find_bucket", [Param("filter", STRING), Param("hostname", STRING, optional=True)],
-          "string", "Id of the first bucket (by id) containing `filter`, optionally on `hostname`.",
+          "string", "Id of the first bucket (in creation order) containing `filter`, optionally "
+          "on `hostname`.",
           uses_context=True)
 def _find_bucket(ctx: CallContext, needle: str, hostname: str | None = None) -> str:
     for bucket in ctx.buckets():

@@ -124,6 +124,25 @@ def test_timeline_lanes_zoom_and_hover(tab: Tab) -> None:
     assert "Whole day" in tab.page.inner_text(".view-timeline")
 
 
+def test_activity_picks_the_watchers_own_buckets_in_any_listing_order(tab: Tab) -> None:
+    tab.open("#/buckets")
+    picked = tab.page.evaluate("""async () => {
+      const { hostBuckets } = await import("/js/queries.js");
+      const bucket = (id, type) => [id, { id, type, hostname: "h" }];
+      const listed = (...entries) => hostBuckets(Object.fromEntries(entries), "h");
+      return [
+        listed(bucket("imported-window", "currentwindow"),
+               bucket("aw-watcher-window_h", "currentwindow"),
+               bucket("aw-watcher-afk_h", "afkstatus")),
+        listed(bucket("aw-watcher-window_h", "currentwindow"),
+               bucket("imported-window", "currentwindow")),
+        listed(bucket("only-window", "currentwindow")),
+      ].map((b) => [b.window, b.afk ?? null]);
+    }""")
+    assert picked == [["aw-watcher-window_h", "aw-watcher-afk_h"],
+                      ["aw-watcher-window_h", None], ["only-window", None]]
+
+
 def test_buckets_list_and_events_paging(tab: Tab, loaded: Loaded) -> None:
     tab.open("#/buckets")
     row = tab.page.locator(f"tr[data-bucket='{fixture.WINDOW}']")

@@ -126,6 +126,19 @@ def test_direct_publishing_equals_staging(tmp_path: Path, open_api: Callable[...
     assert direct.import_file(path).inserted == 0  # the second time, through staging
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "staged"])
+def test_imported_buckets_are_listed_in_the_files_order(
+        tmp_path: Path, open_api: Callable[..., ServerAPI], direct: bool) -> None:
+    """As ActivityWatch's import creates them: after the buckets already there."""
+    path = _export(tmp_path / "e.json", {"window_z": _events(list(range(30, 0, -1))),
+                                         "afk_a": _events(list(range(20, 0, -1))),
+                                         "m": _events([3, 2, 1])})
+    api = open_api(direct=direct)
+    api.create_bucket("there", PLAIN)
+    api.import_file(path)
+    assert api.store.bucket_ids() == ["there", "window_z", "afk_a", "m"]
+
+
 def test_an_existing_bucket_is_merged_through_staging_beside_direct_ones(
         tmp_path: Path, open_api: Callable[..., ServerAPI],
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -347,6 +347,25 @@ def test_staging_of_an_older_version_resumes_without_newest_first_tracking(
     reopened.close()
 
 
+def test_staging_publishes_buckets_in_source_order_but_an_older_file_in_id_order(
+        tmp_path: Path) -> None:
+    from collections import Counter
+
+    from aw_server.datastore.import_source import Batch, SourceBucket
+    from aw_server.datastore.staging import Staging
+
+    described = [SourceBucket(b, "t", "c", "h", "2024-01-01T00:00:00+00:00") for b in "zam"]
+    staging = Staging(tmp_path / "staging.sqlite")
+    staging.add(Batch(described, [(b, 1, 2, "{}") for b in "zam"], "1", 0), Counter())
+    assert [b.id for _, b in staging.buckets()] == ["z", "a", "m"]
+    # Files staged before the order was kept: their resume point counts in id order.
+    staging.conn.execute("DELETE FROM state WHERE key = 'bucket_order'")
+    staging.close()
+    reopened = Staging(tmp_path / "staging.sqlite")
+    assert [b.id for _, b in reopened.buckets()] == ["a", "m", "z"]
+    reopened.close()
+
+
 _STORED_TEXTS = (st.text(st.characters(exclude_categories=["Cs"])) | _DATA.map(dump_json)
                  | st.sampled_from(["\x00", "a\x00b", dump_json({"k": "\x00\x01\x1f"}),
                                     "\\u0000", '"\\"', "\u2028\x7f"]))

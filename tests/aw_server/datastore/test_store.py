@@ -196,6 +196,34 @@ def test_deleted_bucket_leaves_a_tombstone_row_and_can_be_recreated(filled: Data
     assert filled.count_events("b") == 0
 
 
+def test_buckets_are_listed_in_creation_order_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    store = Datastore(path)
+    for bucket_id in ("window_laptop", "afk", "window_desktop"):
+        store.create_bucket(bucket(bucket_id))
+    assert store.bucket_ids() == ["window_laptop", "afk", "window_desktop"]
+    store.close()
+    reopened = Datastore(path)
+    assert [b.id for b in reopened.list_buckets()] == ["window_laptop", "afk", "window_desktop"]
+    assert [b.id for b in reopened.buckets()] == reopened.bucket_ids()
+    reopened.close()
+
+
+def test_a_recreated_bucket_is_listed_last_as_in_activitywatch(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    store = Datastore(path)
+    for bucket_id in ("a", "b", "c"):
+        store.create_bucket(bucket(bucket_id))
+    store.delete_bucket("a")
+    store.create_bucket(bucket("a"))
+    assert store.bucket_ids() == ["b", "c", "a"]
+    store.create_bucket(bucket("d"))
+    store.close()
+    reopened = Datastore(path)
+    assert [b.id for b in reopened.list_buckets()] == ["b", "c", "a", "d"]
+    reopened.close()
+
+
 def test_change_marker_moves_on_every_write(filled: Datastore) -> None:
     m0 = filled.change_marker("b")
     filled.insert_events("b", [Event(T0, S, {})])

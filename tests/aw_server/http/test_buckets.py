@@ -47,6 +47,19 @@ def test_bucket_list_is_keyed_by_id_with_last_updated(client: HttpClient) -> Non
     assert client.get("/api/0/buckets").json() == buckets
 
 
+def test_bucket_list_is_in_creation_order_as_activitywatch(client: HttpClient) -> None:
+    # A tool taking "the first window bucket" must get the one ActivityWatch gives.
+    for bucket_id in ("aw-watcher-window_laptop", "aw-watcher-afk_laptop",
+                      "aw-watcher-window_desktop"):
+        client.post(f"/api/0/buckets/{bucket_id}", json=BODY)
+    assert list(client.get("/api/0/buckets/").json()) == [
+        "aw-watcher-window_laptop", "aw-watcher-afk_laptop", "aw-watcher-window_desktop"]
+    client.delete("/api/0/buckets/aw-watcher-window_laptop", params={"force": 1})
+    client.post("/api/0/buckets/aw-watcher-window_laptop", json=BODY)
+    assert list(client.get("/api/0/buckets/").json()) == [
+        "aw-watcher-afk_laptop", "aw-watcher-window_desktop", "aw-watcher-window_laptop"]
+
+
 def test_local_hostname_is_substituted(client: HttpClient) -> None:
     client.post("/api/0/buckets/web", json={**BODY, "hostname": "!local"})
     bucket = client.get("/api/0/buckets/web").json()

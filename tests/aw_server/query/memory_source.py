@@ -29,7 +29,7 @@ class MemorySource:
         self._markers[bucket_id] += 1
 
     def buckets(self) -> list[BucketInfo]:
-        return [self._info[k] for k in sorted(self._info)]
+        return list(self._info.values())  # in creation order, as the contract says
 
     def _require(self, bucket_id: str) -> list[Event]:
         if bucket_id not in self._events:

@@ -261,11 +261,6 @@ def _trim_end_by_1ms(ours: list[Any], reference: list[Any]) -> None:
         assert fixed == our_events
 
 
-def _find_bucket_storage_order(ours: list[Any], reference: list[Any]) -> None:
-    assert all(r == WINDOW for r in reference)  # first created
-    assert all(o == WINDOW_OTHER for o in ours)  # first in id order
-
-
 def _no_overlaps(events: list[Any]) -> bool:
     spans = sorted((datetime.fromisoformat(e["timestamp"]),
                     datetime.fromisoformat(e["timestamp"]) + timedelta(seconds=e["duration"]))
@@ -385,11 +380,8 @@ def _programs() -> list[Program]:
                 ['b = find_bucket("aw-watcher-window_", "desktop");',
                  "RETURN = [b, query_bucket(b)];"]),
         Program("find_bucket_unique", ['RETURN = find_bucket("afk");']),
-        Program("find_bucket_ambiguous", ['RETURN = find_bucket("aw-watcher-window");'],
-                divergence=Divergence(
-                    "find_bucket: several matches; 0.12.0 takes the first in storage "
-                    "(creation) order, ours the first in id order",
-                    _find_bucket_storage_order)),
+        # Several match: the first created (id order would give WINDOW_OTHER).
+        Program("find_bucket_ambiguous", ['RETURN = find_bucket("aw-watcher-window");']),
         Program("filter_keyvals", [w, 'RETURN = filter_keyvals(events, "app", '
                                       '["code", "Slack", "nope"]);']),
         Program("filter_keyvals_unicode", [w, 'v = ["(3) YouTube – Grüße", "ssh büro"];',
@@ -454,6 +446,15 @@ def _programs() -> list[Program]:
                     "event then ends early and a gap of exactly pulsetime after it stays "
                     "open) and lets a zero-duration event inside another keep a gap open",
                     _flood_documented)),
+        Program("merge_subwatcher_fields",
+                [w, web, "ff = filter_keyvals(events, \"app\", [\"firefox\"]);",
+                 "tabs = filter_period_intersect(web, ff);",
+                 'RETURN = merge_subwatcher_fields(ff, tabs, ["url", "title", "audible"]);']),
+        Program("merge_subwatcher_fields_flooded_sub_wins",
+                [w, web, "f = flood(events);", "tabs = filter_period_intersect(flood(web), f);",
+                 'keys = ["url", "title"];',
+                 'm = merge_subwatcher_fields(f, tabs, keys, "sub_wins");',
+                 'RETURN = sort_by_duration(merge_events_by_keys(m, ["app", "title"]));']),
         Program("split_url_events", [web, "RETURN = split_url_events(web);"]),
         Program("split_url_merge_domain", [web, "s = split_url_events(web);",
                                            'RETURN = sort_by_duration(merge_events_by_keys('
@@ -542,7 +543,7 @@ def test_programs_cover_every_shared_function() -> None:
               "period_union", "union_no_overlap", "limit_events", "merge_events_by_keys",
               "chunk_events_by_key", "sort_by_timestamp", "sort_by_duration", "sum_durations",
               "concat", "flood", "split_url_events", "simplify_window_titles", "categorize",
-              "tag", "nop"}
+              "tag", "nop", "merge_subwatcher_fields"}
     text = "\n".join(line for p in PROGRAMS for line in p.lines)
     assert {name for name in shared if f"{name}(" not in text} == set()
     assert len(PROGRAMS) >= 30
@@ -573,6 +574,35 @@ def test_same_results_as_aw_server_0_12(
                 if (problem := compare(program, post_query(session, ours.url, program),
                                        post_query(session, reference_server.url, program)))
             ]
+            problems += bucket_order_problems(session, ours.url, reference_server.url)
     finally:
         ours.stop()
     assert problems == [], "\n\n".join(problems)
+
+
+def bucket_order_problems(session: requests.Session, ours: str, reference: str) -> list[str]:
+    """GET /api/0/buckets/ lists buckets in creation order (not id order), also after a
+    bucket is deleted and created again; tools take "the first window bucket" from it."""
+    def listed() -> tuple[list[str], list[str]]:
+        mine, theirs = (list(session.get(f"{base}/api/0/buckets/",
+                                         timeout=HTTP_TIMEOUT_S).json())
+                        for base in (ours, reference))
+        return mine, theirs
+
+    problems = []
+    first = listed()
+    if first[0] != first[1] or first[0] != [b for b, _, _ in BUCKETS]:
+        problems.append(f"bucket order: ours {first[0]} / reference {first[1]}")
+    for base in (ours, reference):
+        response = session.delete(f"{base}/api/0/buckets/{WINDOW}", params={"force": 1},
+                                  timeout=HTTP_TIMEOUT_S)
+        assert response.status_code == 200, response.text
+        response = session.post(f"{base}/api/0/buckets/{WINDOW}", timeout=HTTP_TIMEOUT_S,
+                                json={"client": "difftest", "type": "currentwindow",
+                                      "hostname": "laptop"})
+        assert response.status_code == 200, response.text
+    again = listed()
+    if again[0] != again[1] or again[0][-1] != WINDOW:
+        problems.append(f"bucket order after re-creation: ours {again[0]} / "
+                        f"reference {again[1]}")
+    return problems

@@ -119,15 +119,15 @@ def test_periods_ending_in_the_future_are_not_cached() -> None:
     assert len(cache) == 0 and cache.hits == 0
 
 
-def test_find_bucket_results_are_invalidated_when_buckets_appear() -> None:
+def test_bucket_list_results_are_invalidated_when_buckets_appear() -> None:
+    # find_bucket and query_bucket_names both read the bucket list.
     source, cache = desktop(), QueryCache()
-    assert run('RETURN = find_bucket("aw-watcher-window");', source, cache=cache) == [
-        "aw-watcher-window_desktop"
-    ]
+    program = 'RETURN = [query_bucket_names(), find_bucket("aw-watcher-window")];'
+    assert run(program, source, cache=cache) == [
+        [[WINDOW, AFK, "aw-watcher-window_desktop"], WINDOW]]
     source.add_bucket("aw-watcher-window_a-new-host")
-    assert run('RETURN = find_bucket("aw-watcher-window");', source, cache=cache) == [
-        "aw-watcher-window_a-new-host"
-    ]
+    assert run(program, source, cache=cache) == [
+        [[WINDOW, AFK, "aw-watcher-window_desktop", "aw-watcher-window_a-new-host"], WINDOW]]
 
 
 def test_cache_is_a_bounded_lru() -> None:

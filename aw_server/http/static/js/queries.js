@@ -78,14 +78,18 @@ export function desktopQuery({ window, afk, browsers = [] }, classes, { filterAf
   return lines;
 }
 
-/** The buckets of one host the Activity view needs, from GET /api/0/buckets/. */
+/** The buckets of one host the Activity view needs, from GET /api/0/buckets/. The list
+ * comes in creation order; of several buckets of a kind the watcher's own id wins, then
+ * the first created. */
 export function hostBuckets(buckets, host) {
   const all = Object.values(buckets || {});
   const mine = (b) => b.hostname === host;
-  const window = all.find((b) => mine(b) && b.type === "currentwindow") ||
-    all.find((b) => b.id === `aw-watcher-window_${host}`);
-  const afk = all.find((b) => mine(b) && b.type === "afkstatus") ||
-    all.find((b) => b.id === `aw-watcher-afk_${host}`);
+  const pick = (type, id) => {
+    const typed = all.filter((b) => mine(b) && b.type === type);
+    return typed.find((b) => b.id === id) || typed[0] || all.find((b) => b.id === id);
+  };
+  const window = pick("currentwindow", `aw-watcher-window_${host}`);
+  const afk = pick("afkstatus", `aw-watcher-afk_${host}`);
   // Older web watchers do not know the hostname ("unknown"); they still belong to this desktop.
   const browsers = all.filter((b) => (b.type === "web.tab.current" || b.id.startsWith("aw-watcher-web")) &&
     (mine(b) || !b.hostname || b.hostname === "unknown")).map((b) => b.id).sort();
