@@ -54,7 +54,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Query": {"type": "object", "required": ["query", "timeperiods"], "properties": {
         "query": {"type": "array", "items": {"type": "string"}},
         "timeperiods": {"type": "array", "items": {"type": "string"},
-                        "description": "ISO 8601 intervals, 'start/end'"}}},
+                        "description": "ISO 8601 intervals, 'start/end'; none gives []"}}},
     "QueryResult": {"type": "array"},
     "FunctionList": {"type": "array", "items": {"type": "object"}},
     "Integer": {"type": "integer"},

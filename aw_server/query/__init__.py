@@ -79,12 +79,15 @@ def run_query(
     limits: QueryLimits = DEFAULT_LIMITS,
 ) -> list[Any]:
     """One JSON-ready result per time period (events already converted with to_json,
-    sum_durations as float seconds)."""
+    sum_durations as float seconds). No periods, no results: the program is not even
+    parsed, as in both ActivityWatch servers."""
     text = _program_text(program)
+    if not isinstance(timeperiods, list):
+        raise QueryError("'timeperiods' must be a list of 'start/end' strings")
+    if not timeperiods:
+        return []
     if not text.strip():
         raise QueryError("the query is empty")
-    if not isinstance(timeperiods, list) or not timeperiods:
-        raise QueryError("'timeperiods' must be a non-empty list of 'start/end' strings")
     tree = parse(text)
     periods = [parse_period(period) for period in timeperiods]
     with gc_paused():
@@ -99,11 +102,11 @@ def cached_results(
     *,
     name: str | None = None,
 ) -> list[Any] | None:
-    """Every period's result from the cache, or None if any is missing (or the request is
-    malformed: `run_query` then names the problem)."""
+    """Every period's result from the cache (none for no periods), or None if any is
+    missing (or the request is malformed: `run_query` then names the problem)."""
     try:
         text = _program_text(program)
-        if not isinstance(timeperiods, list) or not timeperiods:
+        if not isinstance(timeperiods, list):
             return None
         periods = [parse_period(period) for period in timeperiods]
     except QueryError:

@@ -54,6 +54,16 @@ def server(tmp_path: Path) -> Any:
     srv.stop()
 
 
+def test_no_time_periods_answer_an_empty_list_without_a_worker(server: Server) -> None:
+    response = requests.post(f"{server.url}/api/0/query/", timeout=60,
+                             json={"timeperiods": [], "query": SUMMARY})
+    assert (response.status_code, response.json()) == (200, [])
+    assert _workers() == []
+    bad = requests.post(f"{server.url}/api/0/query/", timeout=60,
+                        json={"timeperiods": "2024-01-01/2024-01-02", "query": SUMMARY})
+    assert bad.status_code == 400 and "timeperiods" in bad.json()["message"]
+
+
 def test_a_query_runs_in_a_worker_and_matches_an_in_process_run(server: Server) -> None:
     assert _workers() == []  # nothing started before the first query
     answer = _query(server, SUMMARY)

@@ -75,9 +75,12 @@ def test_program_must_be_a_list_of_strings() -> None:
         run_query(["RETURN = 1;", 2], [period(0, 1)], desktop())  # type: ignore[list-item]
 
 
-def test_no_time_periods_is_an_error() -> None:
+def test_no_time_periods_give_no_results_and_the_program_is_not_parsed() -> None:
+    # As both ActivityWatch servers: they run (and parse) the program once per period.
+    assert run_query(["RETURN = ((;"], [], desktop()) == []
+    assert run_query([], [], desktop()) == []
     with pytest.raises(QueryError, match="timeperiods"):
-        run_query(["RETURN = 1;"], [], desktop())
+        run_query(["RETURN = 1;"], "2024-01-01/2024-01-02", desktop())  # type: ignore[arg-type]
 
 
 # Cache
