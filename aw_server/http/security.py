@@ -77,7 +77,9 @@ class SecurityPolicy:
         host, port = split_host(header)
         if host not in self.extra_hosts:
             return f"host header is invalid (was {header!r})"
-        if port is None and self.port != 80:
+        # A loopback name alone is what a client behind a local proxy on port 80 sends;
+        # ActivityWatch accepts it too. Other names must carry this server's port.
+        if port is None and host not in LOOPBACK_HOSTS and self.port != 80:
             return f"host header has no port (was {header!r})"
         if port is not None and port != self.port:
             return f"host header names another port (was {header!r})"

@@ -28,7 +28,8 @@ def bucket(client: HttpClient) -> HttpClient:
 
 
 @pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "127.0.0.1.nip.io:{port}",
-                                  "localhost:1", "localhost", "", "[::2]:{port}"])
+                                  "localhost:1", "", "[::2]:{port}", "localhost.evil.example",
+                                  "127.0.0.2", "0.0.0.0"])
 def test_forged_host_is_refused_and_writes_nothing(bucket: HttpClient, server: Server,
                                                    host: str) -> None:
     headers = {"Host": host.format(port=server.port)}
@@ -38,10 +39,15 @@ def test_forged_host_is_refused_and_writes_nothing(bucket: HttpClient, server: S
     assert _count(bucket) == 0
 
 
-@pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}"])
+@pytest.mark.parametrize("host", ["localhost:{port}", "127.0.0.1:{port}", "[::1]:{port}",
+                                  # no port: a client behind a local proxy on port 80
+                                  "localhost", "127.0.0.1", "[::1]", "LOCALHOST"])
 def test_loopback_hosts_are_accepted(bucket: HttpClient, server: Server, host: str) -> None:
-    response = bucket.get("/api/0/info", headers={"Host": host.format(port=server.port)})
-    assert response.status_code == 200
+    headers = {"Host": host.format(port=server.port)}
+    assert bucket.get("/api/0/info", headers=headers).status_code == 200
+    # The heartbeat's fast lane applies the same check.
+    response = bucket.post("/api/0/buckets/b/heartbeat?pulsetime=5", json=HB, headers=headers)
+    assert response.status_code == 200 and _count(bucket) == 1
 
 
 def test_host_check_covers_static_pages(client: HttpClient) -> None:
