@@ -18,6 +18,13 @@ from aw_server.errors import BadRequest, Forbidden, NoSuchBucket, NoSuchEvent
 from aw_server.models import MAX_US, MIN_US, Event
 
 SQLITE_MAX_INT = 2**63 - 1  # a bigger LIMIT means the same: everything
+SQLITE_MIN_INT = -(2**63)
+
+
+def is_sql_integer(value: int) -> bool:
+    """Whether SQLite can bind `value` (it raises OverflowError for bigger ones). An id
+    from a request beyond that names no event: it is answered as any unknown id."""
+    return SQLITE_MIN_INT <= value <= SQLITE_MAX_INT
 
 if TYPE_CHECKING:
     from aw_server.datastore.core import Database
@@ -138,6 +145,8 @@ class EventOps:
 
     def get_event(self, bucket_id: str, event_id: int) -> Event:
         row = self._bucket(bucket_id)
+        if not is_sql_integer(event_id):
+            raise NoSuchEvent(bucket_id, event_id)
         found = (
             self.db.conn()
             .execute(
@@ -202,20 +211,25 @@ class EventOps:
         return stored
 
     def _replace(self, conn: sqlite3.Connection, row: BucketRow, event: Event) -> Event:
-        cur = conn.execute(
+        assert event.id is not None
+        updated = is_sql_integer(event.id) and conn.execute(
             "UPDATE event SET start = ?, end = ?, data = ?, seq = ? WHERE id = ? AND bucket = ?",
             (event.timestamp_us, event.end_us, dump_json(event.data), self.db.next_seq(),
              event.id, row.key),
-        )
-        if cur.rowcount == 0:
+        ).rowcount
+        if not updated:
             return self._insert_rows(conn, row, [Event(event.timestamp_us, event.duration_us,
                                                        event.data)])[0]
         self._grow_max_duration(conn, row, event.duration_us)
         return event
 
     def delete_event(self, bucket_id: str, event_id: int) -> bool:
+        """False for an unknown id (as aw-server); an id no event can have is not found at
+        all (as aw-server-rust, whose route takes only 64-bit ids)."""
         with self._write() as conn:
             row = self._writable(bucket_id)
+            if not is_sql_integer(event_id):
+                raise NoSuchEvent(bucket_id, event_id)
             found = conn.execute(
                 "SELECT origin, origin_id FROM event WHERE id = ? AND bucket = ?",
                 (event_id, row.key),

@@ -76,11 +76,38 @@ def test_get_and_delete_single_event(bucket: HttpClient) -> None:
     assert bucket.delete(f"{EV}/{event_id}").json() == {"success": False}
 
 
+@pytest.mark.parametrize("event_id", ["99999999999999999999", str(2**63)])
+def test_an_id_no_event_can_have_is_404_and_deletes_nothing(bucket: HttpClient,
+                                                             event_id: str) -> None:
+    # Ids beyond 64 bits used to reach SQLite and fail with OverflowError (500).
+    bucket.post(EV, json=ev("2024-01-01T10:00:00Z", 1, a=1))
+    for method in (bucket.get, bucket.delete):
+        response = method(f"{EV}/{event_id}")
+        assert response.status_code == 404, response.text
+        assert event_id in response.json()["message"]
+    assert bucket.get(EV + "/count").json() == 1
+
+
+def test_limit_beyond_64_bits_means_all(bucket: HttpClient) -> None:
+    bucket.post(EV, json=[ev("2024-01-01T10:00:00Z"), ev("2024-01-01T11:00:00Z")])
+    for limit in ("99999999999999999999", "-99999999999999999999"):
+        assert len(bucket.get(EV, params={"limit": limit}).json()) == 2
+
+
 def test_event_with_stored_id_replaces_it(bucket: HttpClient) -> None:
     event_id = bucket.post(EV, json=ev("2024-01-01T10:00:00Z", 1, a=1)).json()["id"]
     bucket.post(EV, json=[{"id": event_id, **ev("2024-01-01T10:00:00Z", 9, a=2)}])
     assert bucket.get(EV).json() == [{"id": event_id, "timestamp": "2024-01-01T10:00:00+00:00",
                                       "duration": 9.0, "data": {"a": 2}}]
+
+
+def test_event_with_an_id_no_event_can_have_is_inserted_as_new(bucket: HttpClient) -> None:
+    # As any unknown id (it used to fail in SQLite with OverflowError: 500).
+    for event_id in (2**64, -(2**64), 2**63 - 1):
+        response = bucket.post(EV, json={"id": event_id, **ev("2024-01-01T10:00:00Z", 1)})
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] not in (event_id, None)
+    assert bucket.get(EV + "/count").json() == 3
 
 
 def test_heartbeats_merge_and_answer_the_merged_event(bucket: HttpClient) -> None:
