@@ -6,7 +6,9 @@ browser-like bucket with url/title/audible, Unicode titles, zero durations and e
 that span midnight and the periods' starts. Every program in ``PROGRAMS`` then runs on
 both through ``POST /api/0/query/`` and the results are compared after normalising
 (event ids dropped, float seconds rounded to 3 decimals, timestamps compared as UTC
-instants).
+instants). A few wire answers are compared too: the order of ``GET /api/0/buckets/``
+(creation order, also after a bucket is re-created), ``"timeperiods": []`` and a
+loopback ``Host`` without a port.
 
 A program either agrees, or carries a ``Divergence``: the reason (also in the table in
 docs/query.md) and a check that the difference is exactly the documented one, so a new,
@@ -574,10 +576,31 @@ def test_same_results_as_aw_server_0_12(
                 if (problem := compare(program, post_query(session, ours.url, program),
                                        post_query(session, reference_server.url, program)))
             ]
+            problems += wire_problems(session, ours.url, reference_server.url)
             problems += bucket_order_problems(session, ours.url, reference_server.url)
     finally:
         ours.stop()
     assert problems == [], "\n\n".join(problems)
+
+
+def wire_problems(session: requests.Session, ours: str, reference: str) -> list[str]:
+    """Requests whose answers must be the same: no time periods (200 [], the program is
+    not even parsed) and a loopback Host without a port (a client behind a proxy; the
+    bucket lists are compared by their ids, the rest of a bucket differs by design)."""
+    requests_ = {
+        "no periods": ("POST", "/api/0/query/",
+                       {"json": {"timeperiods": [], "query": ["RETURN = ((;"]}}),
+        "Host: localhost": ("GET", "/api/0/buckets/", {"headers": {"Host": "localhost"}}),
+        "Host: 127.0.0.1": ("GET", "/api/0/buckets/", {"headers": {"Host": "127.0.0.1"}}),
+    }
+    problems = []
+    for name, (method, path, kwargs) in requests_.items():
+        answers = [session.request(method, base + path, timeout=HTTP_TIMEOUT_S, **kwargs)
+                   for base in (ours, reference)]
+        mine, theirs = ((a.status_code, list(a.json())) for a in answers)
+        if mine != theirs:
+            problems.append(f"{name}: ours {mine!r:.200} / reference {theirs!r:.200}")
+    return problems
 
 
 def bucket_order_problems(session: requests.Session, ours: str, reference: str) -> list[str]:
