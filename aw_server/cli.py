@@ -105,11 +105,36 @@ def serve(config: ServerConfig) -> int:
     return 0
 
 
+def command_in(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The command `argv` runs (`import`, `export` or None for the server) and the
+    server-only flags given with it. The first argument that is neither a flag nor a
+    flag's value names the command, so flags may come before it, as users type them
+    (`aw-server --testing import X`). Help and version are left out here: a command's
+    own help must not be answered by the server's."""
+    from aw_server.commands import COMMANDS, SHARED_FLAGS
+
+    parser = build_parser()
+    args, rest = parser.parse_known_args(
+        [arg for arg in argv if arg not in ("-h", "--help", "--version")])
+    command = next((arg for arg in rest if not arg.startswith("-")), None)
+    if command not in COMMANDS:
+        return None, []
+    server_only = [f"--{dest.replace('_', '-')}" for dest, value in vars(args).items()
+                   if dest not in SHARED_FLAGS and value != parser.get_default(dest)]
+    return command, server_only
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("import", "export"):
+    command, server_only = command_in(argv)
+    if command is not None:
         from aw_server.commands import main as run_command
 
+        if server_only:
+            print(f"aw-server {command} does not take {', '.join(server_only)} (server "
+                  "flags); it takes --testing, --dbpath, --config and --verbose, before or "
+                  "after its name", file=sys.stderr)
+            return 2
         return run_command(argv)
     args = build_parser().parse_args(argv)
     setup_logging("aw-server", testing=args.testing, verbose=args.verbose,

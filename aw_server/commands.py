@@ -35,17 +35,28 @@ from aw_server.transfer_csv import write_csv
 logger = logging.getLogger("aw_server")
 
 COMMANDS = ("import", "export")
+# The server's flags that the commands take too (see `_common`); the others are refused.
+SHARED_FLAGS = ("testing", "dbpath", "config", "verbose")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--testing", action="store_true", help="use the testing database")
-    parser.add_argument("--dbpath", type=Path, help="database file to use")
-    parser.add_argument("--config", "-c", type=Path, help="config file")
-    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+def _common(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    """The flags every command takes, before its name (`aw-server --testing import X`, as
+    users type them) or after it. After it they default to SUPPRESS, so an absent flag
+    does not overwrite one given before the name."""
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument("--testing", action="store_true", default=default(False),
+                        help="use the testing database")
+    parser.add_argument("--dbpath", type=Path, default=default(None), help="database file to use")
+    parser.add_argument("--config", "-c", type=Path, default=default(None), help="config file")
+    parser.add_argument("--verbose", "-v", action="store_true", default=default(False),
+                        help="debug logging")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aw-server")
+    _common(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import an ActivityWatch database or JSON export",
                          description="Import aw-server's peewee-sqlite.v2.db, aw-server-rust's "
@@ -53,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "Running it again after an interruption continues where it stopped; "
                          "events already present are never added twice.")
     imp.add_argument("path", type=Path, help="the file to import")
-    _common(imp)
+    _common(imp, after_command=True)
     exp = sub.add_parser("export", help="export events as JSON or CSV")
     exp.add_argument("--since", help="start of the time range (date or ISO 8601; "
                      "without an offset: local time)")
@@ -62,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only this bucket (repeatable)")
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
-    _common(exp)
+    _common(exp, after_command=True)
     return parser
 
 

@@ -62,6 +62,33 @@ def test_import_command_reports_and_is_idempotent(tmp_path: Path) -> None:
     assert "0 events added, 100 already present" in second.stdout
 
 
+def test_flags_work_before_and_after_the_command(tmp_path: Path) -> None:
+    """`aw-server --testing import PATH`, as users type it (it used to fail with
+    "unrecognized arguments"), and `aw-server import PATH --testing` do the same."""
+    source = tmp_path / "src" / "sqlite.db"
+    source.parent.mkdir()
+    rust_db(source, 5)
+    before = cli(tmp_path, "--testing", "import", str(source))
+    assert before.returncode == 0, before.stderr
+    assert "100 events added" in before.stdout
+    after = cli(tmp_path, "import", str(source), "--testing")
+    assert "0 events added, 100 already present" in after.stdout  # the same database
+    exports = [cli(tmp_path, *args) for args in (("--testing", "-v", "export"),
+                                                 ("export", "--testing"))]
+    assert [r.returncode for r in exports] == [0, 0], [r.stderr for r in exports]
+    assert exports[0].stdout == exports[1].stdout
+    assert sum(len(b["events"]) for b in json.loads(exports[0].stdout)["buckets"].values()) == 100
+    db = tmp_path / "other.sqlite"
+    assert cli(tmp_path, "--dbpath", str(db), "import", str(source)).returncode == 0
+    csv_out = tmp_path / "out.csv"
+    assert cli(tmp_path, "--dbpath", str(db), "export", "--format", "csv", "-o",
+               str(csv_out)).returncode == 0
+    assert csv_out.read_bytes().count(b"\r\n") == 101  # header and 100 events
+    # A flag only the server has is refused before a command, with a clear message.
+    refused = cli(tmp_path, "--port", "5601", "import", str(source))
+    assert refused.returncode == 2 and "--port" in refused.stderr
+
+
 def test_import_command_names_a_damaged_file(tmp_path: Path) -> None:
     bad = tmp_path / "export.json"
     bad.write_text('{"buckets": {"b": {"type": "t", "client": "c", "hostname": "h", "ev')
