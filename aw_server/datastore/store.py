@@ -114,8 +114,9 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
 
     def list_buckets(self) -> list[Bucket]:
         """In creation order, as ActivityWatch lists them (tools take "the first window
-        bucket"): the order of `key`, which a bucket keeps through restarts, exports and
-        sync, and which a re-created bucket takes anew (see `create_bucket`)."""
+        bucket"): the order of `key`, which a bucket keeps for its life, restarts
+        included; a re-created bucket takes a new one (see `create_bucket`), and an
+        import creates its buckets in its source's order."""
         rows = self.db.conn().execute(
             f"SELECT {_BUCKET_COLUMNS} FROM bucket WHERE deleted = 0 ORDER BY key"
         )
