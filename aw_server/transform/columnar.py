@@ -97,10 +97,15 @@ def flood(
     active &= gap <= pulsetime_us
     split = active & ~same
     merging = active & same
-    half = gap >> 1
-    midpoint = end[:-1] + half + (gap & half & 1)  # half_of_gap, rounded as the list's
+    # half_of_gap, rounded as the list's, in place (a month is 8 MB an array).
+    midpoint = gap >> 1
+    gap &= midpoint
+    gap &= 1
+    midpoint += gap
+    midpoint += end[:-1]
+    del gap
     carried = start.copy()
-    carried[1:][split] = midpoint[split]
+    np.copyto(carried[1:], midpoint, where=split)
     # The earlier event takes the later one's span iff its carried duration (end -
     # carried start) is at least the later one's, i.e. iff its start <= threshold.
     threshold = end[:-1] - table.duration[1:]
@@ -122,30 +127,32 @@ def flood(
     own = carried[:-1]
     takes_next = merging & (own <= threshold)
     final_end = end.copy()
-    final_end[:-1] = np.where(takes_next, end[1:], np.where(split, midpoint, end[:-1]))
-    emptied = merging & ~takes_next
-    final_end[:-1][emptied] = own[emptied]
-    duration = final_end - carried
+    np.copyto(final_end[:-1], midpoint, where=split)
+    np.copyto(final_end[:-1], end[1:], where=takes_next)
+    np.copyto(final_end[:-1], own, where=merging & ~takes_next)  # emptied
+    duration = final_end
+    duration -= carried
+    # Freed before the result is built: each is 8 MB (or 1) for a month of events.
+    del classes, same, active, split, merging, midpoint, threshold, own, takes_next, end
     keep = duration > 0
-    return _without_overlaps(table.take(keep), carried[keep], final_end[keep], classes[keep])
+    return _without_overlaps(table.take(keep), carried[keep], duration[keep])
 
 
-def _without_overlaps(
-    table: EventTable, start: Int64s, end: Int64s, classes: Indices
-) -> EventTable:
+def _without_overlaps(table: EventTable, start: Int64s, duration: Int64s) -> EventTable:
     """The list version's last pass. It never reaches back over a point that every
     earlier row ends by and every later row starts from, so rows between two such
     points are passed through it together, and a row alone between two keeps its span.
     (The walk's starts are not always in order, hence the minimum of later starts.)"""
+    if not bool(np.any(start[:-1] + duration[:-1] > start[1:])):
+        return table.with_spans(start, duration)  # no overlap at all: the usual case
+    end = start + duration
     later_start = np.minimum.accumulate(start[::-1])[::-1]
     joins = later_start[1:] < np.maximum.accumulate(end)[:-1]
-    if not bool(np.any(joins)):
-        return table.with_spans(start, end - start)
     involved = np.zeros(len(start), dtype=np.bool_)
     involved[:-1] |= joins
     involved[1:] |= joins
     rows = np.flatnonzero(involved)
-    row_class = classes.tolist()
+    row_class = table.row_data_classes().tolist()
     kept = without_overlaps(
         zip(rows.tolist(), start[rows].tolist(), end[rows].tolist(), strict=True),
         lambda first, second: row_class[first] == row_class[second])

@@ -78,31 +78,33 @@ def flood(
         return []
     if 0 in map(_by_duration, ordered):
         ordered = _without_hidden_instants(ordered)
-    spans, overlapping = _walk_pairs(ordered, pulsetime_us, deadline)
-    if overlapping:
-        kept = without_overlaps(spans, _same_data, deadline)
-        spans = [(entry.item, entry.start, entry.end) for entry in kept]
-    return [
-        event if start == event.timestamp_us and end - start == event.duration_us
-        else Event(start, end - start, event.data, event.id)
-        for event, start, end in spans
-    ]
+    walked, overlapping = _walk_pairs(ordered, pulsetime_us, deadline)
+    if not overlapping:
+        return walked
+    spans = ((event, event.timestamp_us, event.end_us) for event in walked)
+    return [_with_span(k.item, k.start, k.end)
+            for k in without_overlaps(spans, _same_data, deadline)]
 
 
-# One event after the pairwise walk: (input event, start, end).
-_Span = tuple[Event, int, int]
+def _with_span(event: Event, start: int, end: int) -> Event:
+    """`event` itself if its span is unchanged (transforms never mutate events)."""
+    if start == event.timestamp_us and end - start == event.duration_us:
+        return event
+    return Event(start, end - start, event.data, event.id)
 
 
 def _walk_pairs(
     ordered: list[Event], pulsetime_us: int, deadline: Deadline
-) -> tuple[list[_Span], bool]:
+) -> tuple[list[Event], bool]:
     """aw-core's pairwise step, in order: the events left non-empty, and whether any of
     them overlap (which the last pass then resolves). Only the earlier event of a pair
     carries a change from the step before; the later one is still as given."""
-    spans: list[_Span] = []
-    append = spans.append
+    walked: list[Event] = []
+    append = walked.append
     trim = -NEGATIVE_GAP_TRIM_US
-    reach = -(2**63)  # the latest end so far
+    # Whether a kept event starts before the one kept before it ends: if none does, the
+    # starts rise and no two events overlap at all.
+    last_end = -(2**63)
     overlapping = False
     e1 = ordered[0]
     s1 = e1.timestamp_us
@@ -132,15 +134,18 @@ def _walk_pairs(
             # Otherwise: a gap longer than pulsetime, or a larger overlap between
             # different activities; the last pass resolves the latter.
         if end1 > s1:
-            append((e1, s1, end1))
-            if s1 < reach:
+            if s1 == e1.timestamp_us and end1 - s1 == e1.duration_us:
+                append(e1)
+            else:
+                append(Event(s1, end1 - s1, data1, e1.id))
+            if s1 < last_end:
                 overlapping = True
-            reach = max(reach, end1)
+            last_end = end1
         e1, s1, end1, data1 = e2, s2, end2, data2
     if end1 > s1:
-        append((e1, s1, end1))
-        overlapping = overlapping or s1 < reach
-    return spans, overlapping
+        append(_with_span(e1, s1, end1))
+        overlapping = overlapping or s1 < last_end
+    return walked, overlapping
 
 
 @dataclass(slots=True)
