@@ -133,7 +133,7 @@ def _walk_pairs(
                     s2 = end1 = s1
             # Otherwise: a gap longer than pulsetime, or a larger overlap between
             # different activities; the last pass resolves the latter.
-        if end1 > s1:
+        if end1 > s1:  # kept: `_with_span`, inlined for the common case
             if s1 == e1.timestamp_us and end1 - s1 == e1.duration_us:
                 append(e1)
             else:
