@@ -22,7 +22,7 @@ def test_midpoint_does_not_depend_on_which_neighbour_is_longer() -> None:
     assert spans(flood([ev(0, 3, app="a"), ev(5, 10, app="b")])) == [(0, 4), (4, 15)]
 
 
-def test_issue_example_firefox_then_terminal() -> None:
+def test_half_second_gap_gives_each_app_a_quarter_second() -> None:
     # Firefox at 09:10:00 for 300.5 s, Terminal at 09:15:01 for 240 s: ActivityWatch
     # gives Firefox 300.75 s and Terminal 240.25 s from 09:15:00.750.
     out = flood([ev(0, 300.5, app="Firefox"), ev(301, 240, app="Terminal")])
