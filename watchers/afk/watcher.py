@@ -133,8 +133,8 @@ class AfkWatcher:
         """Poll on a fixed schedule (no drift) until stopped or orphaned."""
         self.client.register_bucket(self.bucket_id, EVENT_TYPE)
         self.client.start()
-        logger.info("aw-watcher-afk started (timeout %.0f s, poll %.1f s)",
-                    self.settings.timeout, self.settings.poll_time)
+        logger.info("aw-watcher-afk started (backend %s, timeout %.0f s, poll %.1f s)",
+                    self.backend.name, self.settings.timeout, self.settings.poll_time)
         next_poll = self.clock.monotonic()
         while not self.stopper.is_set():
             if self.parent is not None and not self.parent.parent_alive():

@@ -90,10 +90,7 @@ def _python_for(user: DesktopUser) -> tuple[list[str], dict[str, str]]:
 
 def _readable_by_others(path: Path) -> bool:
     """True when every directory up to `path` lets other users through."""
-    for part in [*reversed(path.parents), path]:
-        if not os.stat(part).st_mode & 0o001:
-            return False
-    return True
+    return all(os.stat(part).st_mode & 0o001 for part in [*reversed(path.parents), path])
 
 
 @dataclass
