@@ -35,13 +35,16 @@ def test_windows_idle_wraps(tick64: int, last32: int, idle: int) -> None:
     assert idle_milliseconds(tick64, last32) == idle
 
 
-def test_idle_notify_tracker() -> None:
-    tracker = IdleNotifyTracker(1.0)
-    assert tracker.seconds_since_input(100.0) == 0.0
-    tracker.idled(100.0)  # no input since 99.0
-    assert tracker.seconds_since_input(130.0) == 31.0
-    tracker.resumed(131.0)
-    assert tracker.seconds_since_input(132.0) == 0.0
+def test_idle_notify_tracker_turns_events_into_seconds_since_input() -> None:
+    tracker = IdleNotifyTracker(1.0, started=100.0)
+    assert tracker.seconds_since_input(100.4) == pytest.approx(0.4)  # since the start
+    assert tracker.seconds_since_input(100.9) == pytest.approx(0.9)
+    tracker.idled(101.0)  # no input since 100.0
+    assert tracker.seconds_since_input(130.0) == 30.0
+    tracker.resumed(131.0)  # input at 131.0
+    assert tracker.seconds_since_input(131.5) == 0.5
+    # Still no idled event: input may go on unseen, so never more than the threshold.
+    assert tracker.seconds_since_input(140.0) == 1.0
 
 
 def test_windows_app_name() -> None:

@@ -5,7 +5,10 @@ that the user has been idle for a timeout the client chose (`idled`/`idle`) and
 that input came again (`resumed`). `ext_idle_notify_v1` is the standard protocol
 (KWin 5.27+, sway 1.8+); `org_kde_kwin_idle` is its predecessor, which is all sway
 1.7 offers. With a 1 s timeout, `IdleNotifyTracker` turns the two events back into
-seconds since input, with 1 s granularity, the same as the watcher's own polls.
+seconds since input: exact once the user has been idle for 1 s, and within 1 s
+before that (so AFK timeouts below 1 s are not meaningful here). Both protocols count
+from when we subscribe, so a user already away when the watcher starts is seen as
+away one timeout after the start.
 
 The events carry no timestamps, so when they are read matters: a thread blocks on the
 Wayland socket and stamps each event the moment it arrives, instead of the AFK
@@ -39,13 +42,18 @@ KDE_IDLE = "org_kde_kwin_idle"
 class IdleNotifyTracker:
     """Seconds since input from idled/resumed events, stamped on a monotonic clock.
 
-    After `idled` the last input happened `threshold` seconds before the event; after
-    `resumed` (or before any event) the user was active within the last `threshold`
-    seconds, which is reported as 0, the same granularity a poll-based counter has.
+    After `idled` the last input was exactly `threshold` seconds before the event.
+    Otherwise the last input is only known to lie between the last sure activity (the
+    `resumed` event, or the start) and `threshold` seconds ago, since further input
+    sends nothing; the idle time reported is the upper end of that range. Reporting 0
+    instead would put the last input at "now" on every poll, and when `idled` then
+    moved it back by up to `threshold`, the AFK watcher, which never lets the last
+    input move backwards, would start the AFK period that much too late.
     """
 
-    def __init__(self, threshold_s: float) -> None:
+    def __init__(self, threshold_s: float, started: float) -> None:
         self.threshold = threshold_s
+        self._active_at = started
         self._idled_at: float | None = None
         self._lock = threading.Lock()
 
@@ -56,13 +64,14 @@ class IdleNotifyTracker:
     def resumed(self, now: float) -> None:
         with self._lock:
             self._idled_at = None
+            self._active_at = now
 
     def seconds_since_input(self, now: float) -> float:
         with self._lock:
-            idled_at = self._idled_at
-        if idled_at is None:
-            return 0.0
-        return max(0.0, now - idled_at) + self.threshold
+            idled_at, active_at = self._idled_at, self._active_at
+        if idled_at is not None:
+            return max(0.0, now - idled_at) + self.threshold
+        return min(max(0.0, now - active_at), self.threshold)
 
 
 class ProtocolIdleBackend:
@@ -75,7 +84,7 @@ class ProtocolIdleBackend:
             self._conn = connection or WaylandConnection.open()
         except WaylandUnavailableError as exc:
             raise BackendUnavailableError(str(exc)) from exc
-        self.tracker = IdleNotifyTracker(NOTIFY_TIMEOUT_MS / 1000.0)
+        self.tracker = IdleNotifyTracker(NOTIFY_TIMEOUT_MS / 1000.0, time.monotonic())
         self._gone = ""
         self._stop = Stopper()
         try:
