@@ -90,6 +90,10 @@ class AfkStateMachine:
         if self.afk and idle_seconds < timeout:
             logger.info("No longer AFK")
             self.afk = False
+            # The not-afk event starts 1 ms after the input; a later poll that sees no
+            # newer input must not stamp a heartbeat before that start (it would begin
+            # a second not-afk event), so the last input moves to the event's start.
+            self._last_input = last_input + ONE_MS
             return [
                 Event(last_input, 0, _status(True)),
                 Event(last_input + ONE_MS, 0, _status(False)),
