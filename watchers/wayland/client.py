@@ -116,7 +116,7 @@ class WaylandConnection:
     def roundtrip(self) -> None:
         """Send what is pending and dispatch every answer to it (blocks briefly)."""
         if self._display.roundtrip() < 0:
-            raise WaylandGoneError(self._failure("lost the connection"))
+            raise WaylandGoneError(self._failure("the compositor closed the connection"))
 
     def dispatch_pending(self) -> None:
         """Read whatever has arrived and run its callbacks, without ever blocking."""
@@ -158,7 +158,7 @@ class WaylandConnection:
 
     def _flush(self) -> None:
         if self._display.flush() < 0:
-            raise WaylandGoneError(self._failure("cannot send to the compositor"))
+            raise WaylandGoneError(self._failure("the compositor closed the connection"))
 
     def _failure(self, what: str) -> str:
         from pywayland._ffi import lib
