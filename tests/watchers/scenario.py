@@ -2,8 +2,9 @@
 
 Used by the integration tests and by `bench/watcher_accuracy.py` (the 30-minute run).
 The schedule is kept on absolute deadlines, and the played times are measured around
-each `xdotool windowactivate --sync`, so the comparison is with what really happened
-on the X server, not with the nominal plan.
+each focus command that returns once it took effect (`xdotool windowactivate --sync` on
+X11, `swaymsg` on sway, ...), so the comparison is with what really happened on the
+display server, not with the nominal plan.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from tests.watchers.xsession import XSession
+
+class Desktop(Protocol):
+    """What `play` needs: an X session, or a Wayland test session focusing by its own means."""
+
+    def activate(self, window: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class Played:
         return self.end - self.start
 
 
-def play(x: XSession, windows: dict[str, int], steps: Iterable[Step],
+def play(x: Desktop, windows: dict[str, Any], steps: Iterable[Step],
          after_step: Callable[[int], None] | None = None) -> list[Played]:
     """Focus each step's window for its duration; `after_step(i)` runs between steps.
 

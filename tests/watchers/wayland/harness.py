@@ -23,11 +23,14 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.watchers.processes import WatcherProcess
 
 REPO = Path(__file__).resolve().parents[3]
 TEST_USER = "aw-wayland-test"
@@ -214,3 +217,44 @@ class UserSession:
                 proc.wait(10)
         self.procs.clear()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class DesktopWatcher(WatcherProcess):
+    """A real watcher run as the desktop user inside `session`, as the desktop starts it.
+
+    `env` is the session's environment (WAYLAND_DISPLAY and friends); the watcher's
+    ActivityWatch folders go to a folder the desktop user owns.
+    """
+
+    def __init__(self, session: UserSession, kind: str, args: list[str],
+                 env: dict[str, str], log: Path) -> None:
+        # Its own folders per log file, so no queue is left over from another test.
+        base = session.files / f"aw-{log.parent.name}-{log.stem}"
+        env = {**env, "AW_BASE_DIR": str(base), "PYTHONUNBUFFERED": "1"}
+        super().__init__(kind, args, env, log)
+        self.session = session
+
+    def _launch(self) -> threading.Thread:
+        self.lines = []
+        prefix, env = self.session.python(self.env)
+        self.proc = self.session.spawn(  # type: ignore[assignment]
+            [*prefix, "-m", f"watchers.{self.kind}", *self.args], f"{self.kind}.out",
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        reader = threading.Thread(target=self._read, daemon=True)
+        reader.start()
+        return reader
+
+    def start(self, ready: str = "started") -> DesktopWatcher:
+        self._launch()
+        poll(lambda: self.saw(ready) or self.proc is None or self.proc.poll() is not None,
+             f"{self.kind} to log {ready!r}")
+        assert self.proc is not None and self.proc.poll() is None, self.output()
+        return self
+
+    def run_to_exit(self, timeout: float = 60) -> int:
+        """Run a watcher that is expected to exit by itself; its exit code."""
+        reader = self._launch()
+        assert self.proc is not None
+        code = self.proc.wait(timeout)
+        reader.join(10)
+        return code
