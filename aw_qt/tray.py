@@ -122,6 +122,7 @@ class TrayApp(QObject):
         sup.on_change = self.refresh
         sup.on_restarted = self._restarted
         sup.on_gave_up = self._gave_up
+        sup.on_unsupported = self._unsupported
         ctl.notify = self.show_notice
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -195,6 +196,12 @@ class TrayApp(QObject):
             self.refresh()
 
         self.dialogs.append(dialogs.crash_dialog(name, log_tail, restart))
+
+    def _unsupported(self, name: str, reason: str) -> None:
+        """A watcher that cannot track this desktop: its reason, once (it is not restarted)."""
+        self.dialogs.append(dialogs.notice(f"{name} cannot track this desktop, so it is "
+                                           f"stopped.\n\n{reason}", error=False))
+        self.refresh()
 
     # -- dialogs ---------------------------------------------------------------------------
     def notify(self, title: str, text: str) -> None:
