@@ -55,10 +55,11 @@ def family_of(desktops: Sequence[str], offered: Mapping[str, int] | None) -> str
 
 
 def compositor_hint(desktops: Sequence[str], offered: Mapping[str, int] | None) -> str:
-    """A name for the compositor in messages: weston names its own globals."""
+    """A name for the compositor in messages ("" when nothing tells): weston names its
+    own globals, other compositors are named by the session's XDG_CURRENT_DESKTOP."""
     if offered and any(name.startswith("weston_") for name in offered):
         return "weston"
-    return ":".join(desktops) or "an unknown compositor"
+    return ":".join(desktops)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class WaylandDesktop:
 
     def describe(self) -> str:
         """"sway on Wayland display wayland-1", for log lines and messages."""
-        return f"{compositor_hint(self.desktops, self.globals)} on Wayland display {self.display}"
+        name = compositor_hint(self.desktops, self.globals)
+        return f"{name} on Wayland display {self.display}" if name else \
+            f"Wayland display {self.display}"
 
     def lacks(self, interface: str) -> bool:
         return self.globals is not None and interface not in self.globals
