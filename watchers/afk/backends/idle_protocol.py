@@ -101,6 +101,10 @@ class ProtocolIdleBackend:
 
     def _subscribe(self) -> Any:
         offered = self._conn.globals
+        if EXT_NOTIFIER not in offered and KDE_IDLE not in offered:
+            raise WaylandUnavailableError(
+                f"the compositor offers neither {EXT_NOTIFIER} nor {KDE_IDLE}, so it "
+                f"cannot tell how long the user has been idle")
         if "wl_seat" not in offered:
             raise WaylandUnavailableError("the compositor offers no seat (wl_seat)")
         seat, _ = self._conn.bind("wl_seat", "wayland", 1)
@@ -113,16 +117,12 @@ class ProtocolIdleBackend:
             self.name = f"ext-idle-notify-v1 (v{version})"
             notification.dispatcher["idled"] = self._on_idle
             notification.dispatcher["resumed"] = self._on_resumed
-        elif KDE_IDLE in offered:
+        else:
             manager, _ = self._conn.bind(KDE_IDLE, "org_kde_kwin_idle", 1)
             notification = manager.get_idle_timeout(seat, NOTIFY_TIMEOUT_MS)
             self.name = "org-kde-kwin-idle"
             notification.dispatcher["idle"] = self._on_idle
             notification.dispatcher["resumed"] = self._on_resumed
-        else:
-            raise WaylandUnavailableError(
-                f"the compositor offers neither {EXT_NOTIFIER} nor {KDE_IDLE}, so it "
-                f"cannot tell how long the user has been idle")
         return notification
 
     def _on_idle(self, _notification: Any) -> None:
