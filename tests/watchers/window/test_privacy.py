@@ -3,7 +3,6 @@ the watcher's single `poll_once`, which is where the title is replaced."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +15,9 @@ from watchers.heartbeat import US_PER_S
 from watchers.queue import HeartbeatQueue
 from watchers.runtime import Stopper
 from watchers.window.backends import PollingMixin, WindowInfo
+from watchers.window.backends.gnome import window_from_extension
 from watchers.window.backends.macos import frontmost_owner
-from watchers.window.backends.wayland import KWinState, parse_gnome_focused
+from watchers.window.backends.wayland import KWinState
 from watchers.window.backends.windows import app_name
 from watchers.window.privacy import EXCLUDED, InvalidPatternError, PrivacyRules
 from watchers.window.watcher import WindowSettings, WindowWatcher
@@ -53,8 +53,8 @@ SECRET = "Bank of Secrets — ✓"
 # What each backend turns its platform data into, using the backends' own parsing code.
 BACKEND_WINDOWS: dict[str, Callable[[], WindowInfo]] = {
     "x11": lambda: WindowInfo("XTerm", SECRET),
-    "gnome-wayland": lambda: parse_gnome_focused(
-        json.dumps({"title": SECRET, "wm_class": "org.gnome.Nautilus"})),
+    "gnome-wayland": lambda: window_from_extension(
+        {"title": SECRET, "wm_class": "org.gnome.Nautilus", "app_id": "org.gnome.Nautilus"}),
     "kde-wayland": lambda: _kwin(SECRET, "dolphin"),
     "windows": lambda: WindowInfo(app_name(r"C:\Program Files\App\app.exe"), SECRET),
     "macos": lambda: _mac(SECRET),
