@@ -16,8 +16,8 @@ from watchers.queue import HeartbeatQueue
 from watchers.runtime import Stopper
 from watchers.window.backends import PollingMixin, WindowInfo
 from watchers.window.backends.gnome import window_from_extension
+from watchers.window.backends.kwin import window_from_script
 from watchers.window.backends.macos import frontmost_owner
-from watchers.window.backends.wayland import KWinState
 from watchers.window.backends.windows import app_name
 from watchers.window.privacy import EXCLUDED, InvalidPatternError, PrivacyRules
 from watchers.window.watcher import WindowSettings, WindowWatcher
@@ -55,7 +55,7 @@ BACKEND_WINDOWS: dict[str, Callable[[], WindowInfo]] = {
     "x11": lambda: WindowInfo("XTerm", SECRET),
     "gnome-wayland": lambda: window_from_extension(
         {"title": SECRET, "wm_class": "org.gnome.Nautilus", "app_id": "org.gnome.Nautilus"}),
-    "kde-wayland": lambda: _kwin(SECRET, "dolphin"),
+    "kde-wayland": lambda: window_from_script("org.kde.dolphin", "dolphin", SECRET),
     "windows": lambda: WindowInfo(app_name(r"C:\Program Files\App\app.exe"), SECRET),
     "macos": lambda: _mac(SECRET),
 }
@@ -66,14 +66,6 @@ def _mac(title: str) -> WindowInfo:
         [{"kCGWindowLayer": 0, "kCGWindowOwnerName": "Safari", "kCGWindowOwnerPID": 7}])
     assert owner is not None
     return WindowInfo(owner[0], title)
-
-
-def _kwin(caption: str, cls: str) -> WindowInfo:
-    state = KWinState()
-    state.update(caption, cls)
-    window = state.current()
-    assert window is not None
-    return window
 
 
 class OneWindow(PollingMixin):
