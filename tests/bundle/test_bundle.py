@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ import requests
 
 from tests.aw_qt.test_e2e_x11 import ARTIFACTS, WATCHERS, Driver, watcher_pids
 from tests.aw_qt.xsession import XSession, missing_tools
-from tests.bundle.build import Bundle, build_bundle, existing_bundle
+from tests.bundle.build import EXE_NAME, Bundle, build_bundle, existing_bundle
 from tests.support.servers import free_port
 
 pytestmark = [
@@ -253,3 +254,39 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
                 psutil.Process(pid).kill()
         log.close()
         print(log_path.read_text(errors="replace")[-3000:])
+
+
+@pytest.mark.timeout(600)
+def test_bundled_watchers_track_a_wayland_desktop(bundle: Bundle, tmp_path: Path) -> None:
+    """The bundle carries what the Wayland backends need (pywayland and its libwayland,
+    the protocol XML, the scanner): its watchers track headless sway as its user."""
+    import shutil
+
+    from tests.watchers.servers import ServerProcess
+    from tests.watchers.wayland.harness import UserSession, poll
+    from tests.watchers.wayland.sway import SwaySession
+
+    user = UserSession(tmp_path / "sway")
+    server = ServerProcess("aw_server", tmp_path / "server").start()
+    try:
+        sway = SwaySession(user).start()
+        sway.activate(sway.open_foot("org.example.Bundled", "bundled on sway"))
+        folder = user.files / "aw-qt"  # where the desktop user can run it
+        shutil.copytree(bundle.folder, folder, symlinks=True)
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, user.user.uid, user.user.gid, follow_symlinks=False)
+        env = sway.env(AW_BASE_DIR=str(user.files / "aw"))
+        for module in WATCHERS:
+            user.spawn([str(folder / EXE_NAME), "--run-module", module, "--testing",
+                        "--port", str(server.port)], f"{module}.log", env=env)
+        window = f"aw-watcher-window_{socket.gethostname()}"
+        events = poll(lambda: server.events(window), "the bundled window watcher's event")
+        assert events[0]["data"] == {"app": "org.example.Bundled", "title": "bundled on sway"}
+        poll(lambda: server.events(f"aw-watcher-afk_{socket.gethostname()}"),
+             "the bundled AFK watcher's event")
+        logs = {m: (user.logdir / f"{m}.log").read_text(errors="replace") for m in WATCHERS}
+        assert "window source wlroots" in logs["aw-watcher-window"]
+        assert "idle source org-kde-kwin-idle" in logs["aw-watcher-afk"]
+    finally:
+        user.stop()
+        server.stop()
