@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from watchers.runtime import Stopper
@@ -172,6 +172,31 @@ class WaylandConnection:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._display.disconnect()
+
+
+def decode_strings_with(interface: Any, events: tuple[str, ...],
+                        decode: Callable[[bytes], str]) -> None:
+    """Have the one-string `events` of a generated `interface` decode their text with
+    `decode` instead of pywayland's strict UTF-8.
+
+    Protocol strings are UTF-8, but compositors pass some through unchecked (wlroots
+    0.15 hands on an X11 window's Latin-1 WM_NAME as it is); pywayland's strict decode
+    then fails inside its callback and the event is lost with a traceback on stderr.
+    """
+    from pywayland._ffi import ffi
+    from pywayland.protocol_core import ArgumentType
+
+    for message in interface.events:
+        if message.name not in events:
+            continue
+        if [a.argument_type for a in message.arguments] != [ArgumentType.String]:
+            raise TypeError(f"{interface.name}.{message.name} is not a one-string event")
+
+        def c_to_arguments(c_args: Any) -> list[str | None]:
+            pointer = c_args[0].s
+            return [None if pointer == ffi.NULL else decode(ffi.string(pointer))]
+
+        message.c_to_arguments = c_to_arguments
 
 
 def _module(protocol: str) -> Any:

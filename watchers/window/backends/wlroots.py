@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchers.runtime import Stopper
-from watchers.wayland.client import WaylandConnection, WaylandGoneError, WaylandUnavailableError
+from watchers.wayland.client import (
+    WaylandConnection,
+    WaylandGoneError,
+    WaylandUnavailableError,
+    decode_strings_with,
+)
+from watchers.wayland.protocols import ProtocolFilesMissingError, protocol_module
 from watchers.window.backends import (
     NOTHING_FOCUSED,
     UNKNOWN,
@@ -29,6 +35,7 @@ from watchers.window.backends import (
     BackendUnavailableError,
     WindowInfo,
 )
+from watchers.window.backends.x11 import decode_string
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +138,9 @@ class WlrootsWindowBackend:
         self._reported: WindowInfo | None = None
         self._changed_at: int | None = None
         try:
+            # XWayland titles and classes may come as Latin-1: read them as X11 does.
+            decode_strings_with(protocol_module(PROTOCOL).ZwlrForeignToplevelHandleV1,
+                                ("title", "app_id"), decode_string)
             self._manager, version = self._conn.bind(MANAGER, PROTOCOL, MAX_VERSION)
             self._manager.dispatcher["toplevel"] = self._on_toplevel
             self._manager.dispatcher["finished"] = self._on_finished
@@ -139,7 +149,8 @@ class WlrootsWindowBackend:
             # Proxies must go before the display they belong to, or pywayland may crash
             # at exit; close() releases them in that order.
             self._conn.close()
-            if isinstance(exc, WaylandUnavailableError | WaylandGoneError):
+            if isinstance(exc, WaylandUnavailableError | WaylandGoneError
+                          | ProtocolFilesMissingError):
                 raise BackendUnavailableError(str(exc)) from exc
             raise
         self.name = f"wlroots ({MANAGER} v{version})"
