@@ -181,7 +181,7 @@ class UserSession:
         """Run a short command as the desktop user and return its output."""
         return subprocess.run(
             argv, env=self.env() if env is None else env, cwd=self.home,
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True, text=True, errors="replace", timeout=timeout, check=False,
             user=None if self.user.is_current else self.user.uid,
             group=None if self.user.is_current else self.user.gid,
             extra_groups=None if self.user.is_current else [])

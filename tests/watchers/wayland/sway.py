@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.watchers.wayland.harness import UserSession, poll
+from tests.watchers.wayland.harness import DesktopWatcher, UserSession, poll
 
 HEADLESS = {"WLR_BACKENDS": "headless", "WLR_RENDERER": "pixman",
             "WLR_LIBINPUT_NO_DEVICES": "1"}
@@ -47,7 +47,8 @@ class SwaySession:
     def __init__(self, user: UserSession) -> None:
         self.user = user
         self.vars: dict[str, str] = {}
-        self._fifos: dict[str, Path] = {}
+        self._fifos: dict[int, Path] = {}
+        self._xterms: list[str] = []
 
     def start(self) -> SwaySession:
         missing = sway_tools_missing()
@@ -98,36 +99,60 @@ class SwaySession:
                 yield node
             stack.extend(node.get("nodes", []) + node.get("floating_nodes", []))
 
-    def _con_id(self, key: str, value: str) -> int | None:
+    def _con_id(self, key: str, value: str, title: str) -> int | None:
         for node in self.windows():
-            if key == "app_id" and node.get("app_id") == value:
-                return int(node["id"])
-            if key == "class" and (node.get("window_properties") or {}).get("class") == value:
+            ours = (node.get("app_id") if key == "app_id"
+                    else (node.get("window_properties") or {}).get("class"))
+            if ours == value and node.get("name") == title:
                 return int(node["id"])
         return None
 
     def open_foot(self, app_id: str, title: str) -> int:
-        """A foot window with a unique app id; returns its con_id once it is mapped."""
-        fifo = self.user.files / f"title-{app_id}"
+        """A foot window; returns its con_id once it is mapped. The pair (app id, title)
+        must be unique among the session's windows."""
+        fifo = self.user.files / f"title-{len(self._fifos)}"
         made = self.user.run(["mkfifo", str(fifo)])
         assert made.returncode == 0, made.stderr
-        self._fifos[app_id] = fifo
         self.user.spawn(["foot", f"--app-id={app_id}", f"--title={title}", "--",
                          "sh", "-c", RETITLE_LOOP, "retitle", str(fifo)],
                         f"foot-{app_id}.log", env=self.env())
-        return int(poll(lambda: self._con_id("app_id", app_id), f"foot window {app_id!r}"))
+        con_id = int(poll(lambda: self._con_id("app_id", app_id, title),
+                          f"foot window {title!r}"))
+        self._fifos[con_id] = fifo
+        return con_id
 
     def open_xterm(self, x_class: str, title: str) -> int:
-        """An xterm through Xwayland (sway starts it on the first X client)."""
-        assert "DISPLAY" in self.vars, "sway started without Xwayland"
-        self.user.spawn(["xterm", "-class", x_class, "-T", title, "-e", "sleep", "100000"],
-                        f"xterm-{x_class}.log", env=self.env())
-        return int(poll(lambda: self._con_id("class", x_class), f"xterm window {x_class!r}",
-                        timeout=60))
+        """An xterm through Xwayland (sway starts it on the first X client).
 
-    def retitle(self, app_id: str, title: str) -> None:
-        """The foot window `app_id` sets its title to `title` (OSC 2, as a shell does)."""
-        with self._fifos[app_id].open("w", encoding="utf-8") as fifo:
+        xterm writes a title it can in Latin-1 into WM_NAME as STRING (as old X programs
+        do), other titles as COMPOUND_TEXT, for which wlroots shows no title; those are
+        set the way modern X programs set them, as `_NET_WM_NAME` in UTF-8.
+        """
+        assert "DISPLAY" in self.vars, "sway started without Xwayland"
+        try:
+            latin1 = title.encode("latin-1")
+        except UnicodeEncodeError:
+            latin1 = None
+        first = title if latin1 is not None else f"xterm {len(self._xterms)} of {x_class}"
+        self._xterms.append(first)
+        self.user.spawn(["xterm", "-class", x_class, "-T", first, "-e", "sleep", "100000"],
+                        f"xterm-{x_class}.log", env=self.env())
+        # sway's IPC passes the title's bytes on as they are; read as UTF-8 with errors
+        # replaced, Latin-1 letters show as U+FFFD.
+        shown = latin1.decode("utf-8", "replace") if latin1 is not None else first
+        con_id = int(poll(lambda: self._con_id("class", x_class, shown),
+                          f"xterm window {title!r}", timeout=60))
+        if latin1 is None:
+            found = self.user.run(["xdotool", "search", "--name", f"^{first}$"], env=self.env())
+            done = self.user.run(["xprop", "-id", found.stdout.split()[0], "-f", "_NET_WM_NAME",
+                                  "8u", "-set", "_NET_WM_NAME", title], env=self.env())
+            assert done.returncode == 0, done.stderr
+            poll(lambda: self._con_id("class", x_class, title), f"xterm titled {title!r}")
+        return con_id
+
+    def retitle(self, con_id: int, title: str) -> None:
+        """The foot window `con_id` sets its title to `title` (OSC 2, as a shell does)."""
+        with self._fifos[con_id].open("w", encoding="utf-8") as fifo:
             fifo.write(title + "\n")
 
     def activate(self, con_id: int) -> None:
@@ -145,3 +170,37 @@ class SwaySession:
         result = self.user.run(["wtype", "-k", "Shift_L"], env=self.env())
         assert result.returncode == 0, result.stderr
 
+
+
+class SwayBenchDesktop:
+    """sway for bench/watcher_accuracy.py (`--backend sway`): apps whose name contains
+    "Term" are xterms through Xwayland, the others foot windows; the watchers run as
+    the desktop user."""
+
+    def __init__(self, user: UserSession, sway: SwaySession) -> None:
+        self.user = user
+        self.sway = sway
+        self.description = f"headless sway, Wayland display {sway.vars['WAYLAND_DISPLAY']}"
+
+    @classmethod
+    def start(cls, workdir: Path) -> SwayBenchDesktop:
+        user = UserSession(workdir / "sway")
+        try:
+            return cls(user, SwaySession(user).start())
+        except BaseException:
+            user.stop()
+            raise
+
+    def open_window(self, app: str, title: str) -> int:
+        if "Term" in app:
+            return self.sway.open_xterm(app, title)
+        return self.sway.open_foot(app, title)
+
+    def activate(self, window: int) -> None:
+        self.sway.activate(window)
+
+    def watcher(self, kind: str, args: list[str], log: Path) -> DesktopWatcher:
+        return DesktopWatcher(self.user, kind, args, self.sway.env(), log)
+
+    def stop(self) -> None:
+        self.user.stop()

@@ -121,13 +121,13 @@ def test_title_changes_of_the_focused_window_only(
     sway.activate(windows["editor"])
     watcher = window_watcher(sway, preferred_server, tmp_path, "--verbose")
     time.sleep(1.5)
-    sway.retitle("chat.app", "chat: Bob (background)")
+    sway.retitle(windows["chat"], "chat: Bob (background)")
     time.sleep(1.5)
     retitled_at = time.time()
-    sway.retitle("org.example.Editor", "notes.md — editor")
+    sway.retitle(windows["editor"], "notes.md — editor")
     time.sleep(2.0)
-    sway.retitle("org.example.Editor", TITLE["editor"])  # as it was, for the other tests
-    sway.retitle("chat.app", TITLE["chat"])
+    sway.retitle(windows["editor"], TITLE["editor"])  # as it was, for the other tests
+    sway.retitle(windows["chat"], TITLE["chat"])
     time.sleep(1.0)
     sway.activate(windows["end"])
     time.sleep(1.5)
@@ -139,6 +139,28 @@ def test_title_changes_of_the_focused_window_only(
     renamed = events[1]
     assert abs(_ts(renamed) - retitled_at) <= 0.1
     assert abs(float(renamed["duration"]) - 2.0) <= 0.25
+
+
+def test_xwayland_titles_in_latin1_or_utf8_properties_read_as_on_x11(
+        desktop: tuple[SwaySession, dict[str, int]], preferred_server: ServerProcess,
+        tmp_path: Path) -> None:
+    """An old X program's Latin-1 WM_NAME (which wlroots passes on undecoded) and a
+    modern one's UTF-8 _NET_WM_NAME are both recorded as the title the program set."""
+    sway, windows = desktop
+    latin = sway.open_xterm("XLatin", "Café crème (X11)")
+    utf8 = sway.open_xterm("XUtf8", "日本語 — X11 ✓")
+    sway.activate(windows["start"])
+    watcher = window_watcher(sway, preferred_server, tmp_path)
+    for con_id in (latin, utf8):
+        sway.activate(con_id)
+        time.sleep(1.5)
+    sway.activate(windows["end"])
+    time.sleep(1.5)
+    assert watcher.stop() == 0
+    events = events_until(preferred_server, WINDOW_BUCKET, TITLE["end"])
+    assert [(e["data"]["app"], e["data"]["title"]) for e in events[1:3]] == [
+        ("XLatin", "Café crème (X11)"), ("XUtf8", "日本語 — X11 ✓")]
+    assert "Traceback" not in watcher.output()
 
 
 def _ts(event: dict[str, Any]) -> float:
