@@ -299,4 +299,8 @@ class TrayApp(QObject):
             self.pairing.close()
         self.ctl.shutdown()
         self.tray.hide()
+        if self.window is not None:
+            # Qt 6 cancels a quit when a visible window refuses to close, and this one
+            # only minimises (seen on GNOME: SIGTERM left aw-qt running).
+            self.window.hide()
         self._quit_app()
