@@ -40,6 +40,7 @@ SHELL = Endpoint("org.gnome.Shell", "/org/gnome/Shell", "org.gnome.Shell")
 ENABLED_STATE = 1
 
 OFFER_TITLE = "Window tracking on GNOME"
+RESULT_TITLE = "GNOME Shell extension"
 OFFER_TEXT = (
     "Window tracking on GNOME needs a small GNOME Shell extension that tells ActivityWatch "
     "which window has the focus (its application and title; nothing else, and nothing "
@@ -246,3 +247,30 @@ def _wait_until_running(environ: Mapping[str, str] | None, timeout: float = 3.0)
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.2)
+
+
+WINDOW_WATCHER = "aw-watcher-window"
+
+
+def offer_wanted(module: str, environ: Mapping[str, str] | None = None
+                 ) -> ExtensionStatus | None:
+    """The status to offer the install with, when `module` stopped for want of our extension.
+
+    Only the window watcher on GNOME/Wayland needs it; an extension that is installed
+    and enabled but waits for the next login needs no second install (the watcher's own
+    reason already says to log out).
+    """
+    if module != WINDOW_WATCHER or not is_gnome_wayland(environ):
+        return None
+    status = read_status(environ)
+    if status.running or (status.installed and status.enabled):
+        return None
+    return status
+
+
+def offer_text(status: ExtensionStatus) -> str:
+    """The offer's question; the log-out note where the running GNOME needs one."""
+    version = status.shell_version
+    if version is not None and version[0] >= FIRST_LIVE_LOAD_VERSION:
+        return OFFER_TEXT
+    return f"{OFFER_TEXT}\n\n{RELOGIN_TEXT}"

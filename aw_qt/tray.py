@@ -20,6 +20,7 @@ from PyQt6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 from aw_qt import dialogs
 from aw_qt.background import Notice
 from aw_qt.controller import Controller
+from aw_qt.gnome_offer import GnomeExtensionOffer
 from aw_qt.importing import OfferAnswer
 from aw_qt.menu import AppMenu, MenuHooks
 from aw_qt.pairing_dialog import PairingDialog
@@ -123,6 +124,7 @@ class TrayApp(QObject):
         sup.on_restarted = self._restarted
         sup.on_gave_up = self._gave_up
         sup.on_unsupported = self._unsupported
+        self.gnome_offer = GnomeExtensionOffer(self)  # GNOME: offers our extension instead
         ctl.notify = self.show_notice
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
