@@ -307,6 +307,11 @@ class GnomeShell:
         assert self.driver is not None
         self.driver.call(HELPER, "MovePointer")
 
+    def press_return(self) -> None:
+        """The Return key, to the focused window (a dialog's default button)."""
+        assert self.driver is not None
+        self.driver.call(HELPER, "PressReturn")
+
     def idle_ms(self) -> int:
         assert self.driver is not None
         return int(self.driver.call(IDLE_MONITOR, "GetIdletime")[0])

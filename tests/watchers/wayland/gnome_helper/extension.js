@@ -3,9 +3,9 @@
 // org.gnome.Shell.Eval is locked since GNOME 41, and a test must not need a hook in
 // the product's extension, so this separate extension gives the tests what a user's
 // hands would do: focus a window by title (the shell's own activation, as a click in
-// the overview does), list the windows, and move a virtual pointer (Clutter's virtual
-// input device, the same path Mutter's remote-desktop input takes), which resets
-// Mutter's idle monitor like real input.
+// the overview does), list the windows, and move a virtual pointer or press Return on
+// a virtual keyboard (Clutter's virtual input devices, the path Mutter's remote-desktop
+// input takes), which also resets Mutter's idle monitor like real input.
 'use strict';
 
 const {Clutter, Gio, GLib} = imports.gi;
@@ -21,6 +21,7 @@ const HELPER_XML = `
     </method>
     <method name="MovePointer"/>
     <method name="Redraw"/>
+    <method name="PressReturn"/>
   </interface>
 </node>`;
 
@@ -32,6 +33,7 @@ class TestHelper {
             'io.github.aw_reimpl.TestHelper', Gio.BusNameOwnerFlags.NONE, null, null);
         const seat = Clutter.get_default_backend().get_default_seat();
         this._pointer = seat.create_virtual_device(Clutter.InputDeviceType.POINTER_DEVICE);
+        this._keyboard = seat.create_virtual_device(Clutter.InputDeviceType.KEYBOARD_DEVICE);
     }
 
     disable() {
@@ -39,6 +41,7 @@ class TestHelper {
         this._dbus.unexport();
         this._dbus = null;
         this._pointer = null;
+        this._keyboard = null;
     }
 
     _windows() {
@@ -73,6 +76,12 @@ class TestHelper {
 
     MovePointer() {
         this._pointer.notify_relative_motion(GLib.get_monotonic_time(), 1, 0);
+    }
+
+    PressReturn() {
+        const now = GLib.get_monotonic_time();
+        this._keyboard.notify_keyval(now, Clutter.KEY_Return, Clutter.KeyState.PRESSED);
+        this._keyboard.notify_keyval(now + 1000, Clutter.KEY_Return, Clutter.KeyState.RELEASED);
     }
 }
 
