@@ -77,6 +77,7 @@ class KWinSession:
         binary.chmod(0o755)
         os.chown(binary, self.session.user.uid, self.session.user.gid)
         display_file = self.session.runtime_dir / "kwin-display"
+        display_file.unlink(missing_ok=True)  # from a KWin this session ran before
         report = self.session.write_file(
             "report-display.sh", f'#!/bin/sh\nprintf %s "$DISPLAY" > {display_file}\n')
         report.chmod(0o755)

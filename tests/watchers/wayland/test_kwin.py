@@ -168,6 +168,31 @@ def test_script_unloaded_on_stop_and_a_killed_watchers_script_replaced(
     assert titles[-2:] == [TITLE["terminal"], TITLE["end"]]
 
 
+def test_a_restarted_kwin_gets_the_script_again(preferred_server: ServerProcess,
+                                               tmp_path: Path) -> None:
+    """Plasma restarts a KWin that crashed within the same session; its scripts are
+    gone then, so the watcher, which only talks D-Bus, loads ours into the new KWin."""
+    user = UserSession(tmp_path / "restart")
+    try:
+        first = KWinSession(user).start()
+        first.open_qt_window("before the restart", "org.example.Before")
+        watcher = window_watcher(first, preferred_server, tmp_path / "window.log")
+        first.stop()
+        second = KWinSession(user).start()
+        second.open_qt_window("after the restart", "org.example.After")
+        poll(lambda: watcher.saw("KWin restarted; loading the window script again"),
+             "the watcher to see KWin come back")
+        second.activate("after the restart")
+        assert second.driver.script_loaded(SCRIPT)
+        events = events_until(preferred_server, WINDOW_BUCKET, "after the restart")
+        assert events[-1]["data"]["app"] == "org.example.After"
+        assert watcher.stop() == 0
+        assert not second.driver.script_loaded(SCRIPT)
+        second.stop()
+    finally:
+        user.stop()
+
+
 def test_a_second_watcher_exits_3_and_leaves_the_first_one_working(
         kde: KWinSession, preferred_server: ServerProcess, tmp_path: Path) -> None:
     first = window_watcher(kde, preferred_server, tmp_path / "first.log")
