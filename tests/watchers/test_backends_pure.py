@@ -7,10 +7,8 @@ import pytest
 from watchers.afk.backends import session_kind
 from watchers.afk.backends.idle_protocol import IdleNotifyTracker
 from watchers.afk.backends.windows import idle_milliseconds
-from watchers.window.backends import NOTHING_FOCUSED, WindowInfo
 from watchers.window.backends import select_backend as select_window_backend
 from watchers.window.backends.macos import frontmost_owner
-from watchers.window.backends.wayland import KWinState, parse_gnome_focused
 from watchers.window.backends.windows import app_name
 
 
@@ -61,24 +59,6 @@ def test_macos_frontmost_owner_skips_menubar_layers() -> None:
     ]
     assert frontmost_owner(windows) == ("Terminal", 42)
     assert frontmost_owner([]) is None
-
-
-def test_gnome_focused_window_payload() -> None:
-    payload = '{"title": "README.md — Text Editor", "wm_class": "org.gnome.TextEditor", ' \
-              '"wm_class_instance": "gnome-text-editor", "pid": 12, "focus": true}'
-    assert parse_gnome_focused(payload) == WindowInfo("org.gnome.TextEditor",
-                                                      "README.md — Text Editor")
-    assert parse_gnome_focused("{}") == NOTHING_FOCUSED
-    assert parse_gnome_focused("not json") == NOTHING_FOCUSED
-
-
-def test_kwin_state() -> None:
-    state = KWinState()
-    assert state.current() is None
-    state.update("Dolphin", "org.kde.dolphin")
-    assert state.current() == WindowInfo("org.kde.dolphin", "Dolphin")
-    state.update("", "")
-    assert state.current() == NOTHING_FOCUSED
 
 
 def test_platform_backends_refuse_cleanly_off_platform() -> None:

@@ -15,9 +15,7 @@ X11: on Wayland that would see XWayland windows only and silently miss the rest.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
-import threading
 
 from watchers.wayland.desktop import (
     GNOME,
@@ -27,13 +25,7 @@ from watchers.wayland.desktop import (
     WLROOTS_DESKTOPS,
     WaylandDesktop,
 )
-from watchers.window.backends import (
-    NOTHING_FOCUSED,
-    UNKNOWN,
-    BackendUnavailableError,
-    WindowBackend,
-    WindowInfo,
-)
+from watchers.window.backends import BackendUnavailableError, WindowBackend
 
 logger = logging.getLogger(__name__)
 
@@ -79,39 +71,3 @@ def unsupported_reason(desktop: WaylandDesktop) -> str:
             f"GNOME 43-47 with our shell extension, KDE Plasma 5.27 and 6. X11 tracking is "
             f"not used on Wayland, as it would only see XWayland windows "
             f"(--backend x11 forces it).")
-
-
-# -- Parsing of the former GNOME and KDE helpers. Still used by
-# tests/watchers/window/test_privacy.py; removed when that test moves to the parsing of
-# gnome.py and kwin.py.
-
-
-def parse_gnome_focused(payload: str) -> WindowInfo:
-    """The extension's JSON → WindowInfo; app from `wm_class` as on X11."""
-    try:
-        data = json.loads(payload)
-    except json.JSONDecodeError:
-        return NOTHING_FOCUSED
-    if not isinstance(data, dict) or not data:
-        return NOTHING_FOCUSED
-    app = data.get("wm_class") or data.get("wm_class_instance") or UNKNOWN
-    title = data.get("title")
-    return WindowInfo(app=str(app), title=UNKNOWN if title is None else str(title))
-
-
-class KWinState:
-    """The latest window the KWin script reported; written by the D-Bus thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._window: WindowInfo | None = None
-
-    def update(self, caption: str, resource_class: str) -> None:
-        window = (WindowInfo(app=resource_class or UNKNOWN, title=caption)
-                  if caption or resource_class else NOTHING_FOCUSED)
-        with self._lock:
-            self._window = window
-
-    def current(self) -> WindowInfo | None:
-        with self._lock:
-            return self._window
