@@ -44,8 +44,9 @@ def sway_tools_missing() -> list[str]:
 class SwaySession:
     """sway + its clients as the desktop user of `user`; `stop()` is the user session's."""
 
-    def __init__(self, user: UserSession) -> None:
+    def __init__(self, user: UserSession, extra_config: str = "") -> None:
         self.user = user
+        self.extra_config = extra_config
         self.vars: dict[str, str] = {}
         self._fifos: dict[int, Path] = {}
         self._xterms: list[str] = []
@@ -57,7 +58,8 @@ class SwaySession:
                                f"(scripts/test installs them: apt-get install sway foot "
                                f"xwayland xterm wtype)")
         env_file = self.user.files / "sway-env"
-        config = self.user.write_file("sway.conf", CONFIG.format(env_file=env_file))
+        config = self.user.write_file(
+            "sway.conf", CONFIG.format(env_file=env_file) + self.extra_config)
         proc = self.user.spawn(["sway", "--config", str(config)], "sway.log",
                                env=self.user.env(**HEADLESS))
 
@@ -98,6 +100,10 @@ class SwaySession:
             if node.get("pid") and node.get("type") in ("con", "floating_con"):
                 yield node
             stack.extend(node.get("nodes", []) + node.get("floating_nodes", []))
+
+    def find(self, title: str) -> dict[str, Any] | None:
+        """The window titled `title`, if there is one."""
+        return next((node for node in self.windows() if node.get("name") == title), None)
 
     def _con_id(self, key: str, value: str, title: str) -> int | None:
         for node in self.windows():
