@@ -30,13 +30,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.watchers.wayland.harness import UserSession, poll
+from tests.watchers.wayland.harness import DesktopWatcher, UserSession, poll
 
 SOCKET = "wayland-kwin"
 TOOLS = ("kwin_wayland", "weston-terminal", "xterm", "Xwayland", "gdbus")
 FAKE_INPUT_XML = Path("/usr/share/plasma-wayland-protocols/fake-input.xml")
 APT_HINT = ("scripts/test installs them: apt-get install kwin-wayland weston xterm "
             "xwayland libglib2.0-bin plasma-wayland-protocols")
+XTERM_TITLE = 'printf "\\033]2;%s\\007" "$1"; exec sleep 100000'
 KWIN_ENV = {
     "KWIN_COMPOSE": "Q",  # QPainter: software compositing, no OpenGL needed
     "QT_QPA_PLATFORM": "wayland",  # KWin's own internal windows
@@ -169,9 +170,16 @@ class KWinSession:
         return self.wait_for_window("Wayland Terminal")
 
     def open_xterm(self, title: str, cls: str) -> None:
-        """An X11 client, shown through KWin's Xwayland."""
-        self.session.spawn(["xterm", "-T", title, "-class", cls], f"xterm-{cls}.log",
-                        env=self.env())
+        """An X11 client, shown through KWin's Xwayland.
+
+        The title is set the way a shell sets it (an OSC 2 sequence) with xterm's
+        utf8Title on, so it is a UTF-8 _NET_WM_NAME. A title given with -T is only a
+        COMPOUND_TEXT WM_NAME, which KWin 5.27 shows as an empty caption when it is not
+        ASCII (what KWin shows is all any KDE window source can report).
+        """
+        self.session.spawn(["xterm", "-xrm", "*utf8Title: true", "-class", cls, "-e", "sh",
+                            "-c", XTERM_TITLE, "xterm-title", title], f"xterm-{cls}.log",
+                           env=self.env())
         self.wait_for_window(title)
 
     def wait_for_window(self, caption: str) -> str:
@@ -278,3 +286,40 @@ class KWinDriver:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class KWinBenchDesktop:
+    """KWin for bench/watcher_accuracy.py (`--backend kwin`): apps whose name contains
+    "Term" are xterms through Xwayland, the others Qt windows (native Wayland); the
+    watchers run as the desktop user."""
+
+    def __init__(self, session: UserSession, kwin: KWinSession) -> None:
+        self.session = session
+        self.kwin = kwin
+        self.description = f"headless kwin_wayland 5.27 (--virtual), Xwayland {kwin.display}"
+
+    @classmethod
+    def start(cls, workdir: Path) -> KWinBenchDesktop:
+        session = UserSession(workdir / "kwin")
+        try:
+            return cls(session, KWinSession(session).start())
+        except BaseException:
+            session.stop()
+            raise
+
+    def open_window(self, app: str, title: str) -> str:
+        if "Term" in app:
+            self.kwin.open_xterm(title, app)
+        else:
+            self.kwin.open_qt_window(title, app)
+        return title
+
+    def activate(self, window: str) -> None:
+        self.kwin.activate(window)
+
+    def watcher(self, kind: str, args: list[str], log: Path) -> DesktopWatcher:
+        return DesktopWatcher(self.session, kind, args, self.kwin.env(), log)
+
+    def stop(self) -> None:
+        self.kwin.stop()
+        self.session.stop()

@@ -37,7 +37,7 @@ WINDOWS = {
     "start": ("qt", "org.example.Start", "start sentinel"),
     "editor": ("qt", "org.example.Editor", "report.txt — editor ✓ 日本"),
     "terminal": ("weston-terminal", WESTON_TERMINAL, "Wayland Terminal"),
-    "xterm": ("xterm", "xchat", "chat: plain shell (X11)"),
+    "xterm": ("xterm", "xchat", "chat: Ålice ✓ 日本 (X11)"),
     "end": ("qt", "org.example.End", "end sentinel"),
 }
 APP = {key: app for key, (_kind, app, _title) in WINDOWS.items()}
