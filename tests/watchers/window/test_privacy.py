@@ -3,6 +3,7 @@ the watcher's single `poll_once`, which is where the title is replaced."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from watchers.window.backends.gnome import window_from_extension
 from watchers.window.backends.kwin import window_from_script
 from watchers.window.backends.macos import frontmost_owner
 from watchers.window.backends.windows import app_name
+from watchers.window.backends.wlroots import ToplevelTracker, parse_states
 from watchers.window.privacy import EXCLUDED, InvalidPatternError, PrivacyRules
 from watchers.window.watcher import WindowSettings, WindowWatcher
 
@@ -56,9 +58,20 @@ BACKEND_WINDOWS: dict[str, Callable[[], WindowInfo]] = {
     "gnome-wayland": lambda: window_from_extension(
         {"title": SECRET, "wm_class": "org.gnome.Nautilus", "app_id": "org.gnome.Nautilus"}),
     "kde-wayland": lambda: window_from_script("org.kde.dolphin", "dolphin", SECRET),
+    "wlroots-wayland": lambda: _wlroots(SECRET),
     "windows": lambda: WindowInfo(app_name(r"C:\Program Files\App\app.exe"), SECRET),
     "macos": lambda: _mac(SECRET),
 }
+
+
+def _wlroots(title: str) -> WindowInfo:
+    tracker = ToplevelTracker()
+    tracker.new(1)
+    tracker.app_id(1, "foot")
+    tracker.title(1, title)
+    tracker.state(1, parse_states(struct.pack("=I", 2)))  # activated
+    tracker.done(1)
+    return tracker.focused()
 
 
 def _mac(title: str) -> WindowInfo:
