@@ -207,7 +207,59 @@ def _match_rule(jeepney: Any, spec: MatchSpec) -> Any:
     return rule
 
 
-class SignalListener:
+class _Receiver:
+    """A connection of its own, read by a daemon thread that hands each message of
+    `message_type` to `_handle`; the base of the listener and the service below."""
+
+    def __init__(self, address: str | None) -> None:
+        self._jeepney = _jeepney()
+        self._conn = _connect(address)
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def _ask_bus(self, method: str, signature: str, args: tuple[Any, ...],
+                 refused: str) -> tuple[Any, ...]:
+        """A call to the bus daemon while setting up; closes and explains on failure."""
+        daemon = Endpoint(BUS_DAEMON, "/org/freedesktop/DBus", BUS_DAEMON)
+        try:
+            return SessionBus(self._conn).call(daemon, method, signature, args)
+        except DBusCallError as exc:
+            _close_connection(self._conn)
+            raise DBusUnavailableError(f"{refused}: {exc}") from exc
+
+    def _start(self, name: str, message_type: str) -> None:
+        wanted = getattr(self._jeepney.MessageType, message_type)
+        self._thread = threading.Thread(target=self._run, args=(wanted,), name=name,
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, wanted: Any) -> None:
+        fields = self._jeepney.HeaderFields
+        while True:
+            try:
+                message = self._conn.receive()
+            except Exception:  # closed by us, or the bus went away; jeepney raises several
+                if not self._closing:
+                    self._lost()
+                return
+            header = message.header
+            if header.message_type == wanted:
+                self._handle(message, *(str(header.fields.get(field, "")) for field in (
+                    fields.sender, fields.path, fields.interface, fields.member)))
+
+    def _handle(self, message: Any, sender: str, path: str, interface: str,
+                member: str) -> None:
+        raise NotImplementedError
+
+    def _lost(self) -> None:
+        """The bus went away without `close()`: the session ended."""
+
+    def close(self) -> None:
+        self._closing = True
+        _close_connection(self._conn, self._thread)
+
+
+class SignalListener(_Receiver):
     """Receives the signals matching `matches` on a thread and hands each to `on_signal`.
 
     The callback runs on the listener's thread; keep it short (record, wake the
@@ -217,55 +269,30 @@ class SignalListener:
     def __init__(self, matches: list[MatchSpec], on_signal: Callable[[Signal], None],
                  *, on_lost: Callable[[], None] | None = None,
                  address: str | None = None) -> None:
-        self._jeepney = _jeepney()
-        self._conn = _connect(address)
+        super().__init__(address)
         self._on_signal = on_signal
         self._on_lost = on_lost
-        self._closing = False
-        bus = SessionBus(self._conn)
-        daemon = Endpoint(BUS_DAEMON, "/org/freedesktop/DBus", BUS_DAEMON)
+        for spec in matches:
+            rule = _match_rule(self._jeepney, spec).serialise()
+            self._ask_bus("AddMatch", "s", (rule,), "the session bus refused a signal match")
+        self._start("dbus-signals", "signal")
+
+    def _handle(self, message: Any, sender: str, path: str, interface: str,
+                member: str) -> None:
         try:
-            for spec in matches:
-                rule = _match_rule(self._jeepney, spec).serialise()
-                bus.call(daemon, "AddMatch", "s", (rule,))
-        except DBusCallError as exc:
-            _close_connection(self._conn)
-            raise DBusUnavailableError(f"the session bus refused a signal match: {exc}") from exc
-        self._thread = threading.Thread(target=self._receive, name="dbus-signals", daemon=True)
-        self._thread.start()
+            self._on_signal(Signal(sender, path, interface, member, tuple(message.body)))
+        except Exception:
+            logger.exception("handling D-Bus signal %s.%s failed", interface, member)
 
-    def _receive(self) -> None:
-        jeepney = self._jeepney
-        fields = jeepney.HeaderFields
-        while True:
-            try:
-                message = self._conn.receive()
-            except Exception:  # closed by us, or the bus went away; jeepney raises several
-                if not self._closing and self._on_lost is not None:
-                    self._on_lost()
-                return
-            header = message.header
-            if header.message_type != jeepney.MessageType.signal:
-                continue
-            signal = Signal(str(header.fields.get(fields.sender, "")),
-                            str(header.fields.get(fields.path, "")),
-                            str(header.fields.get(fields.interface, "")),
-                            str(header.fields.get(fields.member, "")), tuple(message.body))
-            try:
-                self._on_signal(signal)
-            except Exception:
-                logger.exception("handling D-Bus signal %s.%s failed",
-                                 signal.interface, signal.member)
-
-    def close(self) -> None:
-        self._closing = True
-        _close_connection(self._conn, self._thread)
+    def _lost(self) -> None:
+        if self._on_lost is not None:
+            self._on_lost()
 
 
 MethodHandler = Callable[[str, str, str, tuple[Any, ...]], tuple[str, tuple[Any, ...]] | None]
 
 
-class DBusService:
+class DBusService(_Receiver):
     """Owns `bus_name` and answers method calls to it on a thread.
 
     `handler(path, interface, member, args)` returns `(signature, body)` for the reply,
@@ -276,61 +303,33 @@ class DBusService:
 
     def __init__(self, bus_name: str, handler: MethodHandler, *,
                  address: str | None = None) -> None:
-        self._jeepney = _jeepney()
-        self._conn = _connect(address)
+        super().__init__(address)
         self._handler = handler
-        self._closing = False
-        daemon = Endpoint(BUS_DAEMON, "/org/freedesktop/DBus", BUS_DAEMON)
-        try:
-            result = SessionBus(self._conn).call(daemon, "RequestName", "su",
-                                                 (bus_name, DO_NOT_QUEUE))[0]
-        except DBusCallError as exc:
-            _close_connection(self._conn)
-            raise DBusUnavailableError(f"cannot own {bus_name} on the session bus: {exc}") from exc
+        (result,) = self._ask_bus("RequestName", "su", (bus_name, DO_NOT_QUEUE),
+                                  f"cannot own {bus_name} on the session bus")
         if result != REQUEST_NAME_PRIMARY_OWNER:
             _close_connection(self._conn)
             raise DBusNameTakenError(f"{bus_name} is already owned on the session bus "
                                      "(is another copy running?)")
         self.bus_name = bus_name
         self.unique_name = str(self._conn.unique_name)
-        self._thread = threading.Thread(target=self._serve, name="dbus-service", daemon=True)
-        self._thread.start()
+        self._start("dbus-service", "method_call")
 
-    def _serve(self) -> None:
-        jeepney = self._jeepney
-        fields = jeepney.HeaderFields
-        while True:
-            try:
-                message = self._conn.receive()
-            except Exception:  # closed by us, or the bus went away
-                return
-            header = message.header
-            if header.message_type != jeepney.MessageType.method_call:
-                continue
-            call = (str(header.fields.get(fields.path, "")),
-                    str(header.fields.get(fields.interface, "")),
-                    str(header.fields.get(fields.member, "")), tuple(message.body))
-            reply = self._reply(message, call)
-            with contextlib.suppress(OSError, ValueError):
-                self._conn.send(reply)
-
-    def _reply(self, message: Any, call: tuple[str, str, str, tuple[Any, ...]]) -> Any:
+    def _handle(self, message: Any, sender: str, path: str, interface: str,
+                member: str) -> None:
         jeepney = self._jeepney
         try:
-            result = self._handler(*call)
+            result = self._handler(path, interface, member, tuple(message.body))
         except DBusCallError as exc:
-            return jeepney.new_error(message, exc.name, "s", (str(exc),))
+            reply = jeepney.new_error(message, exc.name, "s", (str(exc),))
         except Exception as exc:
-            logger.exception("answering D-Bus call %s.%s failed", call[1], call[2])
-            return jeepney.new_error(message, ERROR_FAILED, "s", (str(exc),))
-        if result is None:
-            return jeepney.new_method_return(message)
-        signature, body = result
-        return jeepney.new_method_return(message, signature, body)
-
-    def close(self) -> None:
-        self._closing = True
-        _close_connection(self._conn, self._thread)
+            logger.exception("answering D-Bus call %s.%s failed", interface, member)
+            reply = jeepney.new_error(message, ERROR_FAILED, "s", (str(exc),))
+        else:
+            signature, body = result if result is not None else (None, ())
+            reply = jeepney.new_method_return(message, signature, body)
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(reply)
 
 
 class ChangeNotice:
