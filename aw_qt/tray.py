@@ -9,7 +9,6 @@ ActivityWatch database once at start, and, when no tray appears within the wait,
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,23 +25,12 @@ from aw_qt.menu import AppMenu, MenuHooks
 from aw_qt.pairing_dialog import PairingDialog
 from aw_qt.server import ServerMode
 from aw_qt.window import NoTrayWindow
+from watchers.resources import resources_dir
 
 logger = logging.getLogger(__name__)
 
 TICK_MS = 1000
 TRAY_POLL_MS = 250
-
-
-def resources_dir() -> Path:
-    """`resources/` of a PyInstaller bundle, of a source checkout, or of a pip install
-    (pyproject's data-files put it under `<prefix>/share/aw-reimpl/`)."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    checkout = Path(__file__).resolve().parent.parent / "resources"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "aw-reimpl" / "resources"
 
 
 def load_icon(paused: bool = False) -> QIcon:
