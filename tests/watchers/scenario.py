@@ -13,7 +13,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
+
+from tests.watchers.helpers import wait_until
 
 
 class Desktop(Protocol):
@@ -74,3 +77,39 @@ def totals(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 def recorded_by(events: list[dict[str, Any]], key: str) -> dict[str, float]:
     return totals((e["data"][key], float(e["duration"])) for e in events)
+
+
+def timestamp(event: dict[str, Any]) -> float:
+    """An event's start, as wall-clock seconds."""
+    return datetime.fromisoformat(str(event["timestamp"])).timestamp()
+
+
+def away_and_back(give_input: Callable[[], None], saw: Callable[[str], bool],
+                  away_s: float) -> tuple[float, float]:
+    """Script an AFK watcher's day: input every 0.4 s for a while, then none until the
+    watcher logs "Became AFK" and `away_s` more, then input again until it logs its
+    return. Returns (the last input before, the first input after) as wall-clock times."""
+    for _ in range(6):
+        give_input()
+        time.sleep(0.4)
+    give_input()
+    last_input = time.time()
+    wait_until(lambda: saw("Became AFK"), "the watcher to notice AFK", timeout=30)
+    time.sleep(away_s)
+    give_input()
+    back = time.time()
+    wait_until(lambda: saw("No longer AFK"), "the watcher to notice the return", timeout=30)
+    return last_input, back
+
+
+def check_away_and_back(events: list[dict[str, Any]], last_input: float, back: float,
+                        tolerance: float, timeout: float) -> None:
+    """The AFK period starts at the last input (not when the timeout expired) and ends
+    at the next input, within `tolerance` s; the not-afk event before it ends there too."""
+    assert [e["data"]["status"] for e in events][-3:] == ["not-afk", "afk", "not-afk"], events
+    active, away, returned = events[-3:]
+    assert abs(timestamp(away) - last_input) <= tolerance
+    assert abs(timestamp(active) + float(active["duration"]) - last_input) <= tolerance
+    assert abs(timestamp(away) + float(away["duration"]) - back) <= tolerance
+    assert abs(timestamp(returned) - back) <= tolerance
+    assert float(away["duration"]) >= timeout
