@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.watchers.wayland.harness import REPO, DesktopWatcher, UserSession, poll
+from tests.watchers.wayland.sway import RETITLE_LOOP
 
 SHELL_VERSION_WAIT = 60.0
 HELPER_UUID = "test-helper@aw-reimpl.github.io"
@@ -123,6 +124,7 @@ class GnomeShell:
         self.x_display = ""
         self.starts = 0
         self.driver: DBusDriver | None = None
+        self._fifos: dict[str, Path] = {}
         if not session.bus_address:
             session.start_session_bus()
         self.system_bus = self._start_system_bus()
@@ -246,9 +248,20 @@ class GnomeShell:
     # -- windows and input ---------------------------------------------------------------
 
     def open_foot(self, title: str, app_id: str) -> None:
-        self.session.spawn(["foot", "--title", title, "--app-id", app_id, "sleep", "3600"],
-                           f"foot-{app_id}.log", self.env())
+        """A foot window that can be retitled later (`retitle`), as a shell retitles it."""
+        fifo = self.session.files / f"title-{len(self._fifos)}"
+        made = self.session.run(["mkfifo", str(fifo)])
+        assert made.returncode == 0, made.stderr
+        self.session.spawn(["foot", "--title", title, "--app-id", app_id, "--", "sh", "-c",
+                            RETITLE_LOOP, "retitle", str(fifo)], f"foot-{app_id}.log",
+                           self.env())
+        self._fifos[title] = fifo
         self.wait_for_window(title)
+
+    def retitle(self, title: str, new_title: str) -> None:
+        """The foot window opened as `title` sets its title (OSC 2) to `new_title`."""
+        with self._fifos[title].open("w", encoding="utf-8") as fifo:
+            fifo.write(new_title + "\n")
 
     def open_weston_terminal(self) -> str:
         """weston-terminal names itself; returns the title it shows."""

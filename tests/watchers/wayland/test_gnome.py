@@ -137,6 +137,36 @@ def check_segments(events: list[dict[str, Any]], played: list[Played],
         assert abs(by_app[app] - seconds) <= 0.01 * seconds, (app, by_app, script)
 
 
+def test_a_title_change_of_the_focused_window_is_recorded_when_it_happens(
+        gnome: tuple[GnomeShell, dict[str, str]], preferred_server: ServerProcess,
+        tmp_path: Path) -> None:
+    """The extension signals title changes of the focused window only; each is one new
+    event starting when the program changed its title."""
+    shell, _table = gnome
+    shell.open_foot("draft 1 — writer", "aw-writer")
+    shell.open_foot("background", "aw-background")
+    shell.activate("draft 1 — writer")
+    watcher = user_watcher(shell, "window", ["--poll-time", str(POLL)],
+                           preferred_server.port, tmp_path / "window.log").start()
+    time.sleep(2.0)
+    shell.retitle("background", "background changed")  # not focused: no news
+    time.sleep(1.0)
+    changed = time.time()
+    shell.retitle("draft 1 — writer", "draft 2 — writer")
+    time.sleep(2.0)
+    shell.activate("end sentinel")
+    time.sleep(1.5)
+    assert watcher.stop() == 0, watcher.output()
+    events = wait_until(lambda: [e for e in preferred_server.events(WINDOW_BUCKET)
+                                 if e["data"]["title"] == "end sentinel"] and
+                        preferred_server.events(WINDOW_BUCKET), "the end sentinel", 60)
+    titles = [e["data"]["title"] for e in events]
+    assert titles == ["draft 1 — writer", "draft 2 — writer", "end sentinel"], events
+    assert {e["data"]["app"] for e in events[:2]} == {"aw-writer"}
+    assert abs(ts(events[1]) - changed) <= 0.25  # stamped on arrival, not at a poll
+    assert abs(ts(events[0]) + float(events[0]["duration"]) - ts(events[1])) <= 0.01
+
+
 def ts(event: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(event["timestamp"])).timestamp()
 
