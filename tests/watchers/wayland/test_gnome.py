@@ -12,14 +12,22 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.watchers.helpers import wait_until
-from tests.watchers.scenario import Played, Step, play, recorded_by, totals
+from tests.watchers.scenario import (
+    Played,
+    Step,
+    away_and_back,
+    check_away_and_back,
+    play,
+    recorded_by,
+    timestamp,
+    totals,
+)
 from tests.watchers.servers import ServerProcess
 from tests.watchers.wayland.gnome import GnomeShell, missing_tools
 from tests.watchers.wayland.harness import DesktopWatcher, UserSession
@@ -163,12 +171,8 @@ def test_a_title_change_of_the_focused_window_is_recorded_when_it_happens(
     titles = [e["data"]["title"] for e in events]
     assert titles == ["draft 1 — writer", "draft 2 — writer", "end sentinel"], events
     assert {e["data"]["app"] for e in events[:2]} == {"aw-writer"}
-    assert abs(ts(events[1]) - changed) <= 0.25  # stamped on arrival, not at a poll
-    assert abs(ts(events[0]) + float(events[0]["duration"]) - ts(events[1])) <= 0.01
-
-
-def ts(event: dict[str, Any]) -> float:
-    return datetime.fromisoformat(str(event["timestamp"])).timestamp()
+    assert abs(timestamp(events[1]) - changed) <= 0.25  # stamped on arrival, not at a poll
+    assert abs(timestamp(events[0]) + float(events[0]["duration"]) - timestamp(events[1])) <= 0.01
 
 
 def test_afk_after_the_timeout_and_back_within_one_poll_of_input(
@@ -179,31 +183,16 @@ def test_afk_after_the_timeout_and_back_within_one_poll_of_input(
     shell.move_pointer()
     watcher = user_watcher(shell, "afk", ["--timeout", str(timeout), "--poll-time", str(poll)],
                            server.port, tmp_path / "afk.log").start()
-    assert watcher.saw("mutter-idlemonitor"), watcher.output()
-    for _ in range(6):
-        shell.move_pointer()
-        time.sleep(0.4)
-    shell.move_pointer()
-    last_input = time.time()
-    assert shell.idle_ms() < 1000
-    wait_until(lambda: watcher.saw("Became AFK"), "the watcher to notice AFK", timeout=30)
-    time.sleep(1.5)
-    shell.move_pointer()
-    back = time.time()
-    wait_until(lambda: watcher.saw("No longer AFK"), "the return", timeout=poll + 1.5)
+    assert watcher.saw("idle source mutter-idlemonitor"), watcher.output()
+    last_input, back = away_and_back(shell.move_pointer, watcher.saw, away_s=1.5)
     for _ in range(3):
         shell.move_pointer()
         time.sleep(0.4)
     assert watcher.stop() == 0, watcher.output()
-    events = wait_until(lambda: [e for e in server.events(AFK_BUCKET) if ts(e) > back - poll]
-                        and server.events(AFK_BUCKET), "the return on the server")
-    active, away, returned = events[-3:]
-    assert [e["data"]["status"] for e in events[-3:]] == ["not-afk", "afk", "not-afk"], events
-    assert abs(ts(away) - last_input) <= poll
-    assert abs(ts(active) + float(active["duration"]) - last_input) <= poll
-    assert abs(ts(away) + float(away["duration"]) - back) <= poll
-    assert abs(ts(returned) - back) <= poll
-    assert float(away["duration"]) >= timeout
+    events = wait_until(lambda: [e for e in server.events(AFK_BUCKET)
+                                 if timestamp(e) > back - poll] and server.events(AFK_BUCKET),
+                        "the return on the server")
+    check_away_and_back(events, last_input, back, tolerance=poll, timeout=timeout)
 
 
 def test_installed_while_logged_in_runs_after_the_next_login_and_disables_cleanly(
