@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -63,6 +64,19 @@ SYSTEM_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC
 
 def missing_tools() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def ensure_x11_socket_dir() -> None:
+    """/tmp/.X11-unix as a booted system has it (root's, sticky, world-writable).
+
+    A fresh container may not have it; Mutter, running as the desktop user, would then
+    create it itself with that user's umask, and X servers of other users could not put
+    their sockets there.
+    """
+    path = Path("/tmp/.X11-unix")
+    if not path.exists() and os.geteuid() == 0:
+        path.mkdir(exist_ok=True)
+        path.chmod(0o1777)
 
 
 class DBusDriver:
@@ -166,6 +180,8 @@ class GnomeShell:
     def start(self, *, x11: bool = True) -> GnomeShell:
         """Start (log in); returns once the shell answers on the bus and Xwayland is up."""
         assert self.proc is None, "already running"
+        if x11:
+            ensure_x11_socket_dir()
         self.starts += 1
         argv = ["gnome-shell", "--headless", "--wayland", "--virtual-monitor", "1280x800"]
         if not x11:
