@@ -8,36 +8,18 @@ is Mutter's own: it resets on any real or virtual input the compositor handles.
 
 from __future__ import annotations
 
-from watchers.afk.backends import BackendUnavailableError
-from watchers.dbus import DBusCallError, DBusUnavailableError, Endpoint, SessionBus
+from watchers.afk.backends.dbus_idle import DBusIdleBackend
+from watchers.dbus import DBusCallError, Endpoint
 
 IDLE_MONITOR = Endpoint("org.gnome.Mutter.IdleMonitor", "/org/gnome/Mutter/IdleMonitor/Core",
                         "org.gnome.Mutter.IdleMonitor")
 
 
-class MutterIdleBackend:
+class MutterIdleBackend(DBusIdleBackend):
     name = "mutter-idlemonitor"
+    endpoint = IDLE_MONITOR
+    method = "GetIdletime"
 
-    def __init__(self) -> None:
-        try:
-            self._bus = SessionBus.open()
-        except DBusUnavailableError as exc:
-            raise BackendUnavailableError(str(exc)) from exc
-        try:
-            self.seconds_since_input()
-        except BackendUnavailableError as exc:
-            self._bus.close()
-            raise BackendUnavailableError(
-                f"Mutter's idle monitor (org.gnome.Mutter.IdleMonitor) does not answer on "
-                f"the session bus; is this a GNOME session? ({exc})") from exc
-
-    def seconds_since_input(self) -> float:
-        try:
-            (idle_ms,) = self._bus.call(IDLE_MONITOR, "GetIdletime")
-        except DBusCallError as exc:
-            # The shell is gone: the session is over, the watcher should stop.
-            raise BackendUnavailableError(f"GetIdletime failed: {exc}") from exc
-        return float(idle_ms) / 1000.0
-
-    def close(self) -> None:
-        self._bus.close()
+    def refusal(self, exc: DBusCallError) -> str:
+        return (f"Mutter's idle monitor (org.gnome.Mutter.IdleMonitor) does not answer on "
+                f"the session bus; is this a GNOME session? ({self.method} failed: {exc})")

@@ -17,42 +17,18 @@ says seconds, but no implementation we could run follows it).
 
 from __future__ import annotations
 
-from watchers.afk.backends import BackendUnavailableError
-from watchers.dbus import DBusCallError, DBusUnavailableError, Endpoint, SessionBus
-
-SCREENSAVER = Endpoint("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver",
-                       "org.freedesktop.ScreenSaver")
+from watchers.afk.backends.dbus_idle import DBusIdleBackend
+from watchers.dbus import DBusCallError, Endpoint
 
 
-class ScreenSaverIdleBackend:
+class ScreenSaverIdleBackend(DBusIdleBackend):
     name = "freedesktop-screensaver"
+    endpoint = Endpoint("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver",
+                        "org.freedesktop.ScreenSaver")
+    method = "GetSessionIdleTime"
 
-    def __init__(self) -> None:
-        try:
-            self._bus = SessionBus.open()
-        except DBusUnavailableError as exc:
-            raise BackendUnavailableError(str(exc)) from exc
-        try:
-            self._idle_ms()
-        except DBusCallError as exc:
-            self._bus.close()
-            raise BackendUnavailableError(self._refusal(exc)) from exc
-
-    def _refusal(self, exc: DBusCallError) -> str:
+    def refusal(self, exc: DBusCallError) -> str:
         if exc.no_such_object:
-            return f"nothing on the session bus answers {SCREENSAVER.bus_name} ({exc.name})"
-        return f"{SCREENSAVER.bus_name} refuses GetSessionIdleTime: {exc}"
-
-    def _idle_ms(self) -> float:
-        (idle_ms,) = self._bus.call(SCREENSAVER, "GetSessionIdleTime")
-        return float(idle_ms)
-
-    def seconds_since_input(self) -> float:
-        try:
-            return self._idle_ms() / 1000.0
-        except DBusCallError as exc:
-            # It answered at start; failing now means the desktop session is going away.
-            raise BackendUnavailableError(f"GetSessionIdleTime failed: {exc}") from exc
-
-    def close(self) -> None:
-        self._bus.close()
+            return (f"nothing on the session bus answers {self.endpoint.bus_name} "
+                    f"({exc.name})")
+        return f"{self.endpoint.bus_name} refuses {self.method}: {exc}"
