@@ -217,8 +217,12 @@ def test_installed_while_logged_in_runs_after_the_next_login_and_disables_cleanl
         shell.restart()  # log out and in
         shell.open_foot("first", "aw-first")
         shell.open_foot("second", "aw-second")
-        check_signals_then_disable(shell)
+        watcher = user_watcher(shell, "window", [], preferred_server.port,
+                               tmp_path / "w3.log").start()
+        off, on = check_signals_then_disable(shell, watcher)
+        assert watcher.stop() == 0, watcher.output()
         assert "JS ERROR" not in shell.log_tail(200_000), shell.log_tail()
+        check_nothing_recorded_while_off(preferred_server.events(WINDOW_BUCKET), off, on)
     finally:
         shell.close()
         session.stop()
@@ -233,7 +237,10 @@ def assert_exits_unsupported(watcher: DesktopWatcher, *reason: str) -> None:
         assert text in lines[0], lines[0]
 
 
-def check_signals_then_disable(shell: GnomeShell) -> None:
+def check_signals_then_disable(shell: GnomeShell,
+                               watcher: DesktopWatcher) -> tuple[float, float]:
+    """Signals while enabled, nothing left on the bus when disabled, back when enabled.
+    Returns when it was turned off and on again (wall-clock s)."""
     driver = shell.driver
     assert driver is not None
     target = (EXTENSION.bus_name, EXTENSION.path, EXTENSION.interface)
@@ -247,8 +254,10 @@ def check_signals_then_disable(shell: GnomeShell) -> None:
         [("FocusChanged", "first"), ("FocusChanged", "second")], seen
     assert driver.call(target, "Get")[0]["title"] == "second"
 
+    off = time.time()
     disabled = shell.session.run(["gnome-extensions", "disable", EXTENSION_UUID], shell.env())
     assert disabled.returncode == 0, disabled.stderr
+    wait_until(lambda: watcher.saw("extension stopped"), "the watcher to notice")
     wait_until(lambda: "error" in driver.try_call(target, "Get"), "the object to go away")
     daemon = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus")
     assert driver.call(daemon, "NameHasOwner", "s", EXTENSION.bus_name) == [False]
@@ -257,10 +266,25 @@ def check_signals_then_disable(shell: GnomeShell) -> None:
     time.sleep(0.5)
     assert driver.signals() == []  # no handler left connected
 
+    time.sleep(3.0)  # longer than the pulsetime (2 s), which would join the two events
+    on = time.time()
     enabled = shell.session.run(["gnome-extensions", "enable", EXTENSION_UUID], shell.env())
     assert enabled.returncode == 0, enabled.stderr  # known to the shell now: live again
     wait_until(lambda: "ok" in driver.try_call(target, "Get"), "the extension to come back")
     assert driver.call(target, "Get")[0]["title"] == "first"
+    wait_until(lambda: watcher.saw("extension is back"), "the watcher to notice")
+    time.sleep(1.5)
+    return off, on
+
+
+def check_nothing_recorded_while_off(events: list[dict[str, Any]], off: float,
+                                     on: float) -> None:
+    """While the extension was off the watcher recorded nothing (it could not know), and
+    afterwards the window focused meanwhile."""
+    assert [e["data"]["title"] for e in events][-2:] == ["second", "first"], events
+    before, after = events[-2:]
+    assert timestamp(before) + float(before["duration"]) <= off + 0.5
+    assert timestamp(after) >= on - 0.1
 
 
 @pytest.mark.parametrize("kind", ["window", "afk"])
