@@ -15,13 +15,19 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.watchers.scenario import Played, Step, play
+from tests.watchers.scenario import (
+    Played,
+    Step,
+    away_and_back,
+    check_away_and_back,
+    play,
+    timestamp,
+)
 from tests.watchers.servers import ServerProcess
 from tests.watchers.wayland.harness import DesktopWatcher, UserSession, poll
 from tests.watchers.wayland.kwin import KWinSession
@@ -78,10 +84,6 @@ def events_until(server: ServerProcess, bucket: str, title: str) -> list[dict[st
     return list(poll(arrived, f"{title!r} on the server", timeout=60))
 
 
-def _ts(event: dict[str, Any]) -> float:
-    return datetime.fromisoformat(str(event["timestamp"])).timestamp()
-
-
 def test_window_list_shows_xwayland_like_native(kde: KWinSession) -> None:
     """What the script will read: app ids of native windows, the X class of xterm."""
     listed = {w["caption"]: w["resourceClass"] for w in kde.driver.windows()}
@@ -107,7 +109,7 @@ def test_focus_switches_recorded_per_segment_within_one_percent(
     for event, segment in zip(recorded, expected, strict=True):
         error = abs(float(event["duration"]) - segment.seconds) / segment.seconds
         assert error <= 0.01, (event, segment)
-        assert abs(_ts(event) - segment.start) <= 0.03, (event, segment)
+        assert abs(timestamp(event) - segment.start) <= 0.03, (event, segment)
 
 
 def test_title_changes_of_the_focused_window_only_and_as_the_app_set_them(
@@ -138,7 +140,7 @@ def test_title_changes_of_the_focused_window_only_and_as_the_app_set_them(
         (APP["end"], TITLE["end"])]
     assert "background" not in repr(events)
     renamed = events[1]
-    assert abs(_ts(renamed) - retitled_at) <= 0.1
+    assert abs(timestamp(renamed) - retitled_at) <= 0.1
     assert abs(float(renamed["duration"]) - 2.0) <= 0.1
 
 
@@ -220,31 +222,17 @@ def test_afk_after_the_timeout_and_back_with_fake_input_within_one_poll(
         "--testing", "--port", str(preferred_server.port), "--timeout", str(timeout),
         "--poll-time", str(poll_s)], kde.env(), tmp_path / "afk.log").start()
     assert watcher.saw("idle source ext-idle-notify-v1")
-    for _ in range(6):  # active for a while
-        kde.driver.input()
-        time.sleep(0.4)
-    last_input = kde.driver.input()
-    poll(lambda: watcher.saw("Became AFK"), "the watcher to notice AFK", timeout=30)
-    time.sleep(1.0)
-    back = kde.driver.input()
-    poll(lambda: watcher.saw("No longer AFK"), "the watcher to notice the return", timeout=30)
+    last_input, back = away_and_back(kde.driver.input, watcher.saw, away_s=1.0)
     noticed = time.time()
     for _ in range(3):
         kde.driver.input()
         time.sleep(0.4)
     assert watcher.stop() == 0
     assert noticed - back <= poll_s + 0.2  # one poll, plus the log line's way to us
-    poll(lambda: [e for e in preferred_server.events(AFK_BUCKET) if _ts(e) > back - 0.1],
+    poll(lambda: [e for e in preferred_server.events(AFK_BUCKET) if timestamp(e) > back - 0.1],
          "the return on the server")
-    events = preferred_server.events(AFK_BUCKET)
-    assert [e["data"]["status"] for e in events][-3:] == ["not-afk", "afk", "not-afk"], events
-    active, away, returned = events[-3:]
-    # ext-idle-notify reports with 1 s granularity: the AFK start is the last input,
-    # within the notification timeout plus one poll.
-    assert abs(_ts(away) - last_input) <= 1.0 + poll_s
-    assert abs(_ts(active) + float(active["duration"]) - last_input) <= 1.0 + poll_s
-    assert abs(_ts(returned) - back) <= poll_s
-    assert float(away["duration"]) >= timeout
+    check_away_and_back(preferred_server.events(AFK_BUCKET), last_input, back,
+                        tolerance=poll_s, timeout=timeout)
 
 
 def test_kde_backend_without_kwin_exits_3_naming_it(tmp_path: Path) -> None:
