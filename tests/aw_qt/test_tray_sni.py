@@ -14,6 +14,7 @@ extension is such a desktop) aw-qt must show its no-tray window instead.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,13 +43,18 @@ def kde(tmp_path: Path) -> Iterator[KWinSession]:
 
 def start_status_notifier_watcher(kwin: KWinSession) -> None:
     """kded5, then `loadModule statusnotifierwatcher`, as Plasma's system tray does."""
+    if shutil.which("kded5") is None:
+        pytest.fail("kded5 is missing (scripts/test installs it: apt-get install "
+                    "plasma-workspace)")
     env = kwin.env(QT_QPA_PLATFORM="offscreen", KDE_SESSION_VERSION="5")
     kwin.session.spawn(["kded5"], "kded5.log", env=env)
     poll(lambda: kwin.bus_names_include("org.kde.kded5"), "kded5 on the bus")
     done = kwin.session.run(["gdbus", "call", "--session", "--dest", "org.kde.kded5",
                              "--object-path", "/kded", "--method", "org.kde.kded5.loadModule",
                              KDED_MODULE], env=env)
-    assert done.stdout.strip() == "(true,)", done.stderr
+    assert done.stdout.strip() == "(true,)", (
+        f"kded5 did not load its {KDED_MODULE} module ({done.stderr.strip()}); it comes "
+        f"with plasma-workspace")
     assert kwin.bus_names_include("org.kde.StatusNotifierWatcher")
 
 

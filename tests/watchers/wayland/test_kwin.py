@@ -12,6 +12,7 @@ confined to the script's two branches and the script object path.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -290,6 +291,10 @@ def test_screensaver_idle_is_refused_by_plasma_wayland_with_its_reason(
 def test_screensaver_idle_follows_input_on_plasma_x11(tmp_path: Path) -> None:
     """The implementation that does answer, KDE's screen locker in ksmserver on X11:
     milliseconds since input, reset by XTest input."""
+    missing = [tool for tool in ("Xvfb", "xdotool", "ksmserver") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"missing: {', '.join(missing)} (scripts/test installs them: apt-get "
+                    f"install xvfb xdotool plasma-workspace)")
     user = UserSession(tmp_path / "plasma-x11")
     try:
         user.start_session_bus()
