@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,35 +179,48 @@ class InstallResult:
     relogin: bool = False
 
 
-def enable_extension(run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
-                     ) -> str | None:
+def enable_extension() -> str | None:
     """Turn the extension on in the user's settings; None, or why it failed.
 
     `gnome-extensions enable` asks the running shell, which on GNOME before 46 does not
-    know an extension installed after login and refuses; the setting it would have
-    written (`org.gnome.shell enabled-extensions`) is then added with `gsettings`, which
-    the shell reads at the next login.
+    know an extension installed after login and refuses; what it would have written is
+    then written with `gsettings` (our UUID in `enabled-extensions`, and out of
+    `disabled-extensions`, which wins), and the shell reads it at the next login.
     """
     try:
-        done = run(["gnome-extensions", "enable", EXTENSION_UUID], capture_output=True,
-                   text=True, timeout=30, check=False)
+        done = _run(["gnome-extensions", "enable", EXTENSION_UUID])
         if done.returncode == 0:
             return None
         logger.info("gnome-extensions enable: %s", (done.stderr or done.stdout).strip())
-        current = run(["gsettings", "get", "org.gnome.shell", "enabled-extensions"],
-                      capture_output=True, text=True, timeout=30, check=False)
-        if current.returncode != 0:
-            return (current.stderr or "gsettings failed").strip()
-        uuids = parse_gvariant_strv(current.stdout)
-        if EXTENSION_UUID not in uuids:
-            value = "[" + ", ".join(f"'{u}'" for u in [*uuids, EXTENSION_UUID]) + "]"
-            written = run(["gsettings", "set", "org.gnome.shell", "enabled-extensions", value],
-                          capture_output=True, text=True, timeout=30, check=False)
-            if written.returncode != 0:
-                return (written.stderr or "gsettings failed").strip()
+        enabled = _setting("enabled-extensions")
+        if EXTENSION_UUID not in enabled:
+            _set_setting("enabled-extensions", [*enabled, EXTENSION_UUID])
+        disabled = _setting("disabled-extensions")
+        if EXTENSION_UUID in disabled:
+            _set_setting("disabled-extensions", [u for u in disabled if u != EXTENSION_UUID])
     except (OSError, subprocess.SubprocessError) as exc:
         return f"{exc} (are gnome-extensions and gsettings installed?)"
+    except RuntimeError as exc:
+        return str(exc)
     return None
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def _setting(key: str) -> list[str]:
+    done = _run(["gsettings", "get", "org.gnome.shell", key])
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr or "gsettings failed").strip())
+    return parse_gvariant_strv(done.stdout)
+
+
+def _set_setting(key: str, uuids: list[str]) -> None:
+    value = "[" + ", ".join(f"'{uuid}'" for uuid in uuids) + "]"
+    done = _run(["gsettings", "set", "org.gnome.shell", key, value])
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr or "gsettings failed").strip())
 
 
 def parse_gvariant_strv(text: str) -> list[str]:

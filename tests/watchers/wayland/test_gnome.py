@@ -208,6 +208,9 @@ def test_installed_while_logged_in_runs_after_the_next_login_and_disables_cleanl
         missing = user_watcher(shell, "window", [], preferred_server.port, tmp_path / "w1.log")
         assert_exits_unsupported(missing, "not installed", "aw-qt --install-gnome-extension")
 
+        # Turned off once before (an older install): that setting must not win.
+        shell.session.run(["gsettings", "set", "org.gnome.shell", "disabled-extensions",
+                           f"['{EXTENSION_UUID}']"], shell.env())
         installed = shell.run_as_user("-m", "aw_qt", "--install-gnome-extension")
         assert installed.returncode == 0, installed.stderr
         assert "log out and back in" in installed.stdout
