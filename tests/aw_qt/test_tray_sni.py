@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.watchers.servers import free_port
 from tests.watchers.wayland.harness import UserSession, poll
@@ -58,12 +60,14 @@ def start_status_notifier_watcher(kwin: KWinSession) -> None:
     assert kwin.bus_names_include("org.kde.StatusNotifierWatcher")
 
 
-def start_aw_qt(kwin: KWinSession) -> tuple[subprocess.Popen[bytes], Path]:
-    """The real aw-qt (embedded server on a free port, no watchers) as the desktop user."""
+def start_aw_qt(kwin: KWinSession, port: int | None = None,
+                modules: str = "none") -> tuple[subprocess.Popen[bytes], Path]:
+    """The real aw-qt (its embedded server on a free port) as the desktop user."""
     argv, env = kwin.session.python(kwin.env(QT_QPA_PLATFORM="wayland",
                                              AW_BASE_DIR=str(kwin.session.files / "aw-qt")))
-    proc = kwin.session.spawn([*argv, "-m", "aw_qt", "--testing", "--port", str(free_port()),
-                               "--autostart-modules", "none"], "aw-qt.log", env=env)
+    proc = kwin.session.spawn([*argv, "-m", "aw_qt", "--testing", "--port",
+                               str(port or free_port()), "--autostart-modules", modules],
+                              "aw-qt.log", env=env)
     return proc, kwin.session.logdir / "aw-qt.log"
 
 
@@ -149,3 +153,50 @@ def test_without_a_status_notifier_watcher_the_window_shows_until_one_comes(
     assert proc.poll() is None  # tracking went on throughout
     proc.terminate()
     assert proc.wait(30) == 0
+
+
+def test_aw_qt_on_plasma_runs_both_watchers_on_the_kde_backends(kde: KWinSession) -> None:
+    """The whole story on Plasma Wayland: aw-qt's watchers pick the KWin script and
+    KWin's idle protocol, record into aw-qt's server, and quitting from the tray menu
+    stops them, which unloads the script from KWin."""
+    start_status_notifier_watcher(kde)
+    kde.open_qt_window("notes — editor ✓", "org.example.Notes")
+    port = free_port()
+    proc, log = start_aw_qt(kde, port=port, modules="aw-watcher-afk,aw-watcher-window")
+    item = poll(lambda: sni(kde, "items"), "aw-qt's item")[0]
+    logs = kde.session.files / "aw-qt" / "log" / "aw-qt" / "modules"
+    for name, source in (("aw-watcher-window", "window source kwin-script"),
+                         ("aw-watcher-afk", "idle source ext-idle-notify-v1")):
+        poll(lambda name=name, source=source: source in _text(logs / f"{name}.log"),
+             f"{name} to start on its KDE backend")
+    kde.activate("notes — editor ✓")
+    host = socket.gethostname()
+
+    def recorded() -> bool:
+        events = _events(port, f"aw-watcher-window_{host}")
+        return any(e["data"] == {"app": "org.example.Notes", "title": "notes — editor ✓"}
+                   for e in events)
+
+    poll(recorded, "the focused window in aw-qt's server")
+    assert kde.driver.script_loaded("aw-watcher-window")
+    afk = poll(lambda: _events(port, f"aw-watcher-afk_{host}"), "an AFK heartbeat (pre-merged "
+               "for up to the client's commit interval)")
+    assert afk[-1]["data"] == {"status": "not-afk"}
+
+    assert sni(kde, "click", item, QUIT)["clicked"]
+    assert proc.wait(30) == 0
+    assert "all modules stopped" in log.read_text(errors="replace")
+    assert not kde.driver.script_loaded("aw-watcher-window")
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _events(port: int, bucket: str) -> list[dict[str, Any]]:
+    response = requests.get(f"http://127.0.0.1:{port}/api/0/buckets/{bucket}/events",
+                            timeout=10)
+    if response.status_code == 404:
+        return []
+    events: list[dict[str, Any]] = sorted(response.json(), key=lambda e: e["timestamp"])
+    return events
