@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 from watchers.dbus import (
@@ -61,6 +62,7 @@ DUPLICATE_MARKER = re.compile(" <[0-9]+>\u200e?$")
 # KWin announces a switch as two activations about a millisecond apart: first no window,
 # then the new one. A "none" is only believed once this long (s) passes without news.
 SETTLE_QUIET = 0.03
+SETTLE_MAX = 0.25  # s at most spent waiting for the window after a "none"
 
 
 def script_file() -> Path:
@@ -206,7 +208,9 @@ class KWinWindowBackend:
     def wait(self, timeout: float, stopper: Stopper) -> int | None:
         stopper.wait(timeout, extra_fd=self._notice.fileno)
         changed_at = self._notice.take()
-        while self.current_window() == NOTHING_FOCUSED and changed_at is not None:
+        settle_end = time.monotonic() + SETTLE_MAX
+        while (self.current_window() == NOTHING_FOCUSED and changed_at is not None
+               and time.monotonic() < settle_end):
             # Wait out the "no window" KWin reports in the middle of a switch.
             if stopper.wait(SETTLE_QUIET, extra_fd=self._notice.fileno):
                 break
