@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--testing", action="store_true",
                         help="testing mode: port 5666, *-testing config sections and files")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--install-gnome-extension", action="store_true",
+                        help="install and enable the GNOME Shell extension that window "
+                             "tracking needs on GNOME (Wayland), then exit")
     parser.add_argument("--no-gui", action="store_true",
                         help="no tray: supervise the server and modules headless")
     parser.add_argument("--port", type=int,
@@ -53,10 +56,21 @@ def run_module(argv: list[str]) -> int:
     return 2
 
 
+def install_gnome_extension() -> int:
+    """`aw-qt --install-gnome-extension`: what the tray's offer does, for a terminal."""
+    from aw_qt.gnome_extension import install_and_enable
+
+    result = install_and_enable()
+    print(result.message)
+    return 0 if result.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--run-module"] and len(argv) > 1:
         return run_module(argv[1:])
+    if "--install-gnome-extension" in argv:
+        return install_gnome_extension()
     options = parse_args(argv)
     setup_logging(MODULE, testing=options.testing, verbose=options.verbose)
     lock = InstanceLock(lock_path(options))

@@ -4,11 +4,16 @@ Plain Python, no Qt: the tray, the no-tray window and `--no-gui` all drive the s
 object. Nothing here runs on its own thread; the owner calls `tick()` about once a
 second (a Qt timer, or the headless loop) and gets news through the `on_*` callbacks,
 which therefore run on the owner's thread.
+
+A module that exits with EXIT_UNSUPPORTED (3) said "this session cannot be tracked"
+(no display, a Wayland desktop without what it needs) and logged why: restarting it
+cannot help, so it is not restarted and `on_unsupported` gets that reason once.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +25,7 @@ from aw_qt.clock import Clock, SystemClock
 from aw_qt.discovery import ModuleSpec
 from aw_qt.modules import ModuleProcess, stop_all
 from aw_qt.pause import PauseState, PauseStore
+from watchers.runtime import EXIT_UNSUPPORTED
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ class ModuleState(Enum):
     RUNNING = "running"
     PAUSED = "paused"  # stopped by a pause; starts again on resume
     FAILED = "failed"  # crashed too often, or could not be started
+    UNSUPPORTED = "not supported here"  # exited 3: cannot track this session
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class _Module:
         self.process: ModuleProcess | None = None
         self.wanted = False  # we started it and did not ask it to stop
         self.failed = False
+        self.unsupported = ""  # the reason it gave for exiting 3
         self.restarts: deque[float] = deque()
 
 
@@ -69,6 +77,7 @@ class Supervisor:
         self.on_change: Callable[[], None] = lambda: None
         self.on_restarted: Callable[[str, int], None] = lambda name, attempt: None
         self.on_gave_up: Callable[[str, str], None] = lambda name, log_tail: None
+        self.on_unsupported: Callable[[str, str], None] = lambda name, reason: None
 
     # -- reading --------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -79,6 +88,8 @@ class Supervisor:
         proc = module.process
         if module.wanted and proc is not None and proc.is_alive():
             state = ModuleState.RUNNING
+        elif module.unsupported:
+            state = ModuleState.UNSUPPORTED
         elif module.failed:
             state = ModuleState.FAILED
         elif self._pause is not None and name in self._pause.modules:
@@ -124,6 +135,7 @@ class Supervisor:
         module = self._modules[name]
         module.restarts.clear()  # a manual start resets the budget (ActivityWatch #121)
         module.failed = False
+        module.unsupported = ""
         if self._pause is not None:
             self._set_paused_modules(set(self._pause.modules) | {name})
         elif not (module.process is not None and module.process.is_alive()):
@@ -134,6 +146,7 @@ class Supervisor:
         module = self._modules[name]
         module.wanted = False
         module.failed = False
+        module.unsupported = ""
         module.restarts.clear()
         if self._pause is not None:
             self._set_paused_modules(set(self._pause.modules) - {name})
@@ -158,6 +171,7 @@ class Supervisor:
         module.process = ModuleProcess(module.spec, self._extra_args, log_path, self._env)
         module.wanted = True
         module.failed = False
+        module.unsupported = ""
         try:
             module.process.start()
         except OSError as exc:
@@ -212,7 +226,10 @@ class Supervisor:
             proc = module.process
             if module.wanted and proc is not None and not proc.is_alive():
                 changed = True
-                self._handle_crash(name, module, proc.returncode)
+                if proc.returncode == EXIT_UNSUPPORTED:
+                    self._handle_unsupported(name, module, proc.log_tail())
+                else:
+                    self._handle_crash(name, module, proc.returncode)
         if changed:
             self.on_change()
 
@@ -235,6 +252,12 @@ class Supervisor:
         module.failed = True
         self.on_gave_up(name, self.log_tail(name))
 
+    def _handle_unsupported(self, name: str, module: _Module, log_tail: str) -> None:
+        module.wanted = False
+        module.unsupported = unsupported_reason(log_tail)
+        logger.error("%s cannot track this session: %s", name, module.unsupported)
+        self.on_unsupported(name, module.unsupported)
+
     # -- the end ----------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop every module (SIGTERM, then SIGKILL after the timeout). A pause is kept."""
@@ -246,3 +269,19 @@ class Supervisor:
         stop_all([m.process for m in self._modules.values() if m.process is not None],
                  self._stop_timeout)
         logger.info("all modules stopped")
+
+
+# What the watchers log before exiting 3 (watchers/launch.py), with the logger's name
+# that ends each line in their log format.
+_UNAVAILABLE = re.compile(r"tracking is unavailable: (?P<reason>.*?)(?:\s+\([\w.]+\))?$")
+
+
+def unsupported_reason(log_tail: str) -> str:
+    """The reason a module gave for exiting 3: our watchers' "... tracking is
+    unavailable: REASON" line, else (another program) its last line of output."""
+    lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
+    for line in reversed(lines):
+        found = _UNAVAILABLE.search(line)
+        if found:
+            return found["reason"]
+    return lines[-1] if lines else "it cannot track this session (no reason given)"

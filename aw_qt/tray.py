@@ -9,7 +9,6 @@ ActivityWatch database once at start, and, when no tray appears within the wait,
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,28 +19,18 @@ from PyQt6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 from aw_qt import dialogs
 from aw_qt.background import Notice
 from aw_qt.controller import Controller
+from aw_qt.gnome_offer import GnomeExtensionOffer
 from aw_qt.importing import OfferAnswer
 from aw_qt.menu import AppMenu, MenuHooks
 from aw_qt.pairing_dialog import PairingDialog
 from aw_qt.server import ServerMode
 from aw_qt.window import NoTrayWindow
+from watchers.resources import resources_dir
 
 logger = logging.getLogger(__name__)
 
 TICK_MS = 1000
 TRAY_POLL_MS = 250
-
-
-def resources_dir() -> Path:
-    """`resources/` of a PyInstaller bundle, of a source checkout, or of a pip install
-    (pyproject's data-files put it under `<prefix>/share/aw-reimpl/`)."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    checkout = Path(__file__).resolve().parent.parent / "resources"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "aw-reimpl" / "resources"
 
 
 def load_icon(paused: bool = False) -> QIcon:
@@ -122,6 +111,8 @@ class TrayApp(QObject):
         sup.on_change = self.refresh
         sup.on_restarted = self._restarted
         sup.on_gave_up = self._gave_up
+        sup.on_unsupported = self._unsupported
+        self.gnome_offer = GnomeExtensionOffer(self)  # GNOME: offers our extension instead
         ctl.notify = self.show_notice
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -195,6 +186,12 @@ class TrayApp(QObject):
             self.refresh()
 
         self.dialogs.append(dialogs.crash_dialog(name, log_tail, restart))
+
+    def _unsupported(self, name: str, reason: str) -> None:
+        """A watcher that cannot track this desktop: its reason, once (it is not restarted)."""
+        self.dialogs.append(dialogs.notice(f"{name} cannot track this desktop, so it is "
+                                           f"stopped.\n\n{reason}", error=False))
+        self.refresh()
 
     # -- dialogs ---------------------------------------------------------------------------
     def notify(self, title: str, text: str) -> None:
@@ -292,4 +289,8 @@ class TrayApp(QObject):
             self.pairing.close()
         self.ctl.shutdown()
         self.tray.hide()
+        if self.window is not None:
+            # Qt 6 cancels a quit when a visible window refuses to close, and this one
+            # only minimises (seen on GNOME: SIGTERM left aw-qt running).
+            self.window.hide()
         self._quit_app()

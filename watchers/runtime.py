@@ -96,6 +96,12 @@ class Stopper:
             select.select(fds, [], [], timeout)
         return self._event.is_set()
 
+    def close(self) -> None:
+        """Release the pipe (for stoppers made for one thread, not the process's)."""
+        for fd in (self._read_fd, self._write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:
             self.stop(signal.Signals(signum).name)

@@ -3,6 +3,7 @@ embedded servers behind a Controller."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ while True:
 import sys, time
 print("boom: something went wrong", file=sys.stderr, flush=True)
 time.sleep(0.05)
-sys.exit(3)
+sys.exit(1)
 """,
     # Ignores SIGTERM: only SIGKILL ends it.
     "hang": """
@@ -58,6 +59,18 @@ def make_spec(tmp_path: Path, kind: str, name: str | None = None) -> ModuleSpec:
     script.write_text(SCRIPTS[kind], encoding="utf-8")
     return ModuleSpec(name, (sys.executable, str(script), str(tmp_path / f"{name}.marker")),
                       "system")
+
+
+def unsupported_watcher_spec(tmp_path: Path) -> tuple[ModuleSpec, dict[str, str]]:
+    """Our real window watcher, forced to the wlroots backend with no Wayland display
+    to reach: it logs why it cannot track and exits 3. (spec, environment to run it in)"""
+    spec = ModuleSpec("aw-watcher-window", (sys.executable, "-m", "watchers.window",
+                                            "--testing", "--backend", "wlroots"), "builtin")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("WAYLAND_DISPLAY", "DISPLAY", "AW_API_KEY")}
+    env.update(XDG_RUNTIME_DIR=str(tmp_path / "no-session"), AW_BASE_DIR=str(tmp_path / "aw"),
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    return spec, env
 
 
 def terms(tmp_path: Path, name: str) -> int:

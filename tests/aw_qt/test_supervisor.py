@@ -8,7 +8,15 @@ from pathlib import Path
 from aw_qt.discovery import ModuleSpec
 from aw_qt.pause import PauseStore
 from aw_qt.supervisor import RESTART_LIMIT, RESTART_WINDOW_S, ModuleState, Supervisor
-from tests.aw_qt.helpers import FakeClock, alive, make_spec, terms, wait_for, wait_ready
+from tests.aw_qt.helpers import (
+    FakeClock,
+    alive,
+    make_spec,
+    terms,
+    unsupported_watcher_spec,
+    wait_for,
+    wait_ready,
+)
 
 
 def make_supervisor(tmp_path: Path, *specs: ModuleSpec, clock: FakeClock | None = None,
@@ -73,6 +81,35 @@ def test_crashes_restart_three_times_then_give_up_with_the_log(tmp_path: Path) -
     assert sup.status(name).restarts == 0
     wait_for(lambda: len(restarts) == 4, step=step)
     assert restarts[-1] == 1
+    sup.shutdown()
+
+
+def test_watcher_that_cannot_track_the_session_is_not_restarted_and_says_why_once(
+        tmp_path: Path) -> None:
+    spec, env = unsupported_watcher_spec(tmp_path)
+    sup = Supervisor({spec.name: spec}, log_dir=tmp_path / "logs",
+                     pause_store=PauseStore(tmp_path / "pause.json"), clock=FakeClock(),
+                     env=env)
+    reasons: list[tuple[str, str]] = []
+    restarts: list[int] = []
+    gave_up: list[str] = []
+    sup.on_unsupported = lambda name, reason: reasons.append((name, reason))
+    sup.on_restarted = lambda name, attempt: restarts.append(attempt)
+    sup.on_gave_up = lambda name, tail: gave_up.append(name)
+    sup.start([spec.name])
+    wait_for(lambda: reasons, step=sup.tick)
+    for _ in range(5):
+        sup.tick()
+    assert len(reasons) == 1 and restarts == [] and gave_up == []
+    name, reason = reasons[0]
+    assert name == "aw-watcher-window"
+    assert "XDG_RUNTIME_DIR" not in reason  # it is set: the display itself is missing
+    assert reason.startswith("wlroots (forced with --backend)")
+    assert "cannot connect to the Wayland display" in reason
+    assert "(watchers." not in reason  # the log line's logger name is not part of it
+    assert sup.status(name).state is ModuleState.UNSUPPORTED
+    sup.start_module(name)  # the user tries again: it says so again
+    wait_for(lambda: len(reasons) == 2, step=sup.tick)
     sup.shutdown()
 
 

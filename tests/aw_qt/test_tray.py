@@ -23,7 +23,7 @@ from aw_qt.server import ServerHandle, ServerMode, start_server
 from aw_qt.supervisor import ModuleState, Supervisor
 from aw_qt.tray import TrayApp, load_icon
 from aw_qt.window import NoTrayWindow
-from tests.aw_qt.helpers import FakeClock, alive, make_spec, wait_for
+from tests.aw_qt.helpers import FakeClock, alive, make_spec, unsupported_watcher_spec, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
@@ -278,3 +278,34 @@ def test_crashing_module_notifies_then_offers_restart(qtbot: QtBot, tmp_path: Pa
         wait_for(lambda: len(notes) == 4, step=tray.tick)  # a fresh budget
     finally:
         tray.quit()
+
+
+def test_watcher_that_cannot_track_the_desktop_shows_its_reason_once(
+        qtbot: QtBot, tmp_path: Path, desktop: Desktop, clock: FakeClock) -> None:
+    spec, env = unsupported_watcher_spec(tmp_path)
+    supervisor = Supervisor({spec.name: spec}, log_dir=tmp_path / "logs",
+                            pause_store=PauseStore(tmp_path / "pause.json"), clock=clock,
+                            stop_timeout=5.0, env=env)
+    ctl = Controller(supervisor, start_server(testing=True, port=0),
+                     XdgAutostart(tmp_path / "xdg", [], ["aw-qt"]),
+                     Folders(tmp_path / "log", tmp_path / "config"), testing=True, clock=clock)
+    supervisor.start([spec.name])
+    tray = make_tray(ctl, desktop)
+    notes: list[str] = []
+    tray.notify = lambda title, text: notes.append(text)  # type: ignore[method-assign]
+    tray.start()
+    try:
+        wait_for(lambda: tray.dialogs, step=tray.tick)
+        for _ in range(5):
+            tray.tick()
+        boxes = [d for d in tray.dialogs if isinstance(d, QMessageBox)]
+        assert len(boxes) == 1 and notes == []  # no crash notices, no restarts
+        assert "cannot connect to the Wayland display" in boxes[0].text()
+        assert "aw-watcher-window (not supported here)" in texts_of_modules(tray)
+    finally:
+        tray.quit()
+
+
+def texts_of_modules(tray: TrayApp) -> list[str]:
+    tray.app_menu.refresh()
+    return [a.text() for a in tray.app_menu.actions.values()]

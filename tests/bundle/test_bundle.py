@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +28,7 @@ import requests
 
 from tests.aw_qt.test_e2e_x11 import ARTIFACTS, WATCHERS, Driver, watcher_pids
 from tests.aw_qt.xsession import XSession, missing_tools
-from tests.bundle.build import Bundle, build_bundle, existing_bundle
+from tests.bundle.build import EXE_NAME, Bundle, build_bundle, existing_bundle
 from tests.support.servers import free_port
 
 pytestmark = [
@@ -253,3 +255,48 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
                 psutil.Process(pid).kill()
         log.close()
         print(log_path.read_text(errors="replace")[-3000:])
+
+
+@pytest.mark.timeout(600)
+def test_bundle_on_a_wayland_desktop(bundle: Bundle, tmp_path: Path) -> None:
+    """The bundle carries what Wayland needs (Qt's Wayland platform, pywayland and its
+    libwayland, the protocol XML, the scanner): on headless sway, as its user, aw-qt's
+    icon registers with swaybar's tray and the watchers it starts record."""
+    import shutil
+
+    from tests.watchers.wayland.harness import UserSession, poll
+    from tests.watchers.wayland.sway import SwaySession
+    from tests.watchers.wayland.test_sway_tray import SWAYBAR_TRAY, registered_items
+
+    user = UserSession(tmp_path / "sway")
+    port = loopback_port()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        user.start_session_bus()
+        sway = SwaySession(user, extra_config=SWAYBAR_TRAY).start()
+        sway.open_foot("org.example.Bundled", "bundled on sway")
+        folder = user.files / "aw-qt"  # where the desktop user can run it
+        shutil.copytree(bundle.folder, folder, symlinks=True)
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, user.user.uid, user.user.gid, follow_symlinks=False)
+        aw_qt = user.spawn([str(folder / EXE_NAME), "--testing", "--port", str(port)],
+                           "aw-qt.log", env=sway.env(AW_BASE_DIR=str(user.files / "aw")))
+        poll(lambda: "StatusNotifierItem" in registered_items(sway),
+             "the bundle's tray icon in swaybar", timeout=90)
+
+        def window_events() -> list[Any]:
+            bucket = f"aw-watcher-window_{socket.gethostname()}"
+            response = get(f"{url}/api/0/buckets/{bucket}/events")
+            return list(response.json()) if response.ok else []
+
+        events = poll(window_events, "the bundled window watcher's event", timeout=90)
+        assert events[-1]["data"] == {"app": "org.example.Bundled", "title": "bundled on sway"}
+        poll(lambda: recording(url), "events from both watchers", timeout=90)
+        aw_qt.send_signal(signal.SIGTERM)
+        assert aw_qt.wait(30) == 0
+        modules = user.files / "aw" / "log" / "aw-qt" / "modules"
+        logs = {m: (modules / f"{m}.log").read_text(errors="replace") for m in WATCHERS}
+        assert "window source wlroots" in logs["aw-watcher-window"]
+        assert "idle source org-kde-kwin-idle" in logs["aw-watcher-afk"]
+    finally:
+        user.stop()

@@ -2,8 +2,9 @@
 
 Used by the integration tests and by `bench/watcher_accuracy.py` (the 30-minute run).
 The schedule is kept on absolute deadlines, and the played times are measured around
-each `xdotool windowactivate --sync`, so the comparison is with what really happened
-on the X server, not with the nominal plan.
+each focus command that returns once it took effect (`xdotool windowactivate --sync` on
+X11, `swaymsg` on sway, ...), so the comparison is with what really happened on the
+display server, not with the nominal plan.
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from tests.watchers.xsession import XSession
+from tests.watchers.helpers import wait_until
+
+
+class Desktop(Protocol):
+    """What `play` needs: an X session, or a Wayland test session focusing by its own means."""
+
+    def activate(self, window: Any) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Played:
         return self.end - self.start
 
 
-def play(x: XSession, windows: dict[str, int], steps: Iterable[Step],
+def play(x: Desktop, windows: dict[str, Any], steps: Iterable[Step],
          after_step: Callable[[int], None] | None = None) -> list[Played]:
     """Focus each step's window for its duration; `after_step(i)` runs between steps.
 
@@ -69,3 +77,39 @@ def totals(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 def recorded_by(events: list[dict[str, Any]], key: str) -> dict[str, float]:
     return totals((e["data"][key], float(e["duration"])) for e in events)
+
+
+def timestamp(event: dict[str, Any]) -> float:
+    """An event's start, as wall-clock seconds."""
+    return datetime.fromisoformat(str(event["timestamp"])).timestamp()
+
+
+def away_and_back(give_input: Callable[[], None], saw: Callable[[str], bool],
+                  away_s: float) -> tuple[float, float]:
+    """Script an AFK watcher's day: input every 0.4 s for a while, then none until the
+    watcher logs "Became AFK" and `away_s` more, then input again until it logs its
+    return. Returns (the last input before, the first input after) as wall-clock times."""
+    for _ in range(6):
+        give_input()
+        time.sleep(0.4)
+    give_input()
+    last_input = time.time()
+    wait_until(lambda: saw("Became AFK"), "the watcher to notice AFK", timeout=30)
+    time.sleep(away_s)
+    give_input()
+    back = time.time()
+    wait_until(lambda: saw("No longer AFK"), "the watcher to notice the return", timeout=30)
+    return last_input, back
+
+
+def check_away_and_back(events: list[dict[str, Any]], last_input: float, back: float,
+                        tolerance: float, timeout: float) -> None:
+    """The AFK period starts at the last input (not when the timeout expired) and ends
+    at the next input, within `tolerance` s; the not-afk event before it ends there too."""
+    assert [e["data"]["status"] for e in events][-3:] == ["not-afk", "afk", "not-afk"], events
+    active, away, returned = events[-3:]
+    assert abs(timestamp(away) - last_input) <= tolerance
+    assert abs(timestamp(active) + float(active["duration"]) - last_input) <= tolerance
+    assert abs(timestamp(away) + float(away["duration"]) - back) <= tolerance
+    assert abs(timestamp(returned) - back) <= tolerance
+    assert float(away["duration"]) >= timeout

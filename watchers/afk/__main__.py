@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from watchers.afk.backends import BackendUnavailableError, select_backend
+from watchers.afk.backends import BACKEND_CHOICES, BackendUnavailableError, select_backend
 from watchers.afk.watcher import CLIENT_NAME, DEFAULT_CONFIG, AfkSettings, AfkWatcher
 from watchers.config import load_toml_config, section
 from watchers.heartbeat import SystemClock
@@ -24,8 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float,
                         help="seconds without input before AFK (config: timeout)")
     parser.add_argument("--poll-time", type=float, help="seconds between polls (config: poll_time)")
-    parser.add_argument("--backend", choices=["x11", "wayland", "darwin", "windows"],
-                        help="idle source (default: detected from the session)")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES,
+                        help="idle source (default: detected from the session; \"wayland\" "
+                             "detects the desktop, wlroots/gnome/kde force one)")
     return parser.parse_args(argv)
 
 

@@ -90,6 +90,10 @@ class AfkStateMachine:
         if self.afk and idle_seconds < timeout:
             logger.info("No longer AFK")
             self.afk = False
+            # The not-afk event starts 1 ms after the input; a later poll that sees no
+            # newer input must not stamp a heartbeat before that start (it would begin
+            # a second not-afk event), so the last input moves to the event's start.
+            self._last_input = last_input + ONE_MS
             return [
                 Event(last_input, 0, _status(True)),
                 Event(last_input + ONE_MS, 0, _status(False)),
@@ -133,8 +137,8 @@ class AfkWatcher:
         """Poll on a fixed schedule (no drift) until stopped or orphaned."""
         self.client.register_bucket(self.bucket_id, EVENT_TYPE)
         self.client.start()
-        logger.info("aw-watcher-afk started (timeout %.0f s, poll %.1f s)",
-                    self.settings.timeout, self.settings.poll_time)
+        logger.info("aw-watcher-afk started (backend %s, timeout %.0f s, poll %.1f s)",
+                    self.backend.name, self.settings.timeout, self.settings.poll_time)
         next_poll = self.clock.monotonic()
         while not self.stopper.is_set():
             if self.parent is not None and not self.parent.parent_alive():

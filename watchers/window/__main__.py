@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from watchers.afk.backends import BACKEND_CHOICES
 from watchers.client import Client, queue_path
 from watchers.config import load_toml_config, section
 from watchers.heartbeat import SystemClock
@@ -34,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="aw-watcher-window",
         description="Records the focused window's app and title. "
-                    "X11, GNOME/KDE Wayland (with helpers), macOS, Windows.")
+                    "X11; Wayland on wlroots compositors, GNOME and KDE Plasma; macOS; Windows.")
     add_common_arguments(parser)
     parser.add_argument("--poll-time", type=float, help="seconds between polls (config: poll_time)")
     parser.add_argument("--exclude-title", action="store_true", default=None,
@@ -45,8 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--exclude-apps", nargs="+", metavar="REGEX",
                         help="hide the titles of apps matching these regexes "
                              "(config: exclude_apps)")
-    parser.add_argument("--backend", choices=["x11", "wayland", "darwin", "windows"],
-                        help="window source (default: detected from the session)")
+    parser.add_argument("--backend", choices=BACKEND_CHOICES,
+                        help="window source (default: detected from the session; \"wayland\" "
+                             "detects the desktop, wlroots/gnome/kde force one)")
     return parser.parse_args(argv)
 
 

@@ -57,6 +57,17 @@ def test_returning_is_recorded_at_the_new_input() -> None:
     assert not machine.afk
 
 
+def test_no_new_input_after_returning_extends_the_same_active_event() -> None:
+    """Idle sources that report the same last input on the next polls (one key press,
+    then nothing) must not start a second not-afk event before the first one."""
+    machine = AfkStateMachine(AfkSettings(10, 1))
+    machine.step(at(100), 0.0)
+    machine.step(at(110), 10.0)
+    returned = machine.step(at(131), 0.5)[1]  # input at 130.5
+    (again,) = machine.step(at(132), 1.5)  # still that same input
+    assert merge(returned, again, s_to_us(11)) == Event(returned.timestamp, 0, ACTIVE)
+
+
 def test_idle_at_start_is_afk_from_the_last_input() -> None:
     machine = AfkStateMachine(AfkSettings(10, 1))
     out = machine.step(at(1000), 600.0)

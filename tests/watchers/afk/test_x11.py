@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from tests.watchers.helpers import wait_until
 from tests.watchers.processes import WatcherProcess, watcher_env
+from tests.watchers.scenario import away_and_back, check_away_and_back, timestamp
 from tests.watchers.servers import ServerProcess
 from tests.watchers.xsession import XSession
 from watchers.afk.backends.x11 import X11IdleBackend
@@ -35,10 +35,6 @@ def test_idle_counter_follows_xtest_input(xsession: XSession) -> None:
         backend.close()
 
 
-def ts(event: dict[str, object]) -> float:
-    return datetime.fromisoformat(str(event["timestamp"])).timestamp()
-
-
 def test_afk_and_back_recorded_at_the_last_input(xsession: XSession, server: ServerProcess,
                                                  tmp_path: Path) -> None:
     xsession.input()
@@ -46,37 +42,15 @@ def test_afk_and_back_recorded_at_the_last_input(xsession: XSession, server: Ser
         "afk", ["--testing", "--port", str(server.port), "--timeout", str(TIMEOUT),
                 "--poll-time", str(POLL)],
         watcher_env(tmp_path / "aw", xsession.display), tmp_path / "afk.log").start()
-    # Active for 3 s: input every 0.4 s.
-    for _ in range(8):
-        xsession.input()
-        time.sleep(0.4)
-    xsession.input()
-    last_input = time.time()
-    # Away: no input until the watcher has logged the transition, plus a while.
-    wait_until(lambda: watcher.saw("Became AFK"), "the watcher to notice AFK", timeout=30)
-    time.sleep(2.0)
-    xsession.input()
-    back = time.time()
-    wait_until(lambda: watcher.saw("No longer AFK"), "the watcher to notice the return",
-               timeout=30)
+    last_input, back = away_and_back(xsession.input, watcher.saw, away_s=2.0)
     for _ in range(4):
         xsession.input()
         time.sleep(0.4)
     assert watcher.stop() == 0
-
-    events = wait_until(lambda: [e for e in server.events(BUCKET) if ts(e) > back - 0.1],
-                        "the return to be recorded")
-    events = server.events(BUCKET)
-    statuses = [e["data"]["status"] for e in events]
-    assert statuses[-3:] == ["not-afk", "afk", "not-afk"], events
-    active, away, returned = events[-3:]
-    # The AFK period starts at the last input (not when the timeout expired) and ends at
-    # the next input, within one poll; the not-afk event before it ends there too.
-    assert abs(ts(away) - last_input) <= POLL
-    assert abs(ts(active) + float(active["duration"]) - last_input) <= POLL
-    assert abs(ts(away) + float(away["duration"]) - back) <= POLL
-    assert abs(ts(returned) - back) <= POLL
-    assert float(away["duration"]) >= TIMEOUT
+    wait_until(lambda: [e for e in server.events(BUCKET) if timestamp(e) > back - 0.1],
+               "the return to be recorded")
+    check_away_and_back(server.events(BUCKET), last_input, back, tolerance=POLL,
+                        timeout=TIMEOUT)
 
 
 def test_exits_when_the_parent_dies(xsession: XSession, tmp_path: Path) -> None:

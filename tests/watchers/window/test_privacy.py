@@ -3,7 +3,7 @@ the watcher's single `poll_once`, which is where the title is replaced."""
 
 from __future__ import annotations
 
-import json
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,9 +16,11 @@ from watchers.heartbeat import US_PER_S
 from watchers.queue import HeartbeatQueue
 from watchers.runtime import Stopper
 from watchers.window.backends import PollingMixin, WindowInfo
+from watchers.window.backends.gnome import window_from_extension
+from watchers.window.backends.kwin import window_from_script
 from watchers.window.backends.macos import frontmost_owner
-from watchers.window.backends.wayland import KWinState, parse_gnome_focused
 from watchers.window.backends.windows import app_name
+from watchers.window.backends.wlroots import ToplevelTracker, parse_states
 from watchers.window.privacy import EXCLUDED, InvalidPatternError, PrivacyRules
 from watchers.window.watcher import WindowSettings, WindowWatcher
 
@@ -53,12 +55,23 @@ SECRET = "Bank of Secrets — ✓"
 # What each backend turns its platform data into, using the backends' own parsing code.
 BACKEND_WINDOWS: dict[str, Callable[[], WindowInfo]] = {
     "x11": lambda: WindowInfo("XTerm", SECRET),
-    "gnome-wayland": lambda: parse_gnome_focused(
-        json.dumps({"title": SECRET, "wm_class": "org.gnome.Nautilus"})),
-    "kde-wayland": lambda: _kwin(SECRET, "dolphin"),
+    "gnome-wayland": lambda: window_from_extension(
+        {"title": SECRET, "wm_class": "org.gnome.Nautilus", "app_id": "org.gnome.Nautilus"}),
+    "kde-wayland": lambda: window_from_script("org.kde.dolphin", "dolphin", SECRET),
+    "wlroots-wayland": lambda: _wlroots(SECRET),
     "windows": lambda: WindowInfo(app_name(r"C:\Program Files\App\app.exe"), SECRET),
     "macos": lambda: _mac(SECRET),
 }
+
+
+def _wlroots(title: str) -> WindowInfo:
+    tracker = ToplevelTracker()
+    tracker.new(1)
+    tracker.app_id(1, "foot")
+    tracker.title(1, title)
+    tracker.state(1, parse_states(struct.pack("=I", 2)))  # activated
+    tracker.done(1)
+    return tracker.focused()
 
 
 def _mac(title: str) -> WindowInfo:
@@ -66,14 +79,6 @@ def _mac(title: str) -> WindowInfo:
         [{"kCGWindowLayer": 0, "kCGWindowOwnerName": "Safari", "kCGWindowOwnerPID": 7}])
     assert owner is not None
     return WindowInfo(owner[0], title)
-
-
-def _kwin(caption: str, cls: str) -> WindowInfo:
-    state = KWinState()
-    state.update(caption, cls)
-    window = state.current()
-    assert window is not None
-    return window
 
 
 class OneWindow(PollingMixin):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from typing import Protocol
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,13 @@ class IdleBackend(Protocol):
     def close(self) -> None: ...
 
 
-def session_kind(environ: dict[str, str] | None = None, platform: str | None = None) -> str:
+# `--backend` values of both watchers: a platform, "wayland" (the desktop family is
+# detected), or one Wayland desktop family forced.
+WAYLAND_FAMILIES = ("wlroots", "gnome", "kde")
+BACKEND_CHOICES = ("x11", "wayland", *WAYLAND_FAMILIES, "darwin", "windows")
+
+
+def session_kind(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str:
     """"x11", "wayland", "darwin" or "windows", from the platform and session variables.
 
     Wayland wins when `WAYLAND_DISPLAY` is set, even with `DISPLAY` present: under
@@ -47,17 +54,26 @@ def session_kind(environ: dict[str, str] | None = None, platform: str | None = N
     return "x11"
 
 
+def check_forced_x11(kind: str | None, environ: Mapping[str, str] | None = None) -> None:
+    """Warn when X11 is forced on a Wayland session: it only sees XWayland clients."""
+    env = os.environ if environ is None else environ
+    if kind == "x11" and session_kind(env) == "wayland":
+        logger.warning("X11 forced on a Wayland session: only XWayland windows and input "
+                       "aimed at them are seen")
+
+
 def select_backend(kind: str | None = None) -> IdleBackend:
     """Open the backend for this session, or raise BackendUnavailableError with the reason."""
+    check_forced_x11(kind)
     kind = kind or session_kind()
     if kind == "x11":
         from watchers.afk.backends.x11 import X11IdleBackend
 
         return X11IdleBackend()
-    if kind == "wayland":
+    if kind == "wayland" or kind in WAYLAND_FAMILIES:
         from watchers.afk.backends.wayland import open_wayland_backend
 
-        return open_wayland_backend()
+        return open_wayland_backend(None if kind == "wayland" else kind)
     if kind == "darwin":
         from watchers.afk.backends.macos import QuartzIdleBackend
 

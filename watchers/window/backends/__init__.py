@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Protocol
 
-from watchers.afk.backends import session_kind
+from watchers.afk.backends import WAYLAND_FAMILIES, check_forced_x11, session_kind
 from watchers.runtime import Stopper
 
 UNKNOWN = "unknown"
@@ -61,15 +61,16 @@ class PollingMixin:
 
 
 def select_backend(kind: str | None = None) -> WindowBackend:
+    check_forced_x11(kind)
     kind = kind or session_kind(dict(os.environ), sys.platform)
     if kind == "x11":
         from watchers.window.backends.x11 import X11WindowBackend
 
         return X11WindowBackend()
-    if kind == "wayland":
+    if kind == "wayland" or kind in WAYLAND_FAMILIES:
         from watchers.window.backends.wayland import open_wayland_backend
 
-        return open_wayland_backend()
+        return open_wayland_backend(None if kind == "wayland" else kind)
     if kind == "darwin":
         from watchers.window.backends.macos import MacWindowBackend
 
