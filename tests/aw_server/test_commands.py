@@ -107,6 +107,9 @@ def _kill_when(proc: subprocess.Popen[str], marker: str, nth: int = 1) -> None:
             if not nth:
                 break
         assert time.monotonic() < deadline
+    else:
+        raise AssertionError(f"the import ended (exit {proc.wait(10)}) before its "
+                             f"{marker!r} line came; nothing was left to interrupt")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
 
@@ -212,11 +215,13 @@ def test_kill_9_during_a_direct_import_then_rerun_equals_a_clean_import(
     big_export(source, 450_000)
     db = tmp_path / "ours.sqlite"
     env = dict(os.environ, AW_BASE_DIR=str(tmp_path / "dirs"))
-    for nth in (1, 2):
+    # Two interrupted runs, each killed at its first progress line: a resumed run may
+    # report only once before it ends, so waiting for its second line raced the end.
+    for _run in (1, 2):
         proc = subprocess.Popen([sys.executable, "-m", "aw_server", "import", str(source),
                                  "--dbpath", str(db)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
-        _kill_when(proc, "reading", nth)
+        _kill_when(proc, "reading")
         assert proc.returncode == -signal.SIGKILL
     rerun = cli(tmp_path, "import", str(source), "--dbpath", str(db))
     assert rerun.returncode == 0, rerun.stderr
