@@ -158,3 +158,14 @@ def test_import_and_sync_come_right_after_export(tray: TrayApp) -> None:
                    "---", "Pause tracking", "Resume tracking", "---", "Export data…",
                    "Import from ActivityWatch…", "---", "Sync", "---", "Start at login",
                    "Open log folder", "Open config folder", "---", "Quit ActivityWatch"]
+
+
+def test_devices_in_the_submenu_are_in_name_order(
+        tray: TrayApp, devices: tuple[Device, Device], gamma: Device, artifacts: Path) -> None:
+    alpha, beta = devices
+    pair(alpha, gamma)  # paired first, listed last
+    pair(alpha, beta)
+    menu = open_sync_menu(tray)
+    lines = [a.text() for a in menu.actions() if a.objectName().startswith("sync-peer:")]
+    assert lines == ["beta: never synced", "gamma: never synced"]
+    menu.grab().save(str(artifacts / "sync-submenu-offscreen.png"))
