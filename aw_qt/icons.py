@@ -1,0 +1,73 @@
+"""The tray's three looks: tracking, paused (grey with bars) and failed (a red badge).
+
+The failed look is drawn over the tracking icon at run time rather than shipped as
+more files: it must read as "the same app, with a problem" at 16 px as at 256 px.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PyQt6.QtCore import QRectF, QSize, Qt
+from PyQt6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+
+from aw_qt.controller import TrayLook
+from aw_qt.resources import resources_dir
+
+logger = logging.getLogger(__name__)
+
+BADGE_RED = "#d32f2f"
+FALLBACK_SIZES = (16, 22, 32, 48, 64)
+
+
+def load_icon(paused: bool = False) -> QIcon:
+    name = "aw-qt-paused" if paused else "aw-qt"
+    icon = QIcon()
+    folder = resources_dir()
+    for png in sorted((folder / "icons").glob(f"{name}-*.png")):
+        if png.stem.removeprefix(name + "-").isdigit():
+            icon.addFile(str(png))
+    if icon.isNull():
+        icon = QIcon(str(folder / f"{name}.svg"))
+    if icon.isNull():  # resources missing from this install: a plain disc still works
+        logger.warning("tray icons not found in %s", folder)
+        pixmap = QPixmap(32, 32)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setBrush(QColor("#5a6169" if paused else "#f29d38"))
+        painter.drawEllipse(2, 2, 28, 28)
+        painter.end()
+        icon = QIcon(pixmap)
+    return icon
+
+
+def _badged(pixmap: QPixmap) -> QPixmap:
+    """A red disc with a white "!" over the lower right of `pixmap`."""
+    out = QPixmap(pixmap)
+    size = min(out.width(), out.height())
+    badge = QRectF(size * 0.42, size * 0.42, size * 0.58, size * 0.58)
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QColor("white"))
+    painter.setBrush(QColor(BADGE_RED))
+    painter.drawEllipse(badge)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(max(6, int(badge.height() * 0.8)))
+    painter.setFont(font)
+    painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), "!")
+    painter.end()
+    return out
+
+
+def failed_icon(base: QIcon) -> QIcon:
+    icon = QIcon()
+    for size in base.availableSizes() or [QSize(s, s) for s in FALLBACK_SIZES]:
+        icon.addPixmap(_badged(base.pixmap(size)))
+    return icon
+
+
+def tray_icons() -> dict[TrayLook, QIcon]:
+    normal = load_icon(False)
+    return {TrayLook.TRACKING: normal, TrayLook.PAUSED: load_icon(True),
+            TrayLook.FAILED: failed_icon(normal)}
