@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,11 @@ def user_environment(base: dict[str, str], home: Path) -> dict[str, str]:
     for var in XDG_VARS:
         env[var] = str(home / var.lower())
     return env
+
+
+def path_first(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """`env` with `folder` first on PATH (stubs, test watchers)."""
+    return {**env, "PATH": f"{folder}{os.pathsep}{env['PATH']}"}
 
 
 def stub_opener(folder: Path) -> Path:
@@ -134,6 +140,19 @@ class Running:
     def wait(self, timeout: float = 60.0) -> int:
         return self.proc.wait(timeout)
 
+    def ends_cleanly(self, timeout: float = 60.0) -> bool:
+        """Waits for it to exit; True if it exited with 0 and left nothing running."""
+        children = self.descendants()
+        code = self.wait(timeout)
+        left = []
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                    left.append(child.pid)
+        if code != 0 or left:
+            print(f"exit code {code}; still running: {left}\n{self.log()[-3000:]}")
+        return code == 0 and not left
+
     def stop(self) -> None:
         """Whatever is left of it, gone: SIGTERM to its session, then SIGKILL."""
         left = self.descendants()
@@ -150,3 +169,19 @@ class Running:
             with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
                 child.wait(10)
+
+
+@contextlib.contextmanager
+def watched(run: Running, on_failure: Callable[[], object] = lambda: None,
+            cleanup: Callable[[], object] = lambda: None) -> Iterator[Running]:
+    """A test's time with `run`: `on_failure` when it fails (a screenshot), and in any
+    case `run` and whatever it left stopped, `cleanup` done and the log's end printed."""
+    try:
+        yield run
+    except BaseException:
+        on_failure()
+        raise
+    finally:
+        run.stop()
+        cleanup()
+        print(run.log()[-2500:])

@@ -28,9 +28,11 @@ from tests.aw_qt.readme_install import ReadmeInstall
 from tests.aw_qt.running import (
     Running,
     loopback_port,
+    path_first,
     set_server_port,
     stub_opener,
     user_environment,
+    watched,
 )
 from tests.aw_qt.test_e2e_x11 import WATCHERS, Driver
 from tests.aw_qt.xsession import Geometry, XSession, missing_tools
@@ -72,10 +74,10 @@ def test_readme_first_command_brings_up_tray_server_and_watchers(
     x = desktop_session
     opened = stub_opener(tmp_path / "stub")
     env = user_environment(x.env, tmp_path / "home")
-    env["PATH"] = f"{tmp_path / 'stub'}{os.pathsep}{env['PATH']}"
+    env = path_first(env, tmp_path / "stub")
     run = readme_command(readme_install, env, tmp_path / "readme.log")
     driver = Driver(x)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png")):
         # pip's time is part of the command; the product's own start is timed in bench/.
         x.wait(lambda: x.tray_icon() or run.proc.poll() is not None, "the tray icon",
                timeout=600)
@@ -102,18 +104,10 @@ def test_readme_first_command_brings_up_tray_server_and_watchers(
         x.wait(lambda: not x.window_named(WELCOME_TITLE), "the welcome to close")
 
         # Quit from the menu: the shell running the command ends with aw-qt, cleanly.
-        children = run.descendants()
         driver.open_menu()
         driver.keys("Up", "Return")
-        assert run.wait(60) == 0, run.log()[-3000:]
-        assert not any(c.is_running() and c.status() != "zombie" for c in children)
+        assert run.ends_cleanly()
         assert run.info() is None
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
 
 
 @pytest.mark.timeout(900)
@@ -123,7 +117,7 @@ def test_readme_first_command_without_a_display_runs_headless(
     for var in ("DISPLAY", "WAYLAND_DISPLAY"):
         env.pop(var, None)
     run = readme_command(readme_install, env, tmp_path / "readme.log")
-    try:
+    with watched(run):
         # The install comes first.
         wait_for(lambda: "runs headless" in run.log() or run.proc.poll() is not None,
                  timeout=600)
@@ -139,9 +133,6 @@ def test_readme_first_command_without_a_display_runs_headless(
         run.signal_awqt(signal.SIGTERM)
         assert run.wait(60) == 0, run.log()[-3000:]
         assert run.info() is None
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
 
 
 @pytest.mark.timeout(900)
@@ -151,7 +142,7 @@ def test_start_at_login_from_the_readme_install_names_an_icon_that_exists(
     x = desktop_session
     run = start_installed(readme_install, x, tmp_path)
     driver = Driver(x)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png")):
         x.wait(x.tray_icon, "the tray icon", timeout=60)
         x.dismiss(WELCOME_TITLE)
         driver.open_menu()
@@ -172,12 +163,6 @@ def test_start_at_login_from_the_readme_install_names_an_icon_that_exists(
         driver.keys("Escape")
         run.signal_awqt(signal.SIGTERM)
         assert run.wait(60) == 0, run.log()[-3000:]
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
 
 
 @pytest.mark.timeout(900)
@@ -189,7 +174,7 @@ def test_pairing_from_the_readme_install_finds_a_device_on_the_network(
     peer = embedded_server(tmp_path / "peer", "laptop")
     run = start_installed(readme_install, x, tmp_path)
     driver = Driver(x)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png"), cleanup=peer.stop):
         service = peer.sync
         assert service is not None
         window = service.pairing(listen=["127.0.0.1"], port=0)
@@ -207,10 +192,3 @@ def test_pairing_from_the_readme_install_finds_a_device_on_the_network(
         x.screenshot(artifacts / "pairing-search.png", dialog)
         run.signal_awqt(signal.SIGTERM)
         assert run.wait(60) == 0, run.log()[-3000:]
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        peer.stop()
-        print(run.log()[-2500:])

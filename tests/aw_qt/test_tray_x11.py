@@ -12,7 +12,6 @@ Screenshots go to each test's `artifacts/` folder (the path is printed).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -24,7 +23,14 @@ import requests
 from aw_qt.first_run import WELCOME_TITLE
 from aw_qt.presence import CLOSE_TITLE
 from tests.aw_qt.helpers import embedded_server
-from tests.aw_qt.running import Running, loopback_port, stub_opener, user_environment
+from tests.aw_qt.running import (
+    Running,
+    loopback_port,
+    path_first,
+    stub_opener,
+    user_environment,
+    watched,
+)
 from tests.aw_qt.test_e2e_x11 import Driver
 from tests.aw_qt.xsession import Geometry, XSession, missing_tools
 
@@ -53,17 +59,15 @@ def start_awqt(x: XSession, tmp_path: Path, *args: str,
 
 
 def stop_cleanly(run: Running) -> None:
-    children = run.descendants()
     run.signal_awqt()
-    assert run.wait(60) == 0, run.log()[-3000:]
-    assert not any(c.is_running() and c.status() != "zombie" for c in children)
+    assert run.ends_cleanly()
 
 
 def test_without_a_tray_the_window_comes_at_once_and_a_second_launch_brings_it_back(
         trayless_session: XSession, tmp_path: Path, artifacts: Path) -> None:
     x = trayless_session
     run = start_awqt(x, tmp_path)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png")):
         window = x.wait(lambda: x.window_named(WINDOW), "the no-tray window")
         print(f"start to window: {time.monotonic() - run.started:.2f} s")
         x.dismiss(WELCOME_TITLE)
@@ -89,25 +93,17 @@ def test_without_a_tray_the_window_comes_at_once_and_a_second_launch_brings_it_b
         assert len(run.find("aw-watcher-")) == 2
 
         # This time: Quit.
-        children = run.descendants()
         x.close_window(WINDOW)
         x.wait(lambda: x.window_named(CLOSE_TITLE), "the close question")
         x.xdotool("key", "Tab", "Return")
-        assert run.wait(60) == 0, run.log()[-3000:]
-        assert not any(c.is_running() and c.status() != "zombie" for c in children)
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
+        assert run.ends_cleanly()
 
 
 def test_the_window_comes_when_the_tray_host_goes_and_leaves_when_it_returns(
         desktop_session: XSession, tmp_path: Path, artifacts: Path) -> None:
     x = desktop_session
     run = start_awqt(x, tmp_path)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png")):
         x.painted_icon()
         x.dismiss(WELCOME_TITLE)
         assert not x.window_named(WINDOW)
@@ -122,12 +118,6 @@ def test_the_window_comes_when_the_tray_host_goes_and_leaves_when_it_returns(
         x.screenshot(artifacts / "tray-back.png", TRAY_AREA)
         assert window.width > 64
         stop_cleanly(run)
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
 
 
 def test_left_click_opens_the_menu_and_double_click_the_dashboard(
@@ -135,9 +125,9 @@ def test_left_click_opens_the_menu_and_double_click_the_dashboard(
     x = desktop_session
     opened = stub_opener(tmp_path / "stub")
     env = user_environment(x.env, tmp_path / "home")
-    env["PATH"] = f"{tmp_path / 'stub'}{os.pathsep}{env['PATH']}"
+    env = path_first(env, tmp_path / "stub")
     run = start_awqt(x, tmp_path, env=env)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png")):
         icon = x.painted_icon()
         x.dismiss(WELCOME_TITLE)
         x.xdotool("mousemove", *map(str, icon.center), "click", "1")
@@ -153,12 +143,6 @@ def test_left_click_opens_the_menu_and_double_click_the_dashboard(
         x.wait(lambda: opened.exists() and opened.read_text().strip(), "the dashboard")
         assert opened.read_text().splitlines() == [f"{run.url}/"]
         stop_cleanly(run)
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
 
 
 def red_pixels(x: XSession, icon: Geometry) -> int:
@@ -175,10 +159,10 @@ def test_a_module_killed_by_a_signal_shows_in_the_icon_status_and_crash_dialog(
     watcher.write_text(SEGV_WATCHER.format(python=sys.executable))
     watcher.chmod(0o755)
     env = user_environment(x.env, tmp_path / "home")
-    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+    env = path_first(env, bindir)
     run = start_awqt(x, tmp_path, "--autostart-modules", "aw-server,aw-watcher-segv", env=env)
     title = "ActivityWatch: aw-watcher-segv stopped"
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png")):
         icon = x.painted_icon()
         before = red_pixels(x, icon)
         dialog = x.wait(lambda: x.window_named(title), "the crash dialog", timeout=60)
@@ -197,12 +181,6 @@ def test_a_module_killed_by_a_signal_shows_in_the_icon_status_and_crash_dialog(
                      Geometry(menu.x, 0, 1280 - menu.x, 90))
         x.xdotool("key", "Escape")
         stop_cleanly(run)
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        print(run.log()[-2500:])
 
 
 def test_sync_now_with_one_device_down_gives_one_notification_failure_first(
@@ -215,7 +193,8 @@ def test_sync_now_with_one_device_down_gives_one_notification_failure_first(
     run = start_awqt(x, tmp_path, "--autostart-modules", "none", env=env)
     peers = {name: embedded_server(tmp_path / name, name) for name in ("zulu", "mike")}
     driver = Driver(x)
-    try:
+    with watched(run, lambda: x.screenshot(artifacts / "failure.png"),
+                 cleanup=lambda: [server.stop() for server in peers.values()]):
         x.painted_icon()
         x.wait(run.info, "the server")
         for server in peers.values():
@@ -247,34 +226,19 @@ def test_sync_now_with_one_device_down_gives_one_notification_failure_first(
         x.screenshot(artifacts / "sync-submenu.png", Geometry(left, 0, 1280 - left, 400))
         driver.keys("Escape", "Escape")
         stop_cleanly(run)
-    except BaseException:
-        x.screenshot(artifacts / "failure.png")
-        raise
-    finally:
-        run.stop()
-        for server in peers.values():
-            server.stop()
-        print(run.log()[-2500:])
 
 
 def test_the_welcome_comes_on_the_first_start_only(
         desktop_session: XSession, tmp_path: Path, artifacts: Path) -> None:
     x = desktop_session
     env = user_environment(x.env, tmp_path / "home")
-    first = start_awqt(x, tmp_path, env=env)
-    try:
+    with watched(start_awqt(x, tmp_path, env=env)) as first:
         welcome = x.wait(lambda: x.window_named(WELCOME_TITLE), "the welcome")
         x.screenshot(artifacts / "welcome.png", welcome)
         stop_cleanly(first)
-    finally:
-        first.stop()
-    second = Running(first.argv, env, tmp_path / "second.log", first.port)
-    try:
+    with watched(Running(first.argv, env, tmp_path / "second.log", first.port)) as second:
         x.wait(lambda: "aw-qt ready" in second.log(), "the second start")
         assert "first start:" not in second.log()  # decided before "ready" is logged
         assert not x.window_named(WELCOME_TITLE)
         x.painted_icon()
         stop_cleanly(second)
-    finally:
-        second.stop()
-        print(first.log()[-1500:], second.log()[-1500:])
