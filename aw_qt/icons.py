@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from PyQt6.QtCore import QRectF, QSize, Qt
-from PyQt6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PyQt6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from aw_qt.controller import TrayLook
 from aw_qt.resources import resources_dir
@@ -42,20 +42,24 @@ def load_icon(paused: bool = False) -> QIcon:
 
 
 def _badged(pixmap: QPixmap) -> QPixmap:
-    """A red disc with a white "!" over the lower right of `pixmap`."""
+    """A red disc with a white "!" over the lower right of `pixmap`. The "!" is drawn as
+    a bar and a dot, not as text: text would load the font machinery (about 5 MB of
+    memory) at start, for one glyph."""
     out = QPixmap(pixmap)
-    size = min(out.width(), out.height())
-    badge = QRectF(size * 0.42, size * 0.42, size * 0.58, size * 0.58)
+    side = min(out.width(), out.height()) * 0.58
+    left = top = min(out.width(), out.height()) - side
     painter = QPainter(out)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(QColor("white"))
     painter.setBrush(QColor(BADGE_RED))
-    painter.drawEllipse(badge)
-    font = QFont()
-    font.setBold(True)
-    font.setPixelSize(max(6, int(badge.height() * 0.8)))
-    painter.setFont(font)
-    painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), "!")
+    painter.drawEllipse(QRectF(left, top, side, side))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("white"))
+    bar = side * 0.16
+    middle = left + side / 2
+    painter.drawRoundedRect(QRectF(middle - bar / 2, top + side * 0.2, bar, side * 0.38),
+                            bar / 2, bar / 2)
+    painter.drawEllipse(QRectF(middle - bar / 2, top + side * 0.66, bar, bar))
     painter.end()
     return out
 
