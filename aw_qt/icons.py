@@ -71,7 +71,14 @@ def failed_icon(base: QIcon) -> QIcon:
     return icon
 
 
-def tray_icons() -> dict[TrayLook, QIcon]:
-    normal = load_icon(False)
-    return {TrayLook.TRACKING: normal, TrayLook.PAUSED: load_icon(True),
-            TrayLook.FAILED: failed_icon(normal)}
+class TrayIcons:
+    """The icon for each look; the failed one is drawn when first asked for, since most
+    runs never need it (its pixmaps, up to 256 px, are not worth holding otherwise)."""
+
+    def __init__(self) -> None:
+        self._icons = {TrayLook.TRACKING: load_icon(False), TrayLook.PAUSED: load_icon(True)}
+
+    def __getitem__(self, look: TrayLook) -> QIcon:
+        if look not in self._icons:
+            self._icons[look] = failed_icon(self._icons[TrayLook.TRACKING])
+        return self._icons[look]

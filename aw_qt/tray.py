@@ -26,7 +26,7 @@ from aw_qt import dialogs
 from aw_qt.background import Notice
 from aw_qt.controller import Controller, TrayLook
 from aw_qt.first_run import FirstRun, welcome_text
-from aw_qt.icons import tray_icons
+from aw_qt.icons import TrayIcons
 from aw_qt.importing import OfferAnswer
 from aw_qt.menu import AppMenu, MenuHooks
 from aw_qt.pairing_dialog import PairingDialog
@@ -87,7 +87,7 @@ class TrayApp(QObject):
         self._ask_import_path = ask_import_path or dialogs.choose_import_path
         self._quit_app = quit_app or QApplication.quit
         self.dialogs: list[QObject] = []  # keep non-modal dialogs alive
-        self.icons = tray_icons()
+        self.icons = TrayIcons()
         self.hooks = MenuHooks(open_url=self._open_url, open_folder=self._open_folder,
                                export=self.export, show_error=self.show_error,
                                quit=self.quit, changed=self.refresh,
@@ -163,6 +163,8 @@ class TrayApp(QObject):
         elif self.window is not None and self.window.isVisible():
             self.window.hide()
         if face in (Face.ICON, Face.WINDOW):
+            # At once, not after a delay: a welcome mapped a moment later would close a
+            # menu the user has just opened. (It costs the first start ~50 ms to the icon.)
             self.greet()
 
     def _show_window(self, before: Face) -> None:
@@ -205,7 +207,10 @@ class TrayApp(QObject):
 
     def greet(self) -> None:
         """The first start's welcome, once the user can see where aw-qt lives."""
-        if self.first_run is None or not self.first_run.due():
+        if self.first_run is None:
+            return
+        if not self.first_run.due():
+            logger.debug("no welcome: shown before (%s)", self.first_run.marker)
             return
         self.first_run.done()
         text = welcome_text(self.ctl.data_location(), tray=self.presence.face is Face.ICON)
