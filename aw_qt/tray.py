@@ -107,6 +107,7 @@ class TrayApp(QObject):
         self.pairing: PairingDialog | None = None
         self.summon_notifier: QSocketNotifier | None = None
         self._quitting = False
+        self._greeted = False  # greet() has decided, this run
         self._shown: tuple[TrayLook, str] | None = None
         sup = ctl.supervisor
         sup.on_change = self.refresh
@@ -207,8 +208,9 @@ class TrayApp(QObject):
 
     def greet(self) -> None:
         """The first start's welcome, once the user can see where aw-qt lives."""
-        if self.first_run is None:
+        if self.first_run is None or self._greeted:
             return
+        self._greeted = True
         if not self.first_run.due():
             logger.debug("no welcome: shown before (%s)", self.first_run.marker)
             return
