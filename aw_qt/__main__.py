@@ -10,12 +10,15 @@ from aw_qt.config import parse_module_list
 from aw_qt.instance import AlreadyRunning, InstanceLock
 from aw_qt.runtime import (
     MODULE,
+    NO_DISPLAY,
     Options,
     StopRequest,
     build_controller,
+    has_display,
     lock_path,
     run_headless,
 )
+from aw_qt.summon import SummonListener, socket_path, summon
 from aw_server.logsetup import setup_logging
 
 logger = logging.getLogger(__name__)
@@ -65,6 +68,44 @@ def install_gnome_extension() -> int:
     return 0 if result.ok else 1
 
 
+ALREADY_RUNNING = {
+    "headless": "ActivityWatch is already running (pid {pid}) without a window or tray "
+                "icon (it was started with --no-gui or without a display). Stop it "
+                "(kill {pid}) and start ActivityWatch again to get its tray icon.",
+    None: "ActivityWatch is already running (pid {pid}). Look for its icon in the system "
+          "tray or for its window.",
+}
+
+
+def already_running(options: Options, exc: AlreadyRunning) -> int:
+    """A second start: ask the first to show itself; say something only if it cannot."""
+    reply = summon(socket_path(lock_path(options)))
+    if reply in ("window", "tray"):
+        logger.info("aw-qt is already running (pid %s); it showed its %s", exc.pid, reply)
+        return 1
+    logger.error("%s", exc)
+    if not options.no_gui and has_display():
+        from aw_qt.app import show_already_running
+
+        show_already_running(ALREADY_RUNNING.get(reply, ALREADY_RUNNING[None])
+                             .format(pid=exc.pid or "?"))
+    return 1
+
+
+def run(options: Options, stop: StopRequest, listener: SummonListener | None) -> int:
+    display = has_display()
+    why = "--no-gui" if options.no_gui else NO_DISPLAY
+    if not options.no_gui and display:
+        try:
+            from aw_qt.app import run_gui
+        except ImportError as error:  # e.g. a server without the X/GL libraries Qt needs
+            why = f"the tray cannot start: {error}"
+        else:
+            return run_gui(options, stop, listener)
+    return run_headless(build_controller(options, display=display), stop, why=why,
+                        display=display, listener=listener)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--run-module"] and len(argv) > 1:
@@ -77,26 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lock.acquire()
     except AlreadyRunning as exc:
-        logger.error("%s", exc)
-        if not options.no_gui:
-            from aw_qt.app import has_display, show_already_running
-
-            if has_display():
-                show_already_running(f"ActivityWatch is already running (pid {exc.pid}). "
-                                     "Look for its icon in the system tray.")
-        return 1
+        return already_running(options, exc)
+    listener = SummonListener.open(socket_path(lock.path))
     stop = StopRequest().install()
     try:
-        if options.no_gui:
-            return run_headless(build_controller(options), stop)
-        from aw_qt.app import has_display, run_gui
-
-        if not has_display():
-            logger.error("no display (DISPLAY/WAYLAND_DISPLAY unset): running headless; "
-                         "use --no-gui to silence this")
-            return run_headless(build_controller(options), stop)
-        return run_gui(options, stop)
+        return run(options, stop, listener)
     finally:
+        if listener is not None:
+            listener.close()
         lock.release()
 
 

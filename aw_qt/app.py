@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
-import sys
 import time
 
 from PyQt6.QtCore import QObject, QSocketNotifier, QTimer
 from PyQt6.QtWidgets import QApplication
 
 from aw_qt import dialogs
-from aw_qt.runtime import Options, StopRequest, build_controller
-from aw_qt.tray import TrayApp, load_icon
+from aw_qt.first_run import FirstRun
+from aw_qt.icons import load_icon
+from aw_qt.runtime import Options, StopRequest, build_controller, welcome_marker
+from aw_qt.summon import SummonListener
+from aw_qt.tray import TrayApp
 
 logger = logging.getLogger(__name__)
-
-
-def has_display() -> bool:
-    """Qt aborts (SIGABRT) without a display unless a platform was chosen explicitly."""
-    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def make_application() -> QApplication:
@@ -53,14 +47,17 @@ def wake_on_signals(parent: QObject) -> QSocketNotifier:
     return notifier
 
 
-def run_gui(options: Options, stop: StopRequest) -> int:
+def run_gui(options: Options, stop: StopRequest,
+            listener: SummonListener | None = None) -> int:
     started = time.monotonic()
     app = make_application()
     app.setWindowIcon(load_icon())
     if stop.event.is_set():
         return 0
     ctl = build_controller(options)
-    tray = TrayApp(ctl)
+    tray = TrayApp(ctl, first_run=FirstRun(welcome_marker(options)))
+    if listener is not None:
+        tray.listen_for_summons(listener)
     wake_on_signals(tray)
     stop.callback = lambda: QTimer.singleShot(0, tray.quit)
     tray.start()

@@ -4,7 +4,8 @@
   with `Hidden=true` or `X-GNOME-Autostart-enabled=false` counts as off (GNOME's
   startup-apps switch flips the latter). Turning it off deletes our file, or, when a
   system-wide entry in `$XDG_CONFIG_DIRS/autostart` would still start us, writes a
-  user entry with both keys set, which overrides it.
+  user entry with both keys set, which overrides it. `Icon=` is the packaged icon's
+  absolute path: no install of ours puts an icon into the desktop's icon theme.
 - macOS: a LaunchAgent `~/Library/LaunchAgents/net.activitywatch.aw-qt.plist`
   (`RunAtLoad`, no `KeepAlive`); it takes effect at the next login.
 - Windows: value "ActivityWatch" under `HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run`.
@@ -20,6 +21,8 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any, Protocol
+
+from aw_qt.resources import desktop_icon
 
 DESKTOP_NAME = "aw-qt.desktop"
 LAUNCH_AGENT_LABEL = "net.activitywatch.aw-qt"
@@ -77,7 +80,7 @@ def _entry_enabled(keys: dict[str, str]) -> bool:
 class XdgAutostart:
     def __init__(self, config_home: Path | None = None,
                  config_dirs: list[Path] | None = None,
-                 command: list[str] | None = None) -> None:
+                 command: list[str] | None = None, icon: Path | None = None) -> None:
         home = config_home or Path(os.environ.get("XDG_CONFIG_HOME")
                                    or Path.home() / ".config")
         self.path = home / "autostart" / DESKTOP_NAME
@@ -86,6 +89,7 @@ class XdgAutostart:
             config_dirs = [Path(p) for p in raw.split(":") if p]
         self.system_paths = [d / "autostart" / DESKTOP_NAME for d in config_dirs]
         self.command = command or launch_command()
+        self.icon = icon or desktop_icon()
 
     def _system_entry(self) -> dict[str, str] | None:
         for path in self.system_paths:
@@ -103,9 +107,10 @@ class XdgAutostart:
     def desktop_text(self, enabled: bool = True) -> str:
         lines = ["[Desktop Entry]", "Type=Application", "Name=ActivityWatch",
                  "Comment=Automated time tracker (tray)",
-                 "Exec=" + " ".join(_exec_quote(a) for a in self.command),
-                 "Icon=activitywatch", "Terminal=false", "X-GNOME-Autostart-Delay=5",
-                 "X-KDE-autostart-after=panel"]
+                 "Exec=" + " ".join(_exec_quote(a) for a in self.command)]
+        if self.icon is not None:  # Icon= takes a path as it is, without quoting
+            lines.append(f"Icon={self.icon}")
+        lines += ["Terminal=false", "X-GNOME-Autostart-Delay=5", "X-KDE-autostart-after=panel"]
         if not enabled:
             lines += ["Hidden=true", "X-GNOME-Autostart-enabled=false"]
         else:

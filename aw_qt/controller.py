@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
+from enum import Enum
 from pathlib import Path
 
 from aw_qt.autostart import Autostart
@@ -23,10 +24,19 @@ from aw_qt.export import ExportJob, ExportSource, HttpExportSource
 from aw_qt.importing import ImportControl
 from aw_qt.pause import PauseChoice, pause_end
 from aw_qt.server import ServerHandle
-from aw_qt.supervisor import ModuleStatus, Supervisor
+from aw_qt.supervisor import ModuleState, ModuleStatus, Supervisor
 from aw_qt.sync_control import SyncControl
 
 logger = logging.getLogger(__name__)
+
+
+class TrayLook(Enum):
+    """Which icon the tray shows: a failed module must be visible without opening
+    the menu, since what it does not record is lost for good."""
+
+    TRACKING = "tracking"
+    PAUSED = "paused"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -62,10 +72,28 @@ class Controller:
     def status_line(self) -> str:
         if not self.server.reachable():
             return "Server unreachable"
+        failed = self.failed_modules()
+        if failed:
+            return f"{', '.join(failed)} stopped working"
         pause = self.supervisor.pause_state
         if pause is not None:
             return pause.describe()
         return "Tracking"
+
+    def failed_modules(self) -> list[str]:
+        return [s.name for s in self.supervisor.statuses() if s.state is ModuleState.FAILED]
+
+    def look(self) -> TrayLook:
+        if not self.server.reachable() or self.failed_modules():
+            return TrayLook.FAILED
+        return TrayLook.PAUSED if self.is_paused() else TrayLook.TRACKING
+
+    def data_location(self) -> str:
+        """Where the recorded data is kept, as the welcome message tells it."""
+        server = self.server.server
+        if server is not None:
+            return str(server.config.database_path())
+        return f"the server at {self.server.url}"
 
     def tooltip(self) -> str:
         return "ActivityWatch (testing)" if self.testing else "ActivityWatch"

@@ -1,5 +1,6 @@
 """The dialogs: export (file, progress, result), import (file, the first-start offer),
-unpair confirmation, crash report, and short notices. (Pairing: `pairing_dialog.py`.)
+unpair confirmation, crash report, the first start's welcome, the question on closing
+the no-tray window, and short notices. (Pairing: `pairing_dialog.py`.)
 
 None of them blocks the event loop: they are shown non-modally (`show()`/`open()`),
 so the Supervisor's timer keeps ticking while one is on screen.
@@ -11,11 +12,25 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QCheckBox, QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QFontDatabase, QTextCursor
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressDialog,
+    QVBoxLayout,
+    QWidget,
+)
 
 from aw_qt.export import ExportJob
+from aw_qt.first_run import WELCOME_TITLE
 from aw_qt.importing import OfferAnswer
+from aw_qt.supervisor import RESTART_LIMIT, RESTART_WINDOW_S
 
 FILTERS = {"JSON (ActivityWatch export) (*.json)": "json", "CSV (*.csv)": "csv"}
 
@@ -116,16 +131,80 @@ class ExportProgress(QObject):
             self.finished.emit("done")
 
 
-def crash_dialog(name: str, log_tail: str, on_restart: Callable[[], None]) -> QMessageBox:
-    """Shown when a module crashed more often than the restart budget allows."""
-    box = QMessageBox(QMessageBox.Icon.Warning, "ActivityWatch",
-                      f"{name} quit unexpectedly and was restarted too often, so it is "
-                      "stopped now. Its last output is below.")
-    box.setObjectName(f"crash:{name}")
-    box.setDetailedText(log_tail)
-    restart = box.addButton("Restart", QMessageBox.ButtonRole.AcceptRole)
+class CrashDialog(QDialog):
+    """Shown when a module crashed more often than the restart budget allows: why its
+    last run ended, and its newest output, scrolled to the end (where the error is)."""
+
+    def __init__(self, name: str, reason: str, log_tail: str,
+                 on_restart: Callable[[], None]) -> None:
+        super().__init__()
+        self.setObjectName(f"crash:{name}")
+        self.setWindowTitle(f"ActivityWatch: {name} stopped")
+        self.setMinimumSize(620, 380)
+        last = f"Its last run {reason}." if reason else "It could not be started."
+        self.message = QLabel(
+            f"<b>{name} stopped working.</b><br><br>{last} After {RESTART_LIMIT} automatic "
+            f"restarts within {RESTART_WINDOW_S / 60:.0f} minutes ActivityWatch stopped "
+            "restarting it, so it records nothing until you restart it. Its newest output "
+            "is below; Open log folder in the menu has all of it.")
+        self.message.setWordWrap(True)
+        self.output = QPlainTextEdit(log_tail)
+        self.output.setObjectName("output")
+        self.output.setReadOnly(True)
+        self.output.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.output.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        buttons = QDialogButtonBox()
+        self.restart = buttons.addButton("Restart", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        buttons.accepted.connect(on_restart)
+        buttons.accepted.connect(self.close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(self.output, 1)
+        layout.addWidget(buttons)
+
+    def show_newest(self) -> None:
+        """Show the dialog scrolled to the end of the output. The view's size (so its
+        scroll range) is only known once laid out, and changes as the window is
+        resized: each new range moves it to the end again."""
+        self.output.moveCursor(QTextCursor.MoveOperation.End)
+        bar = self.output.verticalScrollBar()
+        if bar is not None:
+            bar.rangeChanged.connect(lambda _low, high: bar.setValue(high))
+        self.show()
+
+
+def crash_dialog(name: str, reason: str, log_tail: str,
+                 on_restart: Callable[[], None]) -> CrashDialog:
+    dialog = CrashDialog(name, reason, log_tail, on_restart)
+    dialog.show_newest()
+    return dialog
+
+
+def welcome(text: str, on_dashboard: Callable[[], None]) -> QMessageBox:
+    """The first start's message (`first_run.py`), with the dashboard one click away."""
+    box = QMessageBox(QMessageBox.Icon.Information, WELCOME_TITLE, text)
+    box.setObjectName("welcome")
+    box.setWindowModality(Qt.WindowModality.NonModal)  # the tray's menu stays usable
+    dashboard = box.addButton("Open Dashboard", QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Close)
-    box.buttonClicked.connect(lambda button: on_restart() if button is restart else None)
+    box.buttonClicked.connect(lambda button: on_dashboard() if button is dashboard else None)
+    box.show()
+    return box
+
+
+def close_question(title: str, text: str, on_answer: Callable[[bool], None]) -> QMessageBox:
+    """Closing the no-tray window: True to keep tracking in the background, False to
+    quit; Cancel (or closing the question) keeps the window."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text)
+    box.setObjectName("close-question")
+    keep = box.addButton("Keep tracking in the background", QMessageBox.ButtonRole.AcceptRole)
+    leave = box.addButton("Quit ActivityWatch", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.buttonClicked.connect(
+        lambda button: on_answer(True) if button is keep else
+        on_answer(False) if button is leave else None)
     box.show()
     return box
 

@@ -25,6 +25,20 @@ logger = logging.getLogger(__name__)
 MAX_LOG_BYTES = 1024 * 1024
 
 
+def describe_exit(code: int | None) -> str:
+    """Why a process ended, in words: a signal says more than "code -11" (a crash in
+    native code, the OOM killer, a user's `kill`)."""
+    if code is None:
+        return "is still running"
+    if code < 0:
+        try:
+            name = f"{signal.Signals(-code).name} ({-code})"
+        except ValueError:
+            name = str(-code)
+        return f"was killed by signal {name}"
+    return f"exited with code {code}"
+
+
 class ModuleProcess:
     def __init__(self, spec: ModuleSpec, extra_args: Iterable[str], log_path: Path,
                  env: dict[str, str] | None = None) -> None:
@@ -86,8 +100,17 @@ class ModuleProcess:
             return False
         return True
 
+    def note(self, text: str) -> None:
+        """Add a line of ours to the module's log, e.g. how its run ended, so the file
+        (and the crash dialog showing its end) says what the output alone cannot."""
+        try:
+            with self.log_path.open("a", encoding="utf-8") as log:
+                log.write(f"--- aw-qt: {text}\n")
+        except OSError as exc:
+            logger.warning("cannot write to %s: %s", self.log_path, exc)
+
     def log_tail(self, lines: int = 40) -> str:
-        """The end of what the module printed (ours), else of its own newest log file."""
+        """The end of what the module printed, newest last."""
         text = _tail(self.log_path, lines)
         return text or "(the module wrote nothing)"
 

@@ -3,6 +3,8 @@
 - "Show this device's code" opens the 5-minute pairing window and shows the code and
   addresses, then, when the other device has paired, the confirmation code to compare.
 - "Enter a code" offers the devices found on the LAN (or a typed address) and pairs.
+  Without the zeroconf package there is no search: the tab asks for the address only,
+  rather than offering a button that can only fail.
 
 Every call runs in the background (`SyncControl`); a timer looks at the results, so the
 event loop never waits on the network. Texts come from `sync_control`.
@@ -10,6 +12,7 @@ event loop never waits on the network. Texts come from `sync_control`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +33,8 @@ from PyQt6.QtWidgets import (
 
 from aw_qt.background import Background
 from aw_qt.sync_control import SyncControl, paired_text, window_text
+
+logger = logging.getLogger(__name__)
 
 POLL_MS = 200
 ERROR_STYLE = "color: #b00020"
@@ -96,6 +101,7 @@ class PairingDialog(QDialog):
         self.search_button = QPushButton("Search the network")
         self.search_button.clicked.connect(self.search)
         self.search_label = _label("search")
+        self.can_search = self.sync.can_discover()
         self.code = QLineEdit()
         self.code.setObjectName("code")
         self.code.setPlaceholderText("e.g. K7QM-2XPA")
@@ -105,8 +111,15 @@ class PairingDialog(QDialog):
         self.pair_label = _label("pair-result")
         form = QFormLayout()
         form.addRow("Device address", self.address)
-        form.addRow("", self.search_button)
-        form.addRow("", self.search_label)
+        if self.can_search:
+            form.addRow("", self.search_button)
+            form.addRow("", self.search_label)
+        else:
+            self.search_button.hide()
+            self.search_label.hide()
+            self.searched = True
+            if line is not None:
+                line.setPlaceholderText("the address it shows, e.g. 192.168.1.20:5601")
         form.addRow("Its code", self.code)
         layout = QVBoxLayout(tab)
         layout.addLayout(form)
@@ -188,9 +201,12 @@ class PairingDialog(QDialog):
         self.search_job = None
         self.search_button.setEnabled(True)
         if job.error:
+            logger.warning("device search failed: %s", job.error)
             self._say(self.search_label, job.error, error=True)
             return
         found = job.result or []
+        logger.info("device search found %d device(s) showing a code: %s", len(found),
+                    ", ".join(f"{d['name']} ({d['address']})" for d in found))
         typed = self.address.currentText()
         self.address.clear()
         for device in found:
@@ -216,3 +232,6 @@ class PairingDialog(QDialog):
     def _say(self, label: QLabel, text: str, *, error: bool = False) -> None:
         label.setStyleSheet(ERROR_STYLE if error else "")
         label.setText(text)
+        # Layouts inside tabs size a word-wrapped label by one line: reserve every line
+        # it needs at its width, so a long message is not cut off (the dialog grows).
+        label.setMinimumHeight(label.heightForWidth(max(label.width(), 200)))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from aw_qt import autostart, config, discovery
 from aw_qt.controller import Controller, Folders
 from aw_qt.pause import PauseStore
 from aw_qt.server import ServerHandle, start_server
+from aw_qt.summon import SummonListener
 from aw_qt.supervisor import Supervisor
 from aw_server import dirs
 from aw_server.config import DEFAULT_PORT, TESTING_PORT
@@ -22,6 +25,15 @@ from aw_server.config import DEFAULT_PORT, TESTING_PORT
 logger = logging.getLogger(__name__)
 
 MODULE = "aw-qt"
+# Watchers that read the desktop session: without a display they can only fail.
+DISPLAY_MODULES = frozenset({"aw-watcher-afk", "aw-watcher-window"})
+
+
+def has_display() -> bool:
+    """Qt aborts (SIGABRT) without a display unless a platform was chosen explicitly."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,10 @@ class Options:
 
 def lock_path(options: Options) -> Path:
     return dirs.data_dir(MODULE) / f"{options.profile}.lock"
+
+
+def welcome_marker(options: Options) -> Path:
+    return dirs.data_dir(MODULE) / f"{options.profile}.welcomed"
 
 
 def module_args(options: Options, server: ServerHandle) -> list[str]:
@@ -63,10 +79,13 @@ def _day_start(text: str) -> time:
         return time(4, 0)
 
 
-def build_controller(options: Options) -> Controller:
+def build_controller(options: Options, *, display: bool = True) -> Controller:
+    """Everything started; without a `display`, the watchers that need one are not."""
     settings = config.load_config(testing=options.testing)
     wanted = (settings.autostart_modules if options.autostart_modules is None
               else options.autostart_modules)
+    if not display:
+        wanted = tuple(m for m in wanted if m not in DISPLAY_MODULES)
     server = start_server(testing=options.testing, port=options.port)
     specs = discovery.discover()
     logger.info("modules found: %s", ", ".join(f"{s.name} ({s.source})" for s in specs.values()))
@@ -106,14 +125,34 @@ class StopRequest:
         self.callback()
 
 
-def run_headless(ctl: Controller, stop: StopRequest, *, tick_s: float = 1.0) -> int:
-    """`--no-gui`: supervise until SIGTERM or SIGINT, then stop everything in order."""
+NO_DISPLAY = "no display: DISPLAY and WAYLAND_DISPLAY are unset"
+
+
+def headless_line(ctl: Controller, *, why: str, display: bool) -> str:
+    """The one line that tells someone without a screen what runs and what does not."""
+    running = [s.name for s in ctl.modules() if s.pid is not None]
+    left_out = [] if display else sorted(DISPLAY_MODULES & set(ctl.supervisor.names()))
+    text = (f"aw-qt runs headless ({why}): server {ctl.server.url}, data in "
+            f"{ctl.data_location()}; modules running: {', '.join(running) or 'none'}")
+    if left_out:
+        text += f"; not started, they need a desktop session: {', '.join(left_out)}"
+    return text + "; stop with Ctrl-C"
+
+
+def run_headless(ctl: Controller, stop: StopRequest, *, tick_s: float = 1.0,
+                 why: str = "--no-gui", display: bool = True,
+                 listener: SummonListener | None = None) -> int:
+    """Supervise until SIGTERM or SIGINT, then stop everything in order. `why` it runs
+    without the tray goes into the log; `display` False: there is no desktop session."""
     ctl.supervisor.on_gave_up = lambda name, tail: logger.error(
         "%s keeps crashing; it stays stopped. Its last output:\n%s", name, tail)
     if ctl.server.problem:
         logger.error("%s", ctl.server.problem)
-    logger.info("aw-qt running without a GUI; server %s; %s", ctl.server.url, ctl.status_line())
+    logger.log(logging.INFO if why == "--no-gui" else logging.WARNING, "%s",
+               headless_line(ctl, why=why, display=display))
     while not stop.event.wait(tick_s):
         ctl.tick()
+        if listener is not None:
+            listener.handle_pending()  # a second launch learns we have no window
     ctl.shutdown()
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aw_qt.clock import Clock, SystemClock
 from aw_qt.discovery import ModuleSpec
-from aw_qt.modules import ModuleProcess, stop_all
+from aw_qt.modules import ModuleProcess, describe_exit, stop_all
 from aw_qt.pause import PauseState, PauseStore
 from watchers.runtime import EXIT_UNSUPPORTED
 
@@ -48,6 +48,7 @@ class ModuleStatus:
     source: str
     pid: int | None
     restarts: int  # automatic restarts within the current window
+    exit_reason: str = ""  # how its last unexpected exit happened ("exited with code 3")
 
 
 class _Module:
@@ -58,6 +59,7 @@ class _Module:
         self.failed = False
         self.unsupported = ""  # the reason it gave for exiting 3
         self.restarts: deque[float] = deque()
+        self.exit_reason = ""
 
 
 class Supervisor:
@@ -98,7 +100,7 @@ class Supervisor:
             state = ModuleState.STOPPED
         return ModuleStatus(name, state, module.spec.source,
                             proc.pid if proc is not None and proc.is_alive() else None,
-                            len(module.restarts))
+                            len(module.restarts), module.exit_reason)
 
     def statuses(self) -> list[ModuleStatus]:
         return [self.status(name) for name in self._modules]
@@ -136,6 +138,7 @@ class Supervisor:
         module.restarts.clear()  # a manual start resets the budget (ActivityWatch #121)
         module.failed = False
         module.unsupported = ""
+        module.exit_reason = ""
         if self._pause is not None:
             self._set_paused_modules(set(self._pause.modules) | {name})
         elif not (module.process is not None and module.process.is_alive()):
@@ -148,6 +151,7 @@ class Supervisor:
         module.failed = False
         module.unsupported = ""
         module.restarts.clear()
+        module.exit_reason = ""
         if self._pause is not None:
             self._set_paused_modules(set(self._pause.modules) - {name})
         if module.process is not None:
@@ -234,20 +238,23 @@ class Supervisor:
             self.on_change()
 
     def _handle_crash(self, name: str, module: _Module, code: int | None) -> None:
+        module.exit_reason = describe_exit(code)
+        if module.process is not None:
+            module.process.note(f"{name} {module.exit_reason}")
         now = self._clock.monotonic()
         while module.restarts and now - module.restarts[0] > RESTART_WINDOW_S:
             module.restarts.popleft()
         if len(module.restarts) < RESTART_LIMIT:
             module.restarts.append(now)
             attempt = len(module.restarts)
-            logger.warning("%s exited unexpectedly (code %s); restart %d of %d",
-                           name, code, attempt, RESTART_LIMIT)
+            logger.warning("%s %s; restart %d of %d", name, module.exit_reason, attempt,
+                           RESTART_LIMIT)
             self._spawn(module)
             if not module.failed:
                 self.on_restarted(name, attempt)
             return
-        logger.error("%s exited unexpectedly (code %s) after %d automatic restarts; giving up",
-                     name, code, RESTART_LIMIT)
+        logger.error("%s %s after %d automatic restarts; giving up", name,
+                     module.exit_reason, RESTART_LIMIT)
         module.wanted = False
         module.failed = True
         self.on_gave_up(name, self.log_tail(name))

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from aw_qt import sync_report
 from aw_qt.background import Background, Notice
 from aw_qt.server import ServerHandle, ServerMode
+from aw_qt.sync_report import peer_name, peer_sort_key, shorten
 from aw_server.errors import AWError
 from aw_server.sync_loader import SyncLoader
 
@@ -83,11 +85,6 @@ def format_sas(sas: str) -> str:
     return f"{sas[:3]} {sas[3:]}" if len(sas) == 6 and sas.isdigit() else sas
 
 
-def shorten(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def peer_view(row: dict[str, Any], now: float) -> PeerView:
     name = str(row.get("name") or row["device_id"][:8])
     state = str(row.get("state", "active"))
@@ -103,7 +100,7 @@ def peer_view(row: dict[str, Any], now: float) -> PeerView:
         line = f"{name}: {synced}"
     details = [synced.capitalize()]
     if error:
-        details.append(f"Last error: {shorten(error)}")
+        details.append(f"Last error: {shorten(error, MAX_ERROR_CHARS)}")
     if row.get("address"):
         details.append(f"Address: {row['address']}")
     if row.get("sas"):
@@ -147,6 +144,7 @@ class SyncControl:
         self.syncing: Background[dict[str, Any]] | None = None
         self._watched: list[tuple[Background[Any], Callable[[Background[Any]], list[Notice]]]] = []
         self._names: dict[str, str] = {}
+        self._status: dict[str, dict[str, Any]] = {}  # the last status row of each device
         self._notified: dict[str, str] | None = None  # device id -> error already shown
 
     @classmethod
@@ -190,8 +188,9 @@ class SyncControl:
         except (AWError, sqlite3.Error) as exc:
             logger.warning("cannot read the paired devices: %s", exc)
             return []
-        self._names.update({r["device_id"]: str(r.get("name") or r["device_id"][:8])
-                            for r in rows})
+        rows.sort(key=peer_sort_key)
+        self._names.update({r["device_id"]: peer_name(r) for r in rows})
+        self._status.update({r["device_id"]: r for r in rows})
         return rows
 
     def peers(self) -> list[PeerView]:
@@ -230,6 +229,14 @@ class SyncControl:
     def open_pairing(self) -> Background[dict[str, Any]]:
         return Background("sync-pairing",
                           lambda: self._service().pairing(listen=self.listen, port=self.port))
+
+    def can_discover(self) -> bool:
+        """Whether "Search the network" can work here (the zeroconf package is there)."""
+        if not self.available:
+            return False
+        from aw_server.sync import discovery
+
+        return discovery.available()
 
     def discover(self, seconds: float = 2.0) -> Background[list[dict[str, Any]]]:
         return Background("sync-discover", lambda: self._service().discover(seconds))
@@ -280,42 +287,35 @@ class SyncControl:
         if self._notified is None:
             self._notified = {k: v for k, v in errors.items() if v}
             return notices
+        new = []
         for device_id, error in errors.items():
             if not error:
                 self._notified.pop(device_id, None)
             elif self._notified.get(device_id) != error:
                 self._notified[device_id] = error
-                notices.append(self._failure(device_id, error))
+                new.append((self._names.get(device_id, device_id[:8]), error))
+        if new:  # one notice, even when several devices failed in the same round
+            notices.append(sync_report.failures(new))
         return notices
 
     def _errors(self) -> dict[str, str]:
         return {r["device_id"]: r.get("last_error") or "" for r in self._rows()
                 if r.get("state") == "active"}
 
-    def _failure(self, device_id: str, error: str) -> Notice:
-        name = self._names.get(device_id, device_id[:8])
-        return Notice("Sync failed", f"Sync with {name} failed: {shorten(error, 200)}")
-
     def _sync_finished(self, job: Background[Any]) -> list[Notice]:
+        """One notice for the whole round, failures first: a balloon per device let
+        the last one hide the others."""
         if job.error:
             return [Notice("Sync", f"Sync did not start: {job.error}")]
-        results: dict[str, dict[str, Any]] = (job.result or {}).get("results", {})
-        if not results:
-            return [Notice("Sync", "No paired device to sync with.")]
+        results = (job.result or {}).get("results", {})
         errors = self._errors()  # also learns the names of devices paired meanwhile
+        done = sync_report.outcomes(results, self._status)
         notified = self._notified if self._notified is not None else {
-            k: v for k, v in errors.items() if v and k not in results}
-        notices = []
-        for device_id, result in results.items():
-            name = self._names.get(device_id, device_id[:8])
-            if "error" in result:
-                notified[device_id] = str(result["error"])
-                notices.append(self._failure(device_id, str(result["error"])))
+            k: v for k, v in errors.items() if v and k not in {o.device_id for o in done}}
+        for outcome in done:
+            if outcome.error:
+                notified[outcome.device_id] = outcome.error
             else:
-                notified.pop(device_id, None)
-                received, sent = result.get("pulled_items", 0), result.get("pushed_items", 0)
-                notices.append(Notice("Sync", f"Synced with {name}: {received} "
-                                              f"change{'' if received == 1 else 's'} received, "
-                                              f"{sent} sent."))
+                notified.pop(outcome.device_id, None)
         self._notified = notified
-        return notices
+        return [sync_report.summary(done)]

@@ -2,56 +2,51 @@
 
 `TrayApp` ticks the Controller once a second, turns Supervisor news and the Controller's
 notices (sync failures, import results) into balloons and dialogs, offers a found
-ActivityWatch database once at start, and, when no tray appears within the wait, shows
-`NoTrayWindow` instead.
+ActivityWatch database once at start, welcomes a new user once, and shows
+`NoTrayWindow` whenever `TrayPresence` says there is no tray to show an icon in.
+
+Clicks on the icon: a single left click opens the menu (after the double-click
+interval, so that a double click, which opens the dashboard, does not flash it); on
+macOS the system opens the menu itself on any click.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QTimer, QUrl
-from PyQt6.QtGui import QColor, QDesktopServices, QIcon, QPainter, QPixmap
-from PyQt6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+from PyQt6.QtCore import QObject, QSocketNotifier, QTimer, QUrl
+from PyQt6.QtGui import QCursor, QDesktopServices
+from PyQt6.QtWidgets import QApplication, QDialog, QMessageBox, QSystemTrayIcon
 
 from aw_qt import dialogs
 from aw_qt.background import Notice
-from aw_qt.controller import Controller
+from aw_qt.controller import Controller, TrayLook
+from aw_qt.first_run import FirstRun, welcome_text
 from aw_qt.gnome_offer import GnomeExtensionOffer
+from aw_qt.icons import TrayIcons
 from aw_qt.importing import OfferAnswer
 from aw_qt.menu import AppMenu, MenuHooks
 from aw_qt.pairing_dialog import PairingDialog
+from aw_qt.presence import (
+    BACKGROUND_TEXT,
+    CLOSE_QUESTION,
+    CLOSE_TITLE,
+    NO_TRAY_WAIT_S,
+    Face,
+    TrayPresence,
+)
 from aw_qt.server import ServerMode
+from aw_qt.summon import SummonListener
 from aw_qt.window import NoTrayWindow
-from watchers.resources import resources_dir
 
 logger = logging.getLogger(__name__)
 
 TICK_MS = 1000
 TRAY_POLL_MS = 250
-
-
-def load_icon(paused: bool = False) -> QIcon:
-    name = "aw-qt-paused" if paused else "aw-qt"
-    icon = QIcon()
-    folder = resources_dir()
-    for png in sorted((folder / "icons").glob(f"{name}-*.png")):
-        if png.stem.removeprefix(name + "-").isdigit():
-            icon.addFile(str(png))
-    if icon.isNull():
-        icon = QIcon(str(folder / f"{name}.svg"))
-    if icon.isNull():  # resources missing from this install: a plain disc still works
-        logger.warning("tray icons not found in %s", folder)
-        pixmap = QPixmap(32, 32)
-        pixmap.fill(QColor(0, 0, 0, 0))
-        painter = QPainter(pixmap)
-        painter.setBrush(QColor("#5a6169" if paused else "#f29d38"))
-        painter.drawEllipse(2, 2, 28, 28)
-        painter.end()
-        icon = QIcon(pixmap)
-    return icon
 
 
 def _open_url(url: str) -> None:
@@ -76,37 +71,45 @@ def _open_folder(path: Path) -> None:
 
 
 class TrayApp(QObject):
-    def __init__(self, ctl: Controller, *, tray_wait_s: float = 10.0,
+    def __init__(self, ctl: Controller, *, tray_wait_s: float = NO_TRAY_WAIT_S,
                  open_url: Callable[[str], None] | None = None,
                  open_folder: Callable[[Path], None] | None = None,
                  ask_export_path: Callable[[], tuple[Path, str] | None] | None = None,
                  ask_import_path: Callable[[Path], Path | None] | None = None,
-                 quit_app: Callable[[], None] | None = None) -> None:
+                 quit_app: Callable[[], None] | None = None,
+                 first_run: FirstRun | None = None) -> None:
         super().__init__()
         self.ctl = ctl
-        self.tray_wait_s = tray_wait_s
+        self.presence = TrayPresence(tray_wait_s)
+        self.first_run = first_run
         self._open_url = open_url or _open_url
         self._open_folder = open_folder or _open_folder
         self._ask_export_path = ask_export_path or dialogs.choose_export_path
         self._ask_import_path = ask_import_path or dialogs.choose_import_path
         self._quit_app = quit_app or QApplication.quit
         self.dialogs: list[QObject] = []  # keep non-modal dialogs alive
-        self.icons = {False: load_icon(False), True: load_icon(True)}
+        self.icons = TrayIcons()
         self.hooks = MenuHooks(open_url=self._open_url, open_folder=self._open_folder,
                                export=self.export, show_error=self.show_error,
                                quit=self.quit, changed=self.refresh,
                                import_data=self.import_data, pair_device=self.pair_device,
                                unpair=self.confirm_unpair)
         self.app_menu = AppMenu(ctl, self.hooks, parent=self)
-        self.tray = QSystemTrayIcon(self.icons[False], self)
+        self.tray = QSystemTrayIcon(self.icons[TrayLook.TRACKING], self)
         self.tray.setContextMenu(self.app_menu.menu)
         self.tray.activated.connect(self._activated)
+        self.click_timer = QTimer(self)
+        self.click_timer.setSingleShot(True)
+        self.click_timer.setInterval(QApplication.doubleClickInterval())
+        self.click_timer.timeout.connect(self._menu_at_pointer)
         self.window: NoTrayWindow | None = None
+        self.close_question: QMessageBox | None = None
         self.export_progress: dialogs.ExportProgress | None = None
         self.pairing: PairingDialog | None = None
-        self._waited_ms = 0
+        self.summon_notifier: QSocketNotifier | None = None
         self._quitting = False
-        self._shown: tuple[bool, str] | None = None
+        self._greeted = False  # greet() has decided, this run
+        self._shown: tuple[TrayLook, str] | None = None
         sup = ctl.supervisor
         sup.on_change = self.refresh
         sup.on_restarted = self._restarted
@@ -119,7 +122,7 @@ class TrayApp(QObject):
         self.timer.timeout.connect(self.tick)
         self.tray_timer = QTimer(self)
         self.tray_timer.setInterval(TRAY_POLL_MS)
-        self.tray_timer.timeout.connect(self._wait_for_tray)
+        self.tray_timer.timeout.connect(self._follow_tray)
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,43 +131,111 @@ class TrayApp(QObject):
         if self.ctl.server.mode is ServerMode.UNAVAILABLE:
             self.show_error(self.ctl.server.problem)
         self.offer_import()
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self._show_tray()
-        else:
-            logger.info("no system tray yet; waiting up to %.0f s", self.tray_wait_s)
-            self.tray_timer.start()
+        self._follow_tray()
+        if self.presence.face is Face.WAITING:
+            logger.info("no system tray yet; waiting up to %.1f s", self.presence.wait_s)
+            self.tray_timer.start()  # until decided; afterwards every tick looks
 
-    def _show_tray(self) -> None:
-        self.tray_timer.stop()
-        self.tray.show()
-        logger.info("tray icon shown")
-        if self.window is not None:
+    def listen_for_summons(self, listener: SummonListener) -> None:
+        """A second launch asks us to show ourselves (`summon.py`)."""
+        listener.answer = self.summoned
+        notifier = QSocketNotifier(listener.fileno(), QSocketNotifier.Type.Read, self)  # type: ignore[call-overload]
+        notifier.activated.connect(lambda *_: listener.handle_pending())
+        self.summon_notifier = notifier
+
+    def summoned(self) -> str:
+        if self.presence.face is Face.ICON:
+            self.notify("ActivityWatch is already running",
+                        "Click this icon for its menu; a double click opens the dashboard.")
+            return "tray"
+        self.presence.summon()
+        self._follow_tray()
+        self._raise_window()  # also when it was there all along, minimised or buried
+        return "window"
+
+    # -- tray or window ------------------------------------------------------------------------
+    def _follow_tray(self) -> None:
+        before = self.presence.face
+        face = self.presence.observe(QSystemTrayIcon.isSystemTrayAvailable(), time.monotonic())
+        if face is not Face.WAITING:
+            self.tray_timer.stop()
+        if face is Face.ICON and before is not Face.ICON:
+            self.tray.show()
+            logger.info("tray icon shown")
+        if face is Face.WINDOW:
+            self._show_window(before)
+        elif self.window is not None and self.window.isVisible():
             self.window.hide()
+        if face in (Face.ICON, Face.WINDOW):
+            # At once, not after a delay: a welcome mapped a moment later would close a
+            # menu the user has just opened. (It costs the first start ~50 ms to the icon.)
+            self.greet()
 
-    def _wait_for_tray(self) -> None:
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self._show_tray()
-            return
-        self._waited_ms += TRAY_POLL_MS
-        if self.window is None and self._waited_ms >= self.tray_wait_s * 1000:
-            logger.warning("no system tray after %.0f s; showing a window instead "
-                           "(tracking goes on)", self.tray_wait_s)
+    def _show_window(self, before: Face) -> None:
+        if self.window is None:
             self.window = NoTrayWindow(AppMenu(self.ctl, self.hooks, parent=self),
-                                       icon=self.icons[False])
-            self.window.show()
-            self.tray_timer.setInterval(5000)  # a tray that appears later still wins
+                                       icon=self.icons[TrayLook.TRACKING],
+                                       on_close=self._window_closing)
+        if before is not Face.WINDOW:
+            logger.warning("no system tray: showing a window instead "
+                           "(tracking goes on)")
+            self._raise_window()
+
+    def _raise_window(self) -> None:
+        if self.window is not None:
+            self.window.refresh()
+            self.window.showNormal()
+            self.window.raise_()
+            self.window.activateWindow()
+
+    def _window_closing(self) -> None:
+        """Closing the window without a tray would leave no way to reach us: ask."""
+        if self.presence.face is not Face.WINDOW:
+            if self.window is not None:
+                self.window.hide()
+            return
+        if self.close_question is not None and self.close_question.isVisible():
+            self.close_question.raise_()
+            return
+
+        def answered(keep: bool) -> None:
+            if keep:
+                logger.info("%s", BACKGROUND_TEXT)
+                self.presence.dismiss()
+                self._follow_tray()
+            else:
+                self.quit()
+
+        self.close_question = dialogs.close_question(CLOSE_TITLE, CLOSE_QUESTION, answered)
+        self.dialogs.append(self.close_question)
+
+    def greet(self) -> None:
+        """The first start's welcome, once the user can see where aw-qt lives."""
+        if self.first_run is None or self._greeted:
+            return
+        self._greeted = True
+        if not self.first_run.due():
+            logger.debug("no welcome: shown before (%s)", self.first_run.marker)
+            return
+        self.first_run.done()
+        text = welcome_text(self.ctl.data_location(), tray=self.presence.face is Face.ICON)
+        logger.info("first start: %s", " ".join(text.split()))
+        self.dialogs.append(dialogs.welcome(
+            text, lambda: self._open_url(self.ctl.dashboard_url)))
 
     # -- state -----------------------------------------------------------------------------
     def tick(self) -> None:
         self.ctl.tick()
+        self._follow_tray()  # a tray host can go away (and come back) at any time
         self.refresh()
 
     def refresh(self) -> None:
-        paused = self.ctl.is_paused()
-        tooltip = f"{self.ctl.tooltip()}: {self.ctl.status_line()}"
-        if (paused, tooltip) != self._shown:  # only talk to the tray host on a change
-            self._shown = (paused, tooltip)
-            self.tray.setIcon(self.icons[paused])
+        look, status = self.ctl.look(), self.ctl.status_line()
+        tooltip = f"{self.ctl.tooltip()}: {status}"
+        if (look, tooltip) != self._shown:  # only talk to the tray host on a change
+            self._shown = (look, tooltip)
+            logger.info("status: %s (%s icon)", status, look.value)
+            self.tray.setIcon(self.icons[look])
             self.tray.setToolTip(tooltip)
         if self.app_menu.menu.isVisible():
             self.app_menu.refresh()
@@ -173,10 +244,18 @@ class TrayApp(QObject):
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason is QSystemTrayIcon.ActivationReason.DoubleClick:
+            self.click_timer.stop()
             self._open_url(self.ctl.dashboard_url)
+        elif reason is QSystemTrayIcon.ActivationReason.Trigger and sys.platform != "darwin":
+            self.click_timer.start()  # the menu, unless this click is half a double click
+
+    def _menu_at_pointer(self) -> None:
+        if not self.app_menu.menu.isVisible():
+            self.app_menu.menu.popup(QCursor.pos())
 
     def _restarted(self, name: str, attempt: int) -> None:
-        self.notify("ActivityWatch", f"Module {name} crashed and was restarted "
+        reason = self.ctl.supervisor.status(name).exit_reason or "stopped"
+        self.notify("ActivityWatch", f"Module {name} {reason} and was restarted "
                                      f"(attempt {attempt} of 3)")
         self.refresh()
 
@@ -185,7 +264,9 @@ class TrayApp(QObject):
             self.ctl.restart_module(name)
             self.refresh()
 
-        self.dialogs.append(dialogs.crash_dialog(name, log_tail, restart))
+        status = self.ctl.supervisor.status(name)
+        self.dialogs.append(dialogs.crash_dialog(name, status.exit_reason, log_tail, restart))
+        self.refresh()
 
     def _unsupported(self, name: str, reason: str) -> None:
         """A watcher that cannot track this desktop: its reason, once (it is not restarted)."""
@@ -195,9 +276,9 @@ class TrayApp(QObject):
 
     # -- dialogs ---------------------------------------------------------------------------
     def notify(self, title: str, text: str) -> None:
-        logger.info("%s: %s", title, text)
+        logger.info("%s: %s", title, " / ".join(text.splitlines()))
         if self.tray.isVisible() and QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray.showMessage(title, text, self.icons[False], 5000)
+            self.tray.showMessage(title, text, self.icons[TrayLook.TRACKING], 5000)
 
     def show_error(self, text: str) -> None:
         logger.error("%s", text)
@@ -281,16 +362,17 @@ class TrayApp(QObject):
         self._quitting = True
         self.timer.stop()
         self.tray_timer.stop()
+        self.click_timer.stop()
         for box in self.dialogs:
-            if isinstance(box, QMessageBox):
+            if isinstance(box, QDialog):
                 box.close()
+        if self.window is not None:
+            # Qt 6 cancels a quit when a visible window refuses to close (seen on GNOME:
+            # SIGTERM left aw-qt running while the no-tray window showed).
+            self.window.hide()
         if self.pairing is not None:
             self.pairing.timer.stop()
             self.pairing.close()
         self.ctl.shutdown()
         self.tray.hide()
-        if self.window is not None:
-            # Qt 6 cancels a quit when a visible window refuses to close, and this one
-            # only minimises (seen on GNOME: SIGTERM left aw-qt running).
-            self.window.hide()
         self._quit_app()

@@ -1,10 +1,13 @@
 """The small window shown when the desktop has no system tray (e.g. GNOME as shipped).
 
 It offers the tray menu's actions through a button with the very same menu, and
-says how to get a tray. Closing it only minimises it: tracking must go on.
+says how to get a tray. Closing it is the owner's decision (`on_close`): with no tray
+it asks whether to quit or to keep tracking in the background.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QCloseEvent, QIcon
@@ -14,7 +17,7 @@ from aw_qt.menu import AppMenu
 
 NO_TRAY_HELP = (
     "Your desktop shows no system tray, so ActivityWatch runs in this window instead. "
-    "Tracking goes on while the window is minimised.<br><br>"
+    "Tracking goes on while the window is minimised or in the background.<br><br>"
     "On GNOME, install and enable the <b>AppIndicator and KStatusNotifierItem Support</b> "
     "extension (Debian/Ubuntu: <code>sudo apt install gnome-shell-extension-appindicator"
     "</code>, then turn it on in the Extensions app and log out and in). The tray icon "
@@ -23,8 +26,10 @@ NO_TRAY_HELP = (
 
 
 class NoTrayWindow(QWidget):
-    def __init__(self, menu: AppMenu, icon: QIcon | None = None) -> None:
+    def __init__(self, menu: AppMenu, icon: QIcon | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
+        self.on_close = on_close or self.showMinimized
         self.setObjectName("no-tray-window")
         self.setWindowTitle("ActivityWatch")
         if icon is not None:
@@ -56,5 +61,5 @@ class NoTrayWindow(QWidget):
 
     def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt's name
         if event is not None:
-            event.ignore()
-        self.showMinimized()
+            event.ignore()  # tracking goes on whatever the answer; the owner hides us
+        self.on_close()

@@ -15,6 +15,8 @@ from aw_qt.controller import Controller
 from aw_qt.server import ServerHandle, ServerMode
 from aw_server.serve import Server
 from tests.aw_qt.helpers import embedded_server, living_children, quiet_controller
+from tests.aw_qt.readme_install import ReadmeInstall, copy_checkout, first_command, pip_cache_dir
+from tests.aw_qt.xsession import XSession
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +55,47 @@ def devices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[D
     yield made[0], made[1]
     for device in made:
         device.ctl.shutdown()
+
+
+@pytest.fixture
+def gamma(tmp_path: Path, devices: tuple[Device, Device]) -> Iterator[Device]:
+    """A third device beside `devices` (whose fixture turned sync's schedule off)."""
+    server = embedded_server(tmp_path / "gamma", "gamma")
+    ctl = quiet_controller(tmp_path / "gamma", ServerHandle(ServerMode.EMBEDDED, server.port,
+                                                             server))
+    ctl.sync.listen, ctl.sync.port = ["127.0.0.1"], 0
+    yield Device("gamma", server, ctl)
+    ctl.shutdown()
+
+
+@pytest.fixture(scope="session")
+def readme_install(tmp_path_factory: pytest.TempPathFactory) -> ReadmeInstall:
+    """A copy of this checkout where README.md's first command runs (its fresh venv is
+    made by the first test that runs the command, and kept for the session)."""
+    folder = copy_checkout(tmp_path_factory.mktemp("readme") / "checkout")
+    return ReadmeInstall(folder, first_command(), pip_cache_dir())
+
+
+@pytest.fixture
+def desktop_session(tmp_path: Path) -> Iterator[XSession]:
+    """Xvfb + openbox + a trayer tray, private to the test."""
+    session = XSession(tmp_path / "x").start()
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def trayless_session(tmp_path: Path) -> Iterator[XSession]:
+    """A desktop with no system tray at all (GNOME as shipped)."""
+    session = XSession(tmp_path / "x").start(tray=False)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    """Where a test's screenshots go (printed, to look at them)."""
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    print(f"\nscreenshots: {folder}")
+    return folder

@@ -42,6 +42,14 @@ print("boom: something went wrong", file=sys.stderr, flush=True)
 time.sleep(0.05)
 sys.exit(1)
 """,
+    # Prints more lines than a dialog shows at once, then dies of a segmentation fault.
+    "segv": """
+import os, signal
+for n in range(60):
+    print(f"line {n} of this run", flush=True)
+print("newest: about to crash", flush=True)
+os.kill(os.getpid(), signal.SIGSEGV)
+""",
     # Ignores SIGTERM: only SIGKILL ends it.
     "hang": """
 import signal, time

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
 
 class AwQt:
-    def __init__(self, tmp_path: Path, port: int, *extra: str) -> None:
+    def __init__(self, tmp_path: Path, port: int, *extra: str, no_gui: bool = True,
+                 modules: str = "aw-server,aw-watcher-well") -> None:
         bindir = tmp_path / "bin"
         bindir.mkdir(exist_ok=True)
         script = bindir / "aw-watcher-well"
@@ -30,11 +31,16 @@ class AwQt:
         script.chmod(0o755)
         env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
         env.pop("DISPLAY", None)
+        if not no_gui:  # a terminal without any display: nothing tells Qt what to use
+            env.pop("WAYLAND_DISPLAY", None)
+            env.pop("QT_QPA_PLATFORM", None)
         self.base = Path(os.environ["AW_BASE_DIR"])
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.cmd = [sys.executable, "-m", "aw_qt", "--testing", "--no-gui", "--port", str(port),
-                    "--autostart-modules", "aw-server,aw-watcher-well", *extra]
+        self.cmd = [sys.executable, "-m", "aw_qt", "--testing", "--port", str(port),
+                    "--autostart-modules", modules, *extra]
+        if no_gui:
+            self.cmd.append("--no-gui")
         self.env = env
         self.proc = subprocess.Popen(self.cmd, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
@@ -114,7 +120,28 @@ def test_second_start_says_so_and_starts_nothing(awqt: AwQt, tmp_path: Path) -> 
     assert second.returncode == 1
     assert "already running" in second.stderr and str(awqt.proc.pid) in second.stderr
     assert len(psutil.Process(awqt.proc.pid).children(recursive=True)) == 1
-    assert awqt.stop()[0] == 0
+    code, out = awqt.stop()
+    assert code == 0
+    assert "a second launch asked for this aw-qt: headless" in out  # it has no window
+
+
+def test_without_a_display_only_the_watchers_that_need_one_are_left_out(
+        tmp_path: Path) -> None:
+    """`aw-qt` over SSH (no --no-gui, no DISPLAY): server and what can run, one line."""
+    awqt = AwQt(tmp_path, free_port(), no_gui=False,
+                modules="aw-server,aw-watcher-afk,aw-watcher-window,aw-watcher-well")
+    try:
+        awqt.wait_ready()
+        assert requests.get(awqt.url + "/api/0/info", timeout=5).status_code == 200
+    finally:
+        code, out = awqt.stop()
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if "runs headless" in line]
+    assert len(lines) == 1, out
+    assert "modules running: aw-watcher-well;" in lines[0]
+    assert "not started, they need a desktop session: aw-watcher-afk, aw-watcher-window" in (
+        lines[0])
+    assert "exited" not in out and "restart" not in out
 
 
 def test_existing_server_is_used_and_left_running(tmp_path: Path) -> None:

@@ -64,6 +64,16 @@ def test_xdg_autostart_round_trip(tmp_path: Path) -> None:
     assert not auto.path.exists() and not auto.is_enabled()
 
 
+def test_the_autostart_entry_names_the_packaged_icon_by_its_path(tmp_path: Path) -> None:
+    auto = XdgAutostart(tmp_path / "cfg", [], ["aw-qt"])
+    auto.set_enabled(True)
+    keys = dict(line.split("=", 1) for line in auto.path.read_text().splitlines()
+                if "=" in line)
+    icon = Path(keys["Icon"])
+    assert icon.is_absolute() and icon.is_file() and icon.suffix == ".png"
+    assert icon.name == "aw-qt-256.png"
+
+
 @pytest.mark.parametrize("line", ["Hidden=true", "X-GNOME-Autostart-enabled=false"])
 def test_xdg_autostart_honours_disabling_keys(tmp_path: Path, line: str) -> None:
     auto = XdgAutostart(tmp_path / "cfg", [tmp_path / "sys"], ["aw-qt"])

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from aw_qt.discovery import ModuleSpec
+from aw_qt.modules import describe_exit
 from aw_qt.pause import PauseStore
 from aw_qt.supervisor import RESTART_LIMIT, RESTART_WINDOW_S, ModuleState, Supervisor
 from tests.aw_qt.helpers import (
@@ -237,3 +238,34 @@ def test_pause_that_ended_while_not_running_is_dropped(tmp_path: Path) -> None:
     assert second.status("aw-watcher-well").state is ModuleState.RUNNING
     assert not (tmp_path / "pause.json").exists()
     second.shutdown()
+
+
+def test_how_each_run_ended_is_in_the_status_and_ends_its_output(tmp_path: Path) -> None:
+    clock = FakeClock()
+    sup = make_supervisor(tmp_path, make_spec(tmp_path, "segv"), clock=clock)
+    gave_up: list[str] = []
+    sup.on_gave_up = lambda name, tail: gave_up.append(tail)
+    sup.start(["aw-watcher-segv"])
+
+    def step() -> None:
+        clock.advance(10)
+        sup.tick()
+
+    wait_for(lambda: gave_up, step=step)
+    status = sup.status("aw-watcher-segv")
+    assert status.state is ModuleState.FAILED
+    assert status.exit_reason == "was killed by signal SIGSEGV (11)"
+    newest = gave_up[0].splitlines()  # the crash dialog's text: the newest output last
+    assert newest[-2:] == ["newest: about to crash",
+                           "--- aw-qt: aw-watcher-segv was killed by signal SIGSEGV (11)"]
+    log = (tmp_path / "logs" / "aw-watcher-segv.log").read_text()
+    assert log.count("was killed by signal SIGSEGV (11)") == RESTART_LIMIT + 1
+    sup.stop_module("aw-watcher-segv")  # the user takes it in hand: the reason is old news
+    assert sup.status("aw-watcher-segv").exit_reason == ""
+
+
+def test_exit_reasons_read_as_words() -> None:
+    assert describe_exit(3) == "exited with code 3"
+    assert describe_exit(0) == "exited with code 0"
+    assert describe_exit(-9) == "was killed by signal SIGKILL (9)"
+    assert describe_exit(-99) == "was killed by signal 99"

@@ -13,6 +13,7 @@ import pytest
 from aw_qt.background import Notice
 from aw_qt.server import ServerHandle, ServerMode
 from aw_qt.sync_control import MISSING_PACKAGES, SyncControl, ago, format_sas, window_text
+from aw_qt.sync_report import outcomes, peer_name, peer_sort_key
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import embedded_server
 
@@ -213,3 +214,66 @@ def test_nothing_loads_sync_until_it_is_used(tmp_path: Path) -> None:
         assert sync.peers() == [] and sync.loaded()  # the Sync submenu was opened
     finally:
         server.stop()
+
+
+def test_devices_are_listed_by_name_whatever_the_pairing_order(
+        devices: tuple[Device, Device], gamma: Device) -> None:
+    alpha, beta = devices
+    pair(alpha, gamma)  # paired first, listed last
+    pair(alpha, beta)
+    assert [p.name for p in alpha.ctl.sync.peers()] == ["beta", "gamma"]
+
+
+def test_sync_now_with_one_device_down_is_one_notice_with_the_failure_first(
+        devices: tuple[Device, Device], gamma: Device) -> None:
+    alpha, beta = devices
+    pair(alpha, beta)
+    pair(alpha, gamma)
+    add_bucket(beta, "window_beta")
+    gamma.server.stop()  # listed after beta, but its failure comes first
+    job = alpha.ctl.sync.sync_now()
+    assert job is not None and job.wait(60)
+    notices = ticks(alpha)
+    assert len(notices) == 1, notices
+    assert notices[0].title == "Sync failed with 1 of 2 devices"
+    failed, synced = notices[0].text.splitlines()
+    assert failed.startswith("Sync with gamma failed: cannot reach")
+    assert re.fullmatch(r"Synced with beta: [1-9]\d* changes? received, \d+ sent\.", synced)
+    beta.server.stop()  # the schedule's next round fails for both: still one notice
+    scheduled = alpha.server.sync
+    assert scheduled is not None
+    scheduled.sync_now(wait=True)
+    later = ticks(alpha)
+    assert [n.title for n in later] == ["Sync failed"]  # gamma's error was told already
+    assert later[0].text.startswith("Sync with beta failed: ")
+
+
+def test_several_devices_failing_together_is_one_notice(
+        devices: tuple[Device, Device], gamma: Device) -> None:
+    alpha, beta = devices
+    pair(alpha, beta)
+    pair(alpha, gamma)
+    assert ticks(alpha) == []
+    beta.server.stop()
+    gamma.server.stop()
+    scheduled = alpha.server.sync
+    assert scheduled is not None
+    scheduled.sync_now(wait=True)
+    notices = ticks(alpha)
+    assert [n.title for n in notices] == ["Sync failed with 2 devices"]
+    assert [line.split(" failed")[0] for line in notices[0].text.splitlines()] == [
+        "Sync with beta", "Sync with gamma"]
+
+
+def test_the_order_is_by_label_when_the_status_has_one() -> None:
+    rows = [{"device_id": "c" * 32, "name": "zeta", "label": "Office PC"},
+            {"device_id": "a" * 32, "name": "alpha"},
+            {"device_id": "b" * 32, "name": "beta", "label": "laptop"}]
+    assert [peer_name(r) for r in sorted(rows, key=peer_sort_key)] == [
+        "alpha", "laptop", "Office PC"]
+    assert peer_sort_key({"device_id": "0123456789abcdef", "name": "host"}) == (
+        "host 01234567", "0123456789abcdef")
+    done = outcomes({"b" * 32: {"pulled_items": 1, "pushed_items": 0},
+                     "c" * 32: {"error": "timed out"}}, {r["device_id"]: r for r in rows})
+    assert [(o.name, o.error) for o in done] == [("Office PC", "timed out"), ("laptop", "")]
+    assert outcomes([{"device_id": "a" * 32, "error": "x"}], {})[0].name == "aaaaaaaa"

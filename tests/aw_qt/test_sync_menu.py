@@ -13,8 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from aw_qt.pairing_dialog import PairingDialog
 from aw_qt.server import ServerHandle, ServerMode
-from aw_qt.sync_control import format_sas
+from aw_qt.sync_control import SyncControl, format_sas
 from aw_qt.tray import TrayApp
+from aw_server.sync import discovery
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import quiet_controller
 from tests.aw_qt.test_sync_control import add_bucket, pair
@@ -158,3 +159,48 @@ def test_import_and_sync_come_right_after_export(tray: TrayApp) -> None:
                    "---", "Pause tracking", "Resume tracking", "---", "Export data…",
                    "Import from ActivityWatch…", "---", "Sync", "---", "Start at login",
                    "Open log folder", "Open config folder", "---", "Quit ActivityWatch"]
+
+
+def test_devices_in_the_submenu_are_in_name_order(
+        tray: TrayApp, devices: tuple[Device, Device], gamma: Device, artifacts: Path) -> None:
+    alpha, beta = devices
+    pair(alpha, gamma)  # paired first, listed last
+    pair(alpha, beta)
+    menu = open_sync_menu(tray)
+    lines = [a.text() for a in menu.actions() if a.objectName().startswith("sync-peer:")]
+    assert lines == ["beta: never synced", "gamma: never synced"]
+    menu.grab().save(str(artifacts / "sync-submenu-offscreen.png"))
+
+
+def enter_a_code_tab(sync: SyncControl, qtbot: QtBot) -> PairingDialog:
+    dialog = PairingDialog(sync, changed=lambda: None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    return dialog
+
+
+def test_without_zeroconf_the_pairing_dialog_asks_for_the_address_only(
+        devices: tuple[Device, Device], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
+        artifacts: Path) -> None:
+    monkeypatch.setattr(discovery, "zeroconf", None)  # an install without the package
+    dialog = enter_a_code_tab(devices[0].ctl.sync, qtbot)
+    assert not dialog.search_button.isVisible() and dialog.search_job is None
+    assert not dialog.search_label.isVisible()
+    line = dialog.address.lineEdit()
+    assert line is not None and line.placeholderText().startswith("the address it shows")
+    dialog.grab().save(str(artifacts / "pairing-without-zeroconf.png"))
+
+
+def test_a_two_line_search_error_is_shown_whole(
+        devices: tuple[Device, Device], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
+        artifacts: Path) -> None:
+    dialog = enter_a_code_tab(devices[0].ctl.sync, qtbot)  # searches at once
+    qtbot.waitUntil(lambda: dialog.search_job is None, timeout=20000)
+    monkeypatch.setattr(discovery, "zeroconf", None)  # the package went away meanwhile
+    dialog.search_button.click()
+    label = dialog.search_label
+    qtbot.waitUntil(lambda: "zeroconf" in label.text(), timeout=20000)
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()))
+    assert label.heightForWidth(label.width()) > 1.5 * label.fontMetrics().height()  # 2 lines
+    dialog.grab().save(str(artifacts / "pairing-search-error.png"))

@@ -12,16 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PyQt6.QtWidgets import QMessageBox, QPushButton, QSystemTrayIcon
+from PyQt6.QtCore import QPoint
+from PyQt6.QtWidgets import QMessageBox, QPlainTextEdit, QPushButton, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from aw_qt.autostart import XdgAutostart
-from aw_qt.controller import Controller, Folders
-from aw_qt.dialogs import ExportProgress
+from aw_qt.controller import Controller, Folders, TrayLook
+from aw_qt.dialogs import CrashDialog, ExportProgress
+from aw_qt.first_run import WELCOME_TITLE, FirstRun
+from aw_qt.icons import load_icon
 from aw_qt.pause import PauseStore
 from aw_qt.server import ServerHandle, ServerMode, start_server
 from aw_qt.supervisor import ModuleState, Supervisor
-from aw_qt.tray import TrayApp, load_icon
+from aw_qt.tray import TrayApp
 from aw_qt.window import NoTrayWindow
 from tests.aw_qt.helpers import FakeClock, alive, make_spec, unsupported_watcher_spec, wait_for
 
@@ -127,11 +130,11 @@ def test_pause_and_resume_from_the_menu(app: TrayApp, clock: FakeClock) -> None:
     assert texts(app)[0] == f"Paused until {until}"
     assert app.app_menu.actions["resume"].isEnabled()
     assert app.app_menu.actions["module:aw-watcher-b"].text() == "aw-watcher-b (paused)"
-    assert app.tray.icon().cacheKey() == app.icons[True].cacheKey()
+    assert app.tray.icon().cacheKey() == app.icons[TrayLook.PAUSED].cacheKey()
     app.app_menu.actions["resume"].trigger()
     assert texts(app)[0] == "Tracking"
     assert {s.state for s in sup.statuses()} == {ModuleState.RUNNING}
-    assert app.tray.icon().cacheKey() == app.icons[False].cacheKey()
+    assert app.tray.icon().cacheKey() == app.icons[TrayLook.TRACKING].cacheKey()
     app.app_menu.actions["pause:UNTIL_RESUMED"].trigger()
     assert texts(app)[0] == "Paused until resumed"
     app.app_menu.actions["pause:HOUR_1"].trigger()  # changing an ongoing pause
@@ -236,9 +239,57 @@ def test_no_tray_shows_a_window_with_the_same_actions(app: TrayApp, qtbot: QtBot
     assert names == texts(app)
     window.dashboard.click()
     assert desktop.urls == [app.ctl.dashboard_url]
-    window.close()  # closing must not quit: tracking goes on
-    assert desktop.quits == 0
+
+
+def press(box: QMessageBox | None, text: str) -> None:
+    assert box is not None and box.isVisible()
+    next(b for b in box.buttons() if b.text() == text).click()
+
+
+def test_closing_the_no_tray_window_asks_and_a_second_launch_brings_it_back(
+        app: TrayApp, qtbot: QtBot, desktop: Desktop) -> None:
+    qtbot.waitUntil(lambda: app.window is not None and app.window.isVisible(), timeout=5000)
+    window = app.window
+    assert window is not None
+    window.close()
+    assert window.isVisible()  # nothing happens before the answer
+    press(app.close_question, "Keep tracking in the background")
+    assert not window.isVisible() and desktop.quits == 0
+    app.tick()
+    assert not window.isVisible()  # it stays in the background
     assert {s.state for s in app.ctl.supervisor.statuses()} == {ModuleState.RUNNING}
+    assert app.summoned() == "window"  # what a second launch asks for
+    assert window.isVisible()
+    window.close()
+    press(app.close_question, "Cancel")
+    assert window.isVisible() and desktop.quits == 0
+    window.close()
+    press(app.close_question, "Quit ActivityWatch")
+    assert desktop.quits == 1
+
+
+def test_the_first_start_welcomes_once_with_the_dashboard_one_click_away(
+        qtbot: QtBot, tmp_path: Path, desktop: Desktop, clock: FakeClock) -> None:
+    server = start_server(testing=True, port=0)
+    ctl = make_controller(tmp_path, server, {}, clock)
+    marker = tmp_path / "aw-qt.welcomed"
+    tray = TrayApp(ctl, tray_wait_s=0.2, open_url=desktop.urls.append,
+                   quit_app=lambda: None, first_run=FirstRun(marker))
+    tray.start()
+    try:
+        qtbot.waitUntil(lambda: any(isinstance(d, QMessageBox) for d in tray.dialogs),
+                        timeout=5000)
+        box = tray.dialogs[-1]
+        assert isinstance(box, QMessageBox) and box.windowTitle() == WELCOME_TITLE
+        assert "Menu button of the ActivityWatch window" in box.text()  # offscreen: no tray
+        assert str(server.server.config.database_path()) in box.text()  # type: ignore[union-attr]
+        assert marker.exists()
+        press(box, "Open Dashboard")
+        assert desktop.urls == [ctl.dashboard_url]
+        tray.greet()
+        assert sum(isinstance(d, QMessageBox) for d in tray.dialogs) == 1
+    finally:
+        tray.quit()
 
 
 def test_unreachable_server_is_shown_and_explained(qtbot: QtBot, tmp_path: Path,
@@ -265,15 +316,14 @@ def test_crashing_module_notifies_then_offers_restart(qtbot: QtBot, tmp_path: Pa
     tray.notify = lambda title, text: notes.append(text)  # type: ignore[method-assign]
     tray.start()
     try:
-        wait_for(lambda: tray.dialogs, step=tray.tick)
+        wait_for(lambda: crash_dialogs(tray), step=tray.tick)
         assert [n.split(" (")[0] for n in notes] == [
-            "Module aw-watcher-crash crashed and was restarted"] * 3
-        box = tray.dialogs[-1]
-        assert isinstance(box, QMessageBox)
-        assert "boom: something went wrong" in box.detailedText()
+            "Module aw-watcher-crash exited with code 1 and was restarted"] * 3
+        dialog = crash_dialogs(tray)[-1]
+        assert "boom: something went wrong" in dialog.output.toPlainText()
+        assert "Its last run exited with code 1." in dialog.message.text()
         assert ctl.supervisor.status("aw-watcher-crash").state is ModuleState.FAILED
-        restart = next(b for b in box.buttons() if b.text() == "Restart")
-        restart.click()
+        dialog.restart.click()
         assert ctl.supervisor.status("aw-watcher-crash").restarts == 0
         wait_for(lambda: len(notes) == 4, step=tray.tick)  # a fresh budget
     finally:
@@ -309,3 +359,50 @@ def test_watcher_that_cannot_track_the_desktop_shows_its_reason_once(
 def texts_of_modules(tray: TrayApp) -> list[str]:
     tray.app_menu.refresh()
     return [a.text() for a in tray.app_menu.actions.values()]
+
+
+def crash_dialogs(tray: TrayApp) -> list[CrashDialog]:
+    return [d for d in tray.dialogs if isinstance(d, CrashDialog)]
+
+
+def last_visible_line(view: QPlainTextEdit) -> str:
+    viewport = view.viewport()
+    assert viewport is not None
+    return view.cursorForPosition(QPoint(4, viewport.height() - 4)).block().text()
+
+
+def test_crash_dialog_opens_at_the_newest_output_and_names_the_signal(
+        qtbot: QtBot, tmp_path: Path, desktop: Desktop, clock: FakeClock) -> None:
+    """Many crashes fill the module's log: the dialog shows where it ends, why the last
+    run ended, and the tray shows the failure until the module runs again."""
+    server = start_server(testing=True, port=0)
+    ctl = make_controller(tmp_path, server, {"aw-watcher-segv": "segv"}, clock)
+    tray = make_tray(ctl, desktop, tray_wait_s=600)
+    notes: list[str] = []
+    tray.notify = lambda title, text: notes.append(text)  # type: ignore[method-assign]
+    tray.start()
+    try:
+        wait_for(lambda: crash_dialogs(tray), step=tray.tick)
+        assert notes[0].startswith("Module aw-watcher-segv was killed by signal SIGSEGV (11) "
+                                   "and was restarted (attempt 1 of 3)")
+        dialog = crash_dialogs(tray)[-1]
+        assert "Its last run was killed by signal SIGSEGV (11)." in dialog.message.text()
+        bar = dialog.output.verticalScrollBar()
+        assert bar is not None
+        qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+        assert last_visible_line(dialog.output) == (
+            "--- aw-qt: aw-watcher-segv was killed by signal SIGSEGV (11)")
+        assert "newest: about to crash" in dialog.output.toPlainText().splitlines()[-2]
+        ARTIFACTS.mkdir(exist_ok=True)
+        dialog.grab().save(str(ARTIFACTS / "crash-dialog-offscreen.png"))
+        assert ctl.status_line() == "aw-watcher-segv stopped working"
+        assert texts(tray)[0] == "aw-watcher-segv stopped working"
+        assert tray.tray.toolTip() == "ActivityWatch (testing): aw-watcher-segv stopped working"
+        assert tray.tray.icon().cacheKey() == tray.icons[TrayLook.FAILED].cacheKey()
+        assert tray.app_menu.actions["module:aw-watcher-segv"].text() == (
+            "aw-watcher-segv (failed)")
+        dialog.restart.click()
+        assert ctl.supervisor.status("aw-watcher-segv").exit_reason == ""
+        assert not dialog.isVisible()
+    finally:
+        tray.quit()

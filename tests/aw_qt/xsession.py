@@ -1,13 +1,16 @@
 """A throw-away X session for end-to-end tests: Xvfb, openbox and a trayer tray.
 
 Each part is started by us, on a display number nobody uses, polled until ready
-(the X socket, the `_NET_SYSTEM_TRAY_S0` owner) and ended by its pid.
+(the X socket, the `_NET_SYSTEM_TRAY_S0` owner) and ended by its pid. The tray host
+can be left out, stopped and started again, as a desktop without one (or a panel
+that crashes) would.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -17,7 +20,9 @@ from typing import Any
 
 from Xlib import X, display, error
 
-NEEDED = ("Xvfb", "openbox", "trayer", "xdotool", "import", "convert")
+NEEDED = ("Xvfb", "openbox", "trayer", "xdotool", "wmctrl", "import", "convert")
+TRAYER = ["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200",
+          "--height", "32", "--transparent", "false", "--SetDockType", "true"]
 WIDTH, HEIGHT = 1280, 800
 APP_CLASS = "ActivityWatch"
 
@@ -44,6 +49,7 @@ class XSession:
     number: int = 0
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     conn: Any = None
+    trayer: subprocess.Popen[bytes] | None = None
 
     @property
     def name(self) -> str:
@@ -62,7 +68,7 @@ class XSession:
         self.procs.append(proc)
         return proc
 
-    def start(self) -> XSession:
+    def start(self, *, tray: bool = True) -> XSession:
         self.workdir.mkdir(parents=True, exist_ok=True)
         for number in range(140, 600):
             if (Path(f"/tmp/.X{number}-lock").exists()
@@ -77,12 +83,31 @@ class XSession:
         else:
             raise RuntimeError("no free X display number")
         self._spawn(["openbox", "--sm-disable"], "openbox.log")
-        self._spawn(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel",
-                     "--width", "200", "--height", "32", "--transparent", "false",
-                     "--SetDockType", "true"], "trayer.log")
-        tray_atom = self.conn.intern_atom(f"_NET_SYSTEM_TRAY_S{self.conn.get_default_screen()}")
-        self.wait(lambda: self.conn.get_selection_owner(tray_atom) != X.NONE, "tray host")
+        self.wait(lambda: self.conn.get_selection_owner(self._atom("WM_S0")) != X.NONE,
+                  "the window manager")
+        if tray:
+            self.start_tray()
         return self
+
+    def _atom(self, name: str) -> int:
+        return int(self.conn.intern_atom(name))
+
+    def tray_owned(self) -> bool:
+        tray_atom = self._atom(f"_NET_SYSTEM_TRAY_S{self.conn.get_default_screen()}")
+        return bool(self.conn.get_selection_owner(tray_atom) != X.NONE)
+
+    def start_tray(self) -> None:
+        self.trayer = self._spawn(TRAYER, "trayer.log")
+        self.wait(self.tray_owned, "tray host")
+
+    def stop_tray(self) -> None:
+        """The panel goes away, as when it crashes."""
+        assert self.trayer is not None
+        self.trayer.terminate()
+        self.trayer.wait(10)
+        self.procs.remove(self.trayer)
+        self.trayer = None
+        self.wait(lambda: not self.tray_owned(), "the tray host to go")
 
     def _wait_for_server(self, xvfb: subprocess.Popen[bytes]) -> bool:
         deadline = time.monotonic() + 10
@@ -168,6 +193,27 @@ class XSession:
         icons = self.app_windows(embedded=True)
         return icons[0][0] if icons else None
 
+    def window_named(self, title: str) -> Geometry | None:
+        """A viewable top-level window of the app with exactly this title."""
+        return next((geo for geo, name in self.app_windows(embedded=False) if name == title),
+                    None)
+
+    def close_window(self, title: str) -> None:
+        """Ask the window to close, as its title bar's close button does."""
+        subprocess.run(["wmctrl", "-F", "-c", title], env=self.env, check=True, timeout=20)
+
+    def dismiss(self, title: str) -> None:
+        """Wait for the window, close it, and wait until it is gone."""
+        self.wait(lambda: self.window_named(title), f"the window {title!r}")
+        self.close_window(title)
+        self.wait(lambda: not self.window_named(title), f"{title!r} to close")
+
+    def painted_icon(self, timeout: float = 20.0) -> Geometry:
+        """The tray icon, once it shows more than a flat background."""
+        icon: Geometry = self.wait(self.tray_icon, "the tray icon", timeout)
+        self.wait(lambda: self.colours(icon) > 4, "the icon to be drawn")
+        return icon
+
     # -- acting ---------------------------------------------------------------------------
     def xdotool(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], env=self.env, check=True, timeout=20)
@@ -184,6 +230,21 @@ class XSession:
                             f"{crop.width}x{crop.height}+{crop.x}+{crop.y}", "+repage",
                             str(path)], check=True, timeout=30)
         return path
+
+    def colours(self, crop: Geometry) -> int:
+        """How many distinct colours the screen shows in `crop` (1: nothing drawn yet)."""
+        shot = self.screenshot(self.workdir / "colours.png", crop)
+        out = subprocess.run(["identify", "-format", "%k", str(shot)], capture_output=True,
+                             text=True, check=True, timeout=30).stdout
+        return int(out.strip() or 0)
+
+    def pixels(self, crop: Geometry) -> list[tuple[int, int, int]]:
+        """The screen's pixels in `crop`, as 8-bit (r, g, b)."""
+        shot = self.screenshot(self.workdir / "pixels.png", crop)
+        out = subprocess.run(["convert", str(shot), "-depth", "8", "txt:-"],
+                             capture_output=True, text=True, check=True, timeout=30).stdout
+        return [(int(r), int(g), int(b)) for r, g, b in
+                re.findall(r"^\d+,\d+: \((\d+),(\d+),(\d+)", out, re.M)]
 
     def stop(self) -> None:
         if self.conn is not None:

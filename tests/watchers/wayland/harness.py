@@ -258,3 +258,11 @@ class DesktopWatcher(WatcherProcess):
         code = self.proc.wait(timeout)
         reader.join(10)
         return code
+
+
+def aw_qt_base_dir(session: UserSession, name: str) -> Path:
+    """An `AW_BASE_DIR` for `aw-qt --testing` run as the desktop user, its first-start
+    welcome already shown: the welcome is a window of its own and, on a Wayland desktop,
+    would take the focus a test scripts (tests of the welcome itself run on X11)."""
+    session.write_file(f"{name}/data/aw-qt/aw-qt-testing.welcomed", "shown by the test\n")
+    return session.files / name

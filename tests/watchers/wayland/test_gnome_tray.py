@@ -22,7 +22,7 @@ from aw_qt.gnome_extension import OFFER_TITLE, RESULT_TITLE
 from tests.watchers.helpers import wait_until
 from tests.watchers.servers import free_port
 from tests.watchers.wayland.gnome import GnomeShell, missing_tools
-from tests.watchers.wayland.harness import UserSession
+from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir
 from watchers.window.backends.gnome import EXTENSION, EXTENSION_UUID
 
 NO_TRAY_TITLE = "ActivityWatch"  # aw_qt/window.py's NoTrayWindow
@@ -48,7 +48,7 @@ def shell(tmp_path: Path) -> Iterator[GnomeShell]:
 
 def start_aw_qt(shell: GnomeShell, port: int, log: str) -> subprocess.Popen[bytes]:
     prefix, env = shell.session.python(shell.env(
-        QT_QPA_PLATFORM="wayland", AW_BASE_DIR=str(shell.session.files / "aw")))
+        QT_QPA_PLATFORM="wayland", AW_BASE_DIR=str(aw_qt_base_dir(shell.session, "aw"))))
     env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[3]))
     return shell.session.spawn([*prefix, "-m", "aw_qt", "--testing", "--port", str(port)],
                                log, env)
