@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aw_server import dirs
+from aw_server.models import DEFAULT_MAX_EVENT_BYTES, MAX_EVENT_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ DEFAULT_CONFIG_TEXT = """\
 #durability = "normal"
 # Largest request body accepted, in MiB (imports of big exports need a lot).
 #max_body_mb = 1024
+# Largest event accepted (its data as JSON), in KiB, at every entry: API, heartbeats,
+# imports and sync. At most 4096; a bigger event could not be synced.
+#max_event_kb = 1024
 
 # Extra static folders served at /pages/<name>/ (ActivityWatch's custom_static).
 #[server.custom_static]
@@ -77,6 +81,7 @@ class ServerConfig:
     api_key: str = ""
     durability: str = "normal"
     max_body_bytes: int = 1024 * 1024 * 1024
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     allow_remote: bool = False
     verbose: bool = False
     threads: int = 8
@@ -180,6 +185,13 @@ def load_config(path: Path | None = None, *, testing: bool = False) -> ServerCon
         changes["durability"] = durability
     if "max_body_mb" in section:
         changes["max_body_bytes"] = int(section["max_body_mb"]) * 1024 * 1024
+    if "max_event_kb" in section:
+        kib = section["max_event_kb"]
+        if isinstance(kib, bool) or not isinstance(kib, int) \
+                or not 1 <= kib <= MAX_EVENT_LIMIT // 1024:
+            raise ValueError(f"config file {path}: max_event_kb must be a whole number from 1 "
+                             f"to {MAX_EVENT_LIMIT // 1024}")
+        changes["max_event_bytes"] = kib * 1024
     static = section.get("custom_static", {})
     if isinstance(static, dict):
         changes["custom_static"] = {str(k): Path(str(v)) for k, v in static.items()}

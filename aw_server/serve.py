@@ -38,7 +38,8 @@ RECV_BYTES = 64 * 1024
 class Server:
     def __init__(self, config: ServerConfig, *, store: Datastore | None = None) -> None:
         self.config = config
-        self.store = store or Datastore(config.database_path(), durability=config.durability)
+        self.store = store or Datastore(config.database_path(), durability=config.durability,
+                                        max_event_bytes=config.max_event_bytes)
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
         if config.query_worker and str(config.database_path()) != ":memory:":
             from aw_server.query_pool import QueryPool

@@ -17,11 +17,11 @@ from typing import Any
 
 from aw_server.datastore.core import Database
 from aw_server.datastore.events import EventOps
-from aw_server.datastore.rows import BucketRow, check_text, dump_json
+from aw_server.datastore.rows import BucketRow, check_text, dump_json, sized_json
 from aw_server.datastore.sync_store import SyncStoreOps
 from aw_server.datastore.transfer import TransferOps
-from aw_server.errors import BucketExists, Forbidden, NoSuchBucket
-from aw_server.models import Bucket, BucketInfo, Event
+from aw_server.errors import BucketExists, BucketIdTaken, Forbidden, NoSuchBucket
+from aw_server.models import DEFAULT_MAX_EVENT_BYTES, Bucket, BucketInfo, Event
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,10 @@ def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
 
 
 class Datastore(EventOps, TransferOps, SyncStoreOps):
-    def __init__(self, path: Path | str, *, durability: str = "normal") -> None:
+    def __init__(self, path: Path | str, *, durability: str = "normal",
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.db = Database(path, durability=durability)
+        self.max_event_bytes = max_event_bytes
         self._buckets: dict[str, BucketRow] = {}
         self._last: dict[int, Event] = {}
         self._load_caches()
@@ -117,20 +119,24 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
     def create_bucket(self, bucket: Bucket) -> Bucket:
         for name in ("id", "type", "client", "hostname", "created"):
             check_text(getattr(bucket, name), name)
+        data = sized_json(bucket.data, self.max_event_bytes, f"the data of bucket '{bucket.id}'")
         with self._write() as conn:
-            if bucket.id in self._buckets:
+            found = conn.execute("SELECT key, origin, readonly, deleted, origin_bucket_id "
+                                 "FROM bucket WHERE id = ?", (bucket.id,)).fetchone()
+            if found is not None and (found[1] != self.db.self_origin or found[2]):
+                # Never revive another device's row as ours: it would keep that origin and
+                # its events would name a bucket no batch of ours carries.
+                raise BucketIdTaken(self._taken_message(conn, bucket.id, found))
+            if found is not None and not found[3]:
                 raise BucketExists(bucket.id)
             values = (bucket.name, bucket.type, bucket.client, bucket.hostname, bucket.created,
-                      dump_json(bucket.data), self.db.next_seq())
-            revived = conn.execute(
-                "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, created = ?, "
-                "data = ?, seq = ?, deleted = 0, max_duration = 0 WHERE id = ? AND deleted = 1",
-                (*values, bucket.id),
-            )
-            if revived.rowcount:
-                key = conn.execute(
-                    "SELECT key FROM bucket WHERE id = ?", (bucket.id,)
-                ).fetchone()[0]
+                      data, self.db.next_seq())
+            if found is not None:
+                key = found[0]
+                conn.execute(
+                    "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, "
+                    "created = ?, data = ?, seq = ?, deleted = 0, max_duration = 0 "
+                    "WHERE key = ?", (*values, key))
             else:
                 cur = conn.execute(
                     "INSERT INTO bucket (name, type, client, hostname, created, data, seq, id, "
@@ -143,6 +149,16 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
             )
         return bucket
 
+    @staticmethod
+    def _taken_message(conn: sqlite3.Connection, bucket_id: str, found: tuple[Any, ...]
+                       ) -> str:
+        device, hostname = conn.execute(
+            "SELECT device_id, hostname FROM origin WHERE id = ?", (found[1],)).fetchone()
+        deleted = " (deleted there, kept here as a tombstone)" if found[3] else ""
+        where = f"{hostname} ({device[:8]})" if hostname else device[:8]
+        return (f"bucket id '{bucket_id}' belongs to the mirror of bucket '{found[4]}' of "
+                f"device {where}{deleted}; choose another id")
+
     def update_bucket(self, bucket_id: str, changes: dict[str, Any]) -> Bucket:
         """Change metadata (type, client, hostname, name, data); events are untouched."""
         with self._write() as conn:
@@ -153,12 +169,14 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
             for name in ("type", "client", "hostname", "name", "data"):
                 if name in changes:
                     setattr(current, name, changes[name])
+            data = sized_json(current.data, self.max_event_bytes,
+                              f"the data of bucket '{bucket_id}'")
             conn.execute(
                 "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, data = ?, seq = ? "
                 "WHERE key = ?",
                 (current.name, check_text(current.type, "type"),
                  check_text(current.client, "client"),
-                 check_text(current.hostname, "hostname"), dump_json(current.data),
+                 check_text(current.hostname, "hostname"), data,
                  self.db.next_seq(), row.key),
             )
             row.last_seq = self.db.current_seq
