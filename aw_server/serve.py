@@ -39,7 +39,8 @@ class Server:
     def __init__(self, config: ServerConfig, *, store: Datastore | None = None) -> None:
         self.config = config
         self.store = store or Datastore(config.database_path(), durability=config.durability,
-                                        max_event_bytes=config.max_event_bytes)
+                                        max_event_bytes=config.max_event_bytes,
+                                        private_dir=config.dbpath is None)
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
         if config.query_worker and str(config.database_path()) != ":memory:":
             from aw_server.query_pool import QueryPool

@@ -36,8 +36,10 @@ def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
 
 class Datastore(EventOps, TransferOps, SyncStoreOps):
     def __init__(self, path: Path | str, *, durability: str = "normal",
-                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self.db = Database(path, durability=durability)
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+                 private_dir: bool = False) -> None:
+        """`private_dir`: the database's folder is the data folder, kept at 0700."""
+        self.db = Database(path, durability=durability, private_dir=private_dir)
         self.max_event_bytes = max_event_bytes
         self._buckets: dict[str, BucketRow] = {}
         self._last: dict[int, Event] = {}
