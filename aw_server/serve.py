@@ -48,7 +48,8 @@ class Server:
             self.api.query_pool = QueryPool(config.database_path())
         self.app = create_app(config, self.api)
         self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
-                                testing=config.testing, db_path=config.database_path())
+                                testing=config.testing, db_path=config.database_path(),
+                                default_port=config.default_sync_port)
         self.app.extensions["aw_sync"] = self._sync
         try:
             self._waitress: Any = create_server(

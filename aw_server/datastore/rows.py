@@ -35,8 +35,9 @@ def dump_json(value: Any) -> str:
 
 
 def text_size(text: str) -> int:
-    """UTF-8 bytes of a stored JSON text (which is always encodable, see `dump_json`)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+    """UTF-8 bytes of a stored JSON text (a lone surrogate, which `dump_json` never
+    writes, counts as its three bytes)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def sized_json(value: Any, limit: int, what: str) -> str:

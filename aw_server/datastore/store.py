@@ -18,7 +18,9 @@ from typing import Any
 from aw_server.datastore.core import Database
 from aw_server.datastore.events import EventOps
 from aw_server.datastore.rows import BucketRow, check_text, dump_json, sized_json
+from aw_server.datastore.sync_read import SyncReadOps
 from aw_server.datastore.sync_store import SyncStoreOps
+from aw_server.datastore.sync_trust import SyncTrustOps
 from aw_server.datastore.transfer import TransferOps
 from aw_server.errors import BucketExists, BucketIdTaken, Forbidden, NoSuchBucket
 from aw_server.models import DEFAULT_MAX_EVENT_BYTES, Bucket, BucketInfo, Event
@@ -34,7 +36,7 @@ def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
                   bool(readonly))
 
 
-class Datastore(EventOps, TransferOps, SyncStoreOps):
+class Datastore(EventOps, TransferOps, SyncTrustOps, SyncStoreOps, SyncReadOps):
     def __init__(self, path: Path | str, *, durability: str = "normal",
                  max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
                  private_dir: bool = False) -> None:
