@@ -88,20 +88,31 @@ def shorten(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def peer_name(row: dict[str, Any]) -> str:
+    """The label the user gave the device (by default its hostname and short id)."""
+    return str(row.get("label") or row.get("name") or row["device_id"][:8])
+
+
 def peer_view(row: dict[str, Any], now: float) -> PeerView:
-    name = str(row.get("name") or row["device_id"][:8])
+    name = peer_name(row)
     state = str(row.get("state", "active"))
     last_sync, error = row.get("last_sync"), row.get("last_error") or ""
+    attempt = row.get("last_attempt")
     synced = f"last synced {ago(now - last_sync)}" if last_sync else "never synced"
     if state == "removed":
         line = f"{name}: {name} removed this pairing"
     elif row.get("running"):
         line = f"{name}: syncing…"
+    elif error and last_sync is not None and attempt == last_sync:
+        # The session ran to its end, but data of some device was refused.
+        line = f"{name}: synced {ago(now - last_sync)}, with an error"
     elif error:
         line = f"{name}: sync failed: {shorten(error, 48)}"
     else:
         line = f"{name}: {synced}"
     details = [synced.capitalize()]
+    if attempt and attempt != last_sync:
+        details.append(f"Last attempt {ago(now - attempt)}")
     if error:
         details.append(f"Last error: {shorten(error)}")
     if row.get("address"):
@@ -190,8 +201,7 @@ class SyncControl:
         except (AWError, sqlite3.Error) as exc:
             logger.warning("cannot read the paired devices: %s", exc)
             return []
-        self._names.update({r["device_id"]: str(r.get("name") or r["device_id"][:8])
-                            for r in rows})
+        self._names.update({r["device_id"]: peer_name(r) for r in rows})
         return rows
 
     def peers(self) -> list[PeerView]:
