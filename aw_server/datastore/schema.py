@@ -5,7 +5,7 @@ Layout decisions (see ../../docs/storage.md):
   instead of ActivityWatch's `julianday()` arithmetic on text.
 - Every row this device owns carries `(origin, origin_id, seq)`; `seq` comes from one
   per-database change sequence taken in the same transaction as the change, so sync can
-  read deltas with an index scan (design/sync.md §1).
+  read deltas with an index scan (docs/sync.md §1).
 - Ids use AUTOINCREMENT so a deleted newest event's id is never handed out again.
 """
 

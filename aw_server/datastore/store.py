@@ -1,7 +1,7 @@
 """The datastore: the only place that reads or writes the database.
 
 Every mutation of an own row takes the next change-sequence number in its own
-transaction (design/sync.md §1), here and nowhere else, so the API, import and the
+transaction (docs/sync.md §1), here and nowhere else, so the API, import and the
 dashboard all leave the same trail for sync to read.
 """
 
