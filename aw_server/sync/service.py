@@ -32,6 +32,7 @@ from aw_server.errors import AWError, BadRequest, Conflict, NotFound
 from aw_server.sync import crypto, discovery, signing
 from aw_server.sync.client import PeerError, RemotePeer
 from aw_server.sync.endpoint import PeerEndpoint
+from aw_server.sync.faults import FaultPlan
 from aw_server.sync.listener import ListenerControl
 from aw_server.sync.pairing import (
     PairedPeer,
@@ -54,31 +55,6 @@ DEFAULT_PORT = 5601
 TESTING_PORT = 5667
 REVOKED_KEEP_S = 30 * 86400
 MAX_LABEL = 100
-
-
-class FaultPlan:
-    """Test builds only (`--testing` and AWSYNC_TEST_FAULT=before_commit:k|after_commit:k):
-    the process dies at that point of the k-th applied chunk, like a kill -9."""
-
-    def __init__(self, spec: str) -> None:
-        stage, _, count = spec.partition(":")
-        self.stage = stage
-        self.at = int(count) if count.isdigit() else 0
-        self.seen = 0
-
-    def hit(self, stage: str) -> None:
-        if stage != self.stage or not self.at:
-            return
-        if stage == "before_commit":
-            self.seen += 1
-        if self.seen >= self.at:
-            logger.warning("AWSYNC_TEST_FAULT %s:%d: exiting now", stage, self.at)
-            os._exit(86)
-
-    def applied(self) -> None:
-        if self.stage == "after_commit":
-            self.seen += 1
-            self.hit("after_commit")
 
 
 def default_label(name: str, device_id: str) -> str:

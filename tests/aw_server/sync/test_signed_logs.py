@@ -184,20 +184,3 @@ def test_revoked_devices_new_data_is_refused_and_its_old_data_marked(
     assert mirror.data["$aw.sync.revoked"]["by"] == a.device_id
     assert [e[3] for e in views(b)[c.db.log_id]["events"].values()] == [{"old": True}]
     assert c.db.log_id not in {x["origin"] for x in batches_of(b)}  # not relayed either
-
-
-def test_a_log_reset_by_its_device_retires_the_old_one_everywhere(
-        trio: list[Datastore]) -> None:
-    """Only a certificate signed by the device makes a new log of it believed."""
-    a, b, c = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0, S, {"v": 1})])
-    sync(b, a)
-    sync(c, b)
-    old = a.db.log_id
-    a.rotate_log()
-    a.insert_events("w", [Event(T0 + S, S, {"v": 2})])
-    sync(b, a)
-    sync(c, b)
-    assert all(old not in views(s) for s in (b, c))
-    assert_converged(trio)

@@ -174,6 +174,7 @@ def test_self_rows_are_never_imported(trio: list[Datastore]) -> None:
 
 
 def test_rotated_log_supersedes_the_old_one_on_peers(trio: list[Datastore]) -> None:
+    """The new log's certificate, signed by its device, is what makes peers retire the old."""
     a, b, c = trio
     a.create_bucket(bucket("w"))
     a.insert_events("w", [Event(T0, S, {"v": 1})])
