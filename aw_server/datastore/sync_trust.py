@@ -240,12 +240,16 @@ class SyncTrustOps:
     def segment_tip(self, device_id: str) -> SegmentHeader | None:
         """The highest batch we hold of `device_id`'s newest log, with its signature: what
         that device must have signed (so its database cannot be behind it)."""
-        row = self.db.conn().execute(
-            "SELECT o.log_id, s.start, s.up_to, s.sig, s.entries FROM sync_segment s "
-            "JOIN origin o ON o.id = s.origin WHERE o.device_id = ? AND o.blocked = 0 "
-            "ORDER BY o.created DESC, s.up_to DESC LIMIT 1", (device_id,)).fetchone()
+        conn = self.db.conn()
+        newest = conn.execute(
+            "SELECT id, log_id FROM origin WHERE device_id = ? AND blocked = 0 AND is_self = 0 "
+            "ORDER BY created DESC LIMIT 1", (device_id,)).fetchone()
+        row = None if newest is None else conn.execute(
+            "SELECT start, up_to, sig, entries FROM sync_segment WHERE origin = ? "
+            "ORDER BY up_to DESC LIMIT 1", (newest[0],)).fetchone()
         if row is None:
             return None
-        log_id, start, up_to, sig, blob = row
+        log_id = newest[1]
+        start, up_to, sig, blob = row
         return SegmentHeader(log_id, int(start), int(up_to), len(blob) // ENTRY_BYTES,
                              entries_hash(bytes(blob)), bytes(sig))
