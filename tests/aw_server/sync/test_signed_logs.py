@@ -4,24 +4,13 @@ but never change what it forwards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import short_device_id
 from aw_server.models import Event
 from aw_server.sync.protocol import Delta, LocalAccess, Summary
 from tests.aw_server.sync.helpers import T0, S, assert_converged, bucket, sync, views
-
-
-@pytest.fixture
-def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
-    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
-    yield stores
-    for store in stores:
-        store.close()
 
 
 def batches_of(store: Datastore, since: dict[str, int] | None = None) -> list[dict]:

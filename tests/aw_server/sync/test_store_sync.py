@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,6 @@ from tests.aw_server.sync.helpers import (
     sync,
     views,
 )
-
-
-@pytest.fixture
-def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
-    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
-    yield stores
-    for store in stores:
-        store.close()
 
 
 def test_mirror_copies_bucket_fields_one_by_one_and_is_read_only(trio: list[Datastore]) -> None:
