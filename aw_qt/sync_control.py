@@ -86,19 +86,25 @@ def format_sas(sas: str) -> str:
 
 
 def peer_view(row: dict[str, Any], now: float) -> PeerView:
-    name = str(row.get("name") or row["device_id"][:8])
+    name = peer_name(row)
     state = str(row.get("state", "active"))
     last_sync, error = row.get("last_sync"), row.get("last_error") or ""
+    attempt = row.get("last_attempt")
     synced = f"last synced {ago(now - last_sync)}" if last_sync else "never synced"
     if state == "removed":
         line = f"{name}: {name} removed this pairing"
     elif row.get("running"):
         line = f"{name}: syncing…"
+    elif error and last_sync is not None and attempt == last_sync:
+        # The session ran to its end, but data of some device was refused.
+        line = f"{name}: synced {ago(now - last_sync)}, with an error"
     elif error:
         line = f"{name}: sync failed: {shorten(error, 48)}"
     else:
         line = f"{name}: {synced}"
     details = [synced.capitalize()]
+    if attempt and attempt != last_sync:
+        details.append(f"Last attempt {ago(now - attempt)}")
     if error:
         details.append(f"Last error: {shorten(error, MAX_ERROR_CHARS)}")
     if row.get("address"):

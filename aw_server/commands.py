@@ -174,7 +174,8 @@ def run_import(args: argparse.Namespace) -> int:
     if not path.is_file():
         logger.error("%s: no such file", path)
         return 2
-    store = Datastore(config.database_path(), durability=config.durability)
+    store = Datastore(config.database_path(), durability=config.durability,
+                      max_event_bytes=config.max_event_bytes)
     try:
         if _server_running(config, store.device_id):
             logger.error("aw-server is running on this database (port %s); stop it first, "

@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from aw_server import dirs
+from aw_server.models import DEFAULT_MAX_EVENT_BYTES, MAX_EVENT_LIMIT
 
 logger = logging.getLogger(__name__)
 
 MODULE = "aw-server"
 DEFAULT_PORT = 5600
 TESTING_PORT = 5666
+# The sync listener's own defaults differ between the two profiles, so a normal and a
+# --testing server on one machine do not reach for the same port.
+DEFAULT_SYNC_PORT = 5601
+TESTING_SYNC_PORT = 5667
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 DEFAULT_CONFIG_TEXT = """\
@@ -39,6 +44,12 @@ DEFAULT_CONFIG_TEXT = """\
 #durability = "normal"
 # Largest request body accepted, in MiB (imports of big exports need a lot).
 #max_body_mb = 1024
+# Largest event accepted (its data as JSON), in KiB, at every entry: API, heartbeats,
+# imports and sync. At most 4096; a bigger event could not be synced.
+#max_event_kb = 1024
+# Port of the device-sync listener when the pairing dialog asks for none (testing: 5667).
+# If it is taken, a free port is chosen and remembered.
+#sync_port = 5601
 
 # Extra static folders served at /pages/<name>/ (ActivityWatch's custom_static).
 #[server.custom_static]
@@ -47,6 +58,7 @@ DEFAULT_CONFIG_TEXT = """\
 [server-testing]
 #host = "127.0.0.1"
 #port = 5666
+#sync_port = 5667
 
 [auth]
 # When set, every /api request except /api/0/info must carry
@@ -77,6 +89,8 @@ class ServerConfig:
     api_key: str = ""
     durability: str = "normal"
     max_body_bytes: int = 1024 * 1024 * 1024
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    sync_port: int | None = None  # None: DEFAULT_SYNC_PORT or TESTING_SYNC_PORT
     allow_remote: bool = False
     verbose: bool = False
     threads: int = 8
@@ -93,6 +107,12 @@ class ServerConfig:
     @property
     def is_loopback(self) -> bool:
         return is_loopback_host(self.host)
+
+    @property
+    def default_sync_port(self) -> int:
+        if self.sync_port is not None:
+            return self.sync_port
+        return TESTING_SYNC_PORT if self.testing else DEFAULT_SYNC_PORT
 
     def database_path(self) -> Path:
         if self.dbpath is not None:
@@ -180,6 +200,18 @@ def load_config(path: Path | None = None, *, testing: bool = False) -> ServerCon
         changes["durability"] = durability
     if "max_body_mb" in section:
         changes["max_body_bytes"] = int(section["max_body_mb"]) * 1024 * 1024
+    if "max_event_kb" in section:
+        kib = section["max_event_kb"]
+        if isinstance(kib, bool) or not isinstance(kib, int) \
+                or not 1 <= kib <= MAX_EVENT_LIMIT // 1024:
+            raise ValueError(f"config file {path}: max_event_kb must be a whole number from 1 "
+                             f"to {MAX_EVENT_LIMIT // 1024}")
+        changes["max_event_bytes"] = kib * 1024
+    if "sync_port" in section:
+        port = section["sync_port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValueError(f"config file {path}: sync_port must be a port number")
+        changes["sync_port"] = port
     static = section.get("custom_static", {})
     if isinstance(static, dict):
         changes["custom_static"] = {str(k): Path(str(v)) for k, v in static.items()}

@@ -78,9 +78,41 @@ class Conflict(AWError):
     error_type = "Conflict"
 
 
+class BucketIdTaken(Conflict):
+    """A bucket id that a mirror of another device holds (or held): creating an own
+    bucket there would hand one row to two writers."""
+
+    error_type = "BucketIdTaken"
+
+
 class PayloadTooLarge(AWError):
     status = 413
     error_type = "PayloadTooLarge"
+
+
+class EventTooLarge(PayloadTooLarge):
+    """An event (or bucket metadata) above the per-event size limit: one such row would
+    not fit in a sync batch, so it is refused at every entry instead of stalling sync."""
+
+    error_type = "EventTooLarge"
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{what} is {describe_size(size)} as JSON, above the limit of "
+            f"{describe_size(limit)} per event (max_event_kb in aw-server.toml)")
+        self.size = size
+        self.limit = limit
+
+
+def describe_size(n: int) -> str:
+    """Sizes as people read them: "12.0 MiB", "1 MiB", "700 bytes"."""
+    if n >= 1024 * 1024:
+        value = n / (1024 * 1024)
+        return f"{value:.0f} MiB" if value.is_integer() else f"{value:.1f} MiB"
+    if n >= 1024:
+        value = n / 1024
+        return f"{value:.0f} KiB" if value.is_integer() else f"{value:.1f} KiB"
+    return f"{n} bytes"
 
 
 class UnsupportedMediaType(AWError):

@@ -24,6 +24,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_US = -62_135_596_800 * US_PER_S  # 0001-01-01
 MAX_US = 253_402_300_799 * US_PER_S  # 9999-12-31T23:59:59
 
+# An event's size is its `data` as stored (compact JSON, UTF-8 bytes). The limit keeps
+# every row small enough for one sync batch (docs/sync.md, "Sizes"); it can be set
+# between 1 KiB and MAX_EVENT_LIMIT, which a sealed sync message still carries whole.
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024
+MAX_EVENT_LIMIT = 4 * 1024 * 1024
+
 
 def dt_to_us(moment: datetime) -> int:
     """Aware datetimes keep their offset; naive ones are taken as UTC, as ActivityWatch does."""

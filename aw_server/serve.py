@@ -38,7 +38,9 @@ RECV_BYTES = 64 * 1024
 class Server:
     def __init__(self, config: ServerConfig, *, store: Datastore | None = None) -> None:
         self.config = config
-        self.store = store or Datastore(config.database_path(), durability=config.durability)
+        self.store = store or Datastore(config.database_path(), durability=config.durability,
+                                        max_event_bytes=config.max_event_bytes,
+                                        private_dir=config.dbpath is None)
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
         if config.query_worker and str(config.database_path()) != ":memory:":
             from aw_server.query_pool import QueryPool
@@ -46,7 +48,8 @@ class Server:
             self.api.query_pool = QueryPool(config.database_path())
         self.app = create_app(config, self.api)
         self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
-                                testing=config.testing, db_path=config.database_path())
+                                testing=config.testing, db_path=config.database_path(),
+                                default_port=config.default_sync_port)
         self.app.extensions["aw_sync"] = self._sync
         try:
             self._waitress: Any = create_server(

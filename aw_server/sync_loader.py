@@ -23,11 +23,12 @@ logger = logging.getLogger(__name__)
 
 class SyncLoader:
     def __init__(self, store: Datastore, *, hostname: str, testing: bool,
-                 db_path: Path | str | None) -> None:
+                 db_path: Path | str | None, default_port: int | None = None) -> None:
         self._store = store
         self._hostname = hostname
         self._testing = testing
         self._db_path = db_path
+        self._default_port = default_port
         self._lock = threading.Lock()
         self._service: SyncService | None = None
         self._unavailable = False
@@ -48,7 +49,8 @@ class SyncLoader:
                     self._unavailable = True
                     return None
                 self._service = SyncService(self._store, hostname=self._hostname,
-                                            testing=self._testing, db_path=self._db_path)
+                                            testing=self._testing, db_path=self._db_path,
+                                            default_port=self._default_port)
                 if self._running:
                     self._service.start()
             return self._service

@@ -13,7 +13,9 @@ takes its change-sequence numbers there, so seqs are gap-free per commit and nev
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
@@ -32,11 +34,44 @@ class DatabaseCorrupt(Exception):
     """The file exists but is not a readable SQLite database; we never overwrite it."""
 
 
+# Files beside the database that hold what it holds (SQLite's own, and sync's record).
+COMPANION_SUFFIXES = ("-wal", "-shm", ".sync-log")
+
+
+def keep_private(path: Path, mode: int) -> None:
+    """Tighten `path` to `mode` if other users may read it, saying so in the log."""
+    try:
+        current = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        logger.warning("%s was readable by other users (mode %o); set to %o: it holds your "
+                       "activity and the device's sync keys", path, current, mode)
+        path.chmod(mode)
+
+
+def secure_database_files(path: Path, *, private_dir: bool) -> None:
+    """The database and its companions are the user's alone (0600), created that way, and
+    so is their folder (0700) when it is ours: the data folder, or one we create here.
+    SQLite gives a new WAL and shared-memory file the database file's mode."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+        private_dir = True
+    if private_dir:
+        keep_private(folder, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, *(Path(str(path) + s) for s in COMPANION_SUFFIXES)):
+        keep_private(name, 0o600)
+
+
 class Database:
-    def __init__(self, path: Path | str, *, durability: str = "normal") -> None:
+    def __init__(self, path: Path | str, *, durability: str = "normal",
+                 private_dir: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            secure_database_files(Path(self.path), private_dir=private_dir)
         pragmas = {
             "journal_mode": "wal",
             # In WAL mode NORMAL keeps every commit through a crash of this process (the

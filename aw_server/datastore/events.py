@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from aw_server.datastore.rows import BucketRow, dump_json, event_from_row, event_json_text
+from aw_server.datastore.rows import BucketRow, event_from_row, event_json_text, sized_json
 from aw_server.errors import BadRequest, Forbidden, NoSuchBucket, NoSuchEvent
 from aw_server.models import MAX_US, MIN_US, Event
 
@@ -38,9 +38,16 @@ class EventOps:
     _buckets: dict[str, BucketRow]
     _last: dict[int, Event]
     _next_event_id: int
+    max_event_bytes: int
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
+
+    def _event_json(self, event: Event) -> str:
+        """The stored text of an event's data, refused above the per-event limit before
+        anything of the request is written (the whole transaction rolls back)."""
+        return sized_json(event.data, self.max_event_bytes,
+                          f"the event at {event.timestamp.isoformat()}")
 
     def _bucket(self, bucket_id: str) -> BucketRow:
         row = self._buckets.get(bucket_id)
@@ -184,7 +191,7 @@ class EventOps:
             self._next_event_id += 1
             seq = self.db.next_seq()
             params.append(
-                (event_id, row.key, event.timestamp_us, event.end_us, dump_json(event.data),
+                (event_id, row.key, event.timestamp_us, event.end_us, self._event_json(event),
                  origin, event_id, seq)
             )
             longest = max(longest, event.duration_us)
@@ -214,7 +221,7 @@ class EventOps:
         assert event.id is not None
         updated = is_sql_integer(event.id) and conn.execute(
             "UPDATE event SET start = ?, end = ?, data = ?, seq = ? WHERE id = ? AND bucket = ?",
-            (event.timestamp_us, event.end_us, dump_json(event.data), self.db.next_seq(),
+            (event.timestamp_us, event.end_us, self._event_json(event), self.db.next_seq(),
              event.id, row.key),
         ).rowcount
         if not updated:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aw_server.errors import BadRequest
+from aw_server.errors import BadRequest, EventTooLarge
 from aw_server.models import Event, format_us
 
 
@@ -31,6 +31,20 @@ def dump_json(value: Any) -> str:
             text.encode("utf-8")
         except UnicodeEncodeError:
             text = json.dumps(value, separators=(",", ":"))
+    return text
+
+
+def text_size(text: str) -> int:
+    """UTF-8 bytes of a stored JSON text (a lone surrogate, which `dump_json` never
+    writes, counts as its three bytes)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def sized_json(value: Any, limit: int, what: str) -> str:
+    """`dump_json(value)`, refused with `EventTooLarge` above `limit` bytes."""
+    text = dump_json(value)
+    if len(text) > limit // 4 and text_size(text) > limit:
+        raise EventTooLarge(what, text_size(text), limit)
     return text
 
 

@@ -5,12 +5,13 @@ Layout decisions (see ../../docs/storage.md):
   instead of ActivityWatch's `julianday()` arithmetic on text.
 - Every row this device owns carries `(origin, origin_id, seq)`; `seq` comes from one
   per-database change sequence taken in the same transaction as the change, so sync can
-  read deltas with an index scan (design/sync.md §1).
+  read deltas with an index scan (docs/sync.md §1).
 - Ids use AUTOINCREMENT so a deleted newest event's id is never handed out again.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 
@@ -153,9 +154,80 @@ def _add_direct_import(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE import_job ADD COLUMN direct TEXT NOT NULL DEFAULT '{}'")
 
 
+def _add_signing(conn: sqlite3.Connection) -> None:
+    """Issue 20 (signed change logs, docs/sync.md §11): every device signs what it
+    originates, so a relay can pass data on but never alter or invent it.
+
+    - `meta['sync.sign_seed']`: this database's Ed25519 private key (32 random bytes,
+      hex), created with the database, like the device id.
+    - `sync_peer.sign_key`: the peer's public key, exchanged inside the pairing (or, for
+      pairings made before this version, taken from its first sealed message);
+      `label` (user-editable, '' = default), `last_attempt`.
+    - `origin.cert`: the origin device's signature over (log id, device id, created): a
+      log exists for a receiver only with it. `bucket.origin_data`: a mirror bucket's data
+      exactly as its origin wrote it (`data` gains the origin's id), to pass on signed.
+    - `sync_device`: the public key of every device whose data is held, pinned on first
+      sight; `sync_revocation`: signed revocations, relayed to every device.
+    - `sync_segment`: the origin's signature and item digests of every batch applied,
+      so that batch can be passed on (relayed) with the origin's own proof.
+    - `sync_skipped`: items left out of sync, one error each (size, bad value).
+    - Foreign logs were received unsigned: their marks start again at 0, so every log is
+      fetched once more, signed, before it can be relayed (rows already held stay).
+    """
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('sync.sign_seed', ?)",
+                 (os.urandom(32).hex(),))
+    conn.execute("ALTER TABLE sync_peer ADD COLUMN sign_key BLOB")
+    conn.execute("ALTER TABLE sync_peer ADD COLUMN label TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE sync_peer ADD COLUMN last_attempt REAL")
+    conn.execute("ALTER TABLE origin ADD COLUMN cert BLOB")
+    conn.execute("ALTER TABLE bucket ADD COLUMN origin_data TEXT")
+    conn.execute(
+        """CREATE TABLE sync_device (
+            device_id TEXT PRIMARY KEY,
+            key BLOB NOT NULL,
+            source TEXT NOT NULL,
+            seen REAL NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE sync_revocation (
+            device_id TEXT PRIMARY KEY,
+            key BLOB NOT NULL,
+            by_device TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            sig BLOB NOT NULL,
+            received REAL NOT NULL,
+            lifted INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE sync_segment (
+            origin INTEGER NOT NULL,
+            up_to INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            sig BLOB NOT NULL,
+            entries BLOB NOT NULL,
+            PRIMARY KEY (origin, up_to)
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE sync_skipped (
+            origin INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            origin_id INTEGER NOT NULL,
+            bucket TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (origin, seq)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute("UPDATE sync_hwm SET hwm = 0")
+
+
 # Entry i brings the schema from version i to version i + 1. Append, never edit or reorder.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _create_v1, _add_import_jobs, _add_sync, _add_direct_import,
+    _create_v1, _add_import_jobs, _add_sync, _add_direct_import, _add_signing,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

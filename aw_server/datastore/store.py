@@ -1,7 +1,7 @@
 """The datastore: the only place that reads or writes the database.
 
 Every mutation of an own row takes the next change-sequence number in its own
-transaction (design/sync.md §1), here and nowhere else, so the API, import and the
+transaction (docs/sync.md §1), here and nowhere else, so the API, import and the
 dashboard all leave the same trail for sync to read.
 """
 
@@ -18,11 +18,13 @@ from typing import Any
 
 from aw_server.datastore.core import Database
 from aw_server.datastore.events import EventOps
-from aw_server.datastore.rows import BucketRow, check_text, dump_json
+from aw_server.datastore.rows import BucketRow, check_text, dump_json, sized_json
+from aw_server.datastore.sync_read import SyncReadOps
 from aw_server.datastore.sync_store import SyncStoreOps
+from aw_server.datastore.sync_trust import SyncTrustOps
 from aw_server.datastore.transfer import TransferOps
-from aw_server.errors import BucketExists, Forbidden, NoSuchBucket
-from aw_server.models import Bucket, BucketInfo, Event
+from aw_server.errors import BucketExists, BucketIdTaken, Forbidden, NoSuchBucket
+from aw_server.models import DEFAULT_MAX_EVENT_BYTES, Bucket, BucketInfo, Event
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +53,13 @@ def _bucket_from_row(row: tuple[Any, ...]) -> Bucket:
                   bool(readonly))
 
 
-class Datastore(EventOps, TransferOps, SyncStoreOps):
-    def __init__(self, path: Path | str, *, durability: str = "normal") -> None:
-        self.db = Database(path, durability=durability)
+class Datastore(EventOps, TransferOps, SyncTrustOps, SyncStoreOps, SyncReadOps):
+    def __init__(self, path: Path | str, *, durability: str = "normal",
+                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+                 private_dir: bool = False) -> None:
+        """`private_dir`: the database's folder is the data folder, kept at 0700."""
+        self.db = Database(path, durability=durability, private_dir=private_dir)
+        self.max_event_bytes = max_event_bytes
         self._buckets: dict[str, BucketRow] = {}
         self._last: dict[int, Event] = {}
         self._load_caches()
@@ -139,21 +145,27 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
     def create_bucket(self, bucket: Bucket) -> Bucket:
         for name in ("id", "type", "client", "hostname", "created"):
             check_text(getattr(bucket, name), name)
+        data = sized_json(bucket.data, self.max_event_bytes, f"the data of bucket '{bucket.id}'")
         with self._write() as conn:
-            if bucket.id in self._buckets:
+            found = conn.execute("SELECT key, origin, readonly, deleted, origin_bucket_id "
+                                 "FROM bucket WHERE id = ?", (bucket.id,)).fetchone()
+            if found is not None and (found[1] != self.db.self_origin or found[2]):
+                # Never revive another device's row as ours: it would keep that origin and
+                # its events would name a bucket no batch of ours carries.
+                raise BucketIdTaken(self._taken_message(conn, bucket.id, found))
+            if found is not None and not found[3]:
                 raise BucketExists(bucket.id)
             values = (bucket.name, bucket.type, bucket.client, bucket.hostname, bucket.created,
-                      dump_json(bucket.data), self.db.next_seq())
+                      data, self.db.next_seq())
             # A deleted bucket's row stays for sync; created again, it takes a new key, so
             # it is listed last, as a new bucket (ActivityWatch inserts a new row).
             key = _next_bucket_key(conn)
-            revived = conn.execute(
-                "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, created = ?, "
-                "data = ?, seq = ?, deleted = 0, max_duration = 0, key = ? "
-                "WHERE id = ? AND deleted = 1",
-                (*values, key, bucket.id),
-            )
-            if not revived.rowcount:
+            if found is not None:
+                conn.execute(
+                    "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, "
+                    "created = ?, data = ?, seq = ?, deleted = 0, max_duration = 0, key = ? "
+                    "WHERE key = ?", (*values, key, found[0]))
+            else:
                 conn.execute(
                     "INSERT INTO bucket (name, type, client, hostname, created, data, seq, key, "
                     "id, origin, origin_bucket_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -161,6 +173,16 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
                 )
             self._buckets[bucket.id] = BucketRow(key, bucket.id, False, 0, self.db.current_seq)
         return bucket
+
+    @staticmethod
+    def _taken_message(conn: sqlite3.Connection, bucket_id: str, found: tuple[Any, ...]
+                       ) -> str:
+        device, hostname = conn.execute(
+            "SELECT device_id, hostname FROM origin WHERE id = ?", (found[1],)).fetchone()
+        deleted = " (deleted there, kept here as a tombstone)" if found[3] else ""
+        where = f"{hostname} ({device[:8]})" if hostname else device[:8]
+        return (f"bucket id '{bucket_id}' belongs to the mirror of bucket '{found[4]}' of "
+                f"device {where}{deleted}; choose another id")
 
     def update_bucket(self, bucket_id: str, changes: dict[str, Any]) -> Bucket:
         """Change metadata (type, client, hostname, name, data); events are untouched."""
@@ -172,12 +194,14 @@ class Datastore(EventOps, TransferOps, SyncStoreOps):
             for name in ("type", "client", "hostname", "name", "data"):
                 if name in changes:
                     setattr(current, name, changes[name])
+            data = sized_json(current.data, self.max_event_bytes,
+                              f"the data of bucket '{bucket_id}'")
             conn.execute(
                 "UPDATE bucket SET name = ?, type = ?, client = ?, hostname = ?, data = ?, seq = ? "
                 "WHERE key = ?",
                 (current.name, check_text(current.type, "type"),
                  check_text(current.client, "client"),
-                 check_text(current.hostname, "hostname"), dump_json(current.data),
+                 check_text(current.hostname, "hostname"), data,
                  self.db.next_seq(), row.key),
             )
             row.last_seq = self.db.current_seq

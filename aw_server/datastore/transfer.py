@@ -46,8 +46,14 @@ from aw_server.datastore.direct import (
     DirectState,
     insert_events,
 )
-from aw_server.datastore.import_source import Batch, ImportSourceError, Source, SourceBucket
-from aw_server.datastore.rows import BucketRow, dump_json
+from aw_server.datastore.import_source import (
+    Batch,
+    ImportSourceError,
+    Source,
+    SourceBucket,
+    StagedEvent,
+)
+from aw_server.datastore.rows import BucketRow, dump_json, sized_json, text_size
 from aw_server.datastore.staging import (
     Staging,
     StagingWriter,
@@ -57,9 +63,9 @@ from aw_server.datastore.staging import (
     window_rows,
     window_span,
 )
-from aw_server.errors import Forbidden
+from aw_server.errors import EventTooLarge, Forbidden
 from aw_server.gc_pause import gc_paused
-from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data
+from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data, format_us
 
 if TYPE_CHECKING:
     from aw_server.datastore.core import Database
@@ -137,6 +143,7 @@ class TransferOps:
     _buckets: dict[str, BucketRow]
     _last: dict[int, Event]
     _next_event_id: int
+    max_event_bytes: int
 
     read_batch = 50_000  # source events per staging commit
     publish_window = 20_000  # events per published transaction
@@ -218,8 +225,11 @@ class TransferOps:
             row = self._buckets[bucket.id]
             if row.readonly:
                 raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
-            rows = sorted(((e.timestamp_us, e.end_us, dump_json(e.data)) for e in events),
-                          key=lambda r: r[0])
+            limit = self.max_event_bytes
+            rows = sorted(((e.timestamp_us, e.end_us,
+                            sized_json(e.data, limit, f"bucket '{bucket.id}': the event at "
+                                                      f"{e.timestamp.isoformat()}"))
+                           for e in events), key=lambda r: r[0])
             fresh, skipped = (rows, 0) if created else self._fresh_rows(conn, row, rows)
             for i in range(0, len(fresh), _CHUNK):
                 self._insert_stored(conn, row, fresh[i : i + _CHUNK])
@@ -305,7 +315,7 @@ class TransferOps:
             if job.phase == "reading":
                 self._read(job, source, staging, report_progress)
             return self._publish(job, staging, source, resumed, report_progress)
-        except (ImportSourceError, Forbidden):
+        except (ImportSourceError, Forbidden, EventTooLarge):
             staging.remove()
             with self._write() as conn:
                 self._roll_back_direct(job, enabled=True)
@@ -356,6 +366,7 @@ class TransferOps:
             checkpoints = BackgroundCheckpointer(self.db.path)
         with StagingWriter(staging, prompt=planner.enabled) as writer, checkpoints:
             for batch in source.batches(cursor, self.read_batch):
+                self._check_sizes(batch.events)
                 staged, parts = planner.split(batch, source.events_left(done))
                 prepared = staging.prepare(Batch(batch.buckets, staged, batch.cursor,
                                                  batch.done), source.notes)
@@ -367,6 +378,17 @@ class TransferOps:
                 writer.put(prepared, before)
                 done = batch.done
                 progress("reading", batch.done, source.total)
+
+    def _check_sizes(self, events: list[StagedEvent]) -> None:
+        """Refuse the whole import at the first event above the per-event limit, before
+        it is published: the user can raise the limit and import again (nothing is
+        dropped silently)."""
+        limit = self.max_event_bytes
+        quarter = limit // 4
+        for bucket_id, start, _end, text in events:
+            if len(text) > quarter and text_size(text) > limit:
+                raise EventTooLarge(f"bucket '{bucket_id}': the event at {format_us(start)}",
+                                    text_size(text), limit)
 
     def _publish_direct(self, job: _Job, parts: list[DirectPart], cursor: str) -> None:
         """One batch's direct parts and the cursor after it, in one transaction (in the

@@ -27,6 +27,10 @@ EXTENSION_ORIGINS = (
     re.compile(r"moz-extension://[0-9a-fA-F-]+"),
 )
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+# Browser extensions may read and write activity (aw-watcher-web does), but never reach
+# device sync: pairing, unpairing or reading keys is for the user's own pages and tray.
+EXTENSION_SCHEME = re.compile(r"[a-z-]+-extension://", re.IGNORECASE)
+SYNC_PREFIX = "/api/0/sync"
 
 
 def split_host(value: str) -> tuple[str, int | None]:
@@ -100,6 +104,9 @@ class SecurityPolicy:
         if origin is not None and not self.origin_allowed(origin):
             return Refusal(403, f"requests from origin {origin!r} are not allowed; if you "
                                 "trust it, add it to cors_origins in aw-server.toml")
+        if origin is not None and path.startswith(SYNC_PREFIX) \
+                and EXTENSION_SCHEME.match(origin):
+            return Refusal(403, "browser extensions may not use device sync (/api/0/sync)")
         if (method != "OPTIONS" and self.config.api_key and path.startswith("/api/")
                 and path != "/api/0/info" and not self.key_ok(authorization)):
             return Refusal(401, "this server requires an API key: send 'Authorization: "

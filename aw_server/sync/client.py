@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from aw_server.datastore.sync_store import SyncGap
+from aw_server.datastore.sync_items import SyncGap
 from aw_server.errors import AWError
 from aw_server.sync import crypto
 from aw_server.sync.endpoint import SEALED_TYPE
@@ -23,9 +23,9 @@ from aw_server.sync.protocol import (
     MAX_BYTES,
     MAX_ITEMS,
     Delta,
+    Refusal,
     Summary,
-    parse_origins,
-    validate_batches,
+    parse_push,
 )
 
 TIMEOUT = (5.0, 120.0)
@@ -143,20 +143,26 @@ class RemotePeer:
         answer = self.call("/sync/v1/pull", {"summary": since.to_json(),
                                              "max_items": max_items, "max_bytes": max_bytes})
         try:
-            origins = parse_origins(answer.get("origins"))
-            batches = validate_batches(answer.get("batches"))
+            delta = parse_push(answer, self.peer)
             summary = Summary.from_json(answer.get("summary"))
         except AWError as exc:
             raise PeerError(f"malformed pull answer: {exc.message}", code="bad_answer") from None
-        items = sum(len(b["events"]) + len(b["tombstones"]) for b in batches)
-        return Delta(origins, parsed=batches, more=bool(answer.get("more")),
-                     items=items), summary
+        delta.more = bool(answer.get("more"))
+        skipped = answer.get("skipped", 0)
+        delta.skipped = skipped if type(skipped) is int else 0
+        return delta, summary
 
-    def push(self, delta: Delta) -> Summary:
-        text = (f'{{"origins":{json.dumps(delta.origins_json())},'
-                f'"batches":{delta.batches_json()}}}')
-        answer = self.call("/sync/v1/push", text)
-        return Summary.from_json(answer.get("summary"))
+    def push(self, delta: Delta) -> tuple[Summary, list[Refusal], int]:
+        answer = self.call("/sync/v1/push", delta.body())
+        try:
+            listed = answer.get("refused") or []
+            refused = [Refusal.from_json(r) for r in (listed if isinstance(listed, list)
+                                                      else [listed])]
+            summary = Summary.from_json(answer.get("summary"))
+        except AWError as exc:
+            raise PeerError(f"malformed push answer: {exc.message}", code="bad_answer") from None
+        skipped = answer.get("skipped", 0)
+        return summary, refused, skipped if type(skipped) is int else 0
 
     def unpair(self) -> None:
         self.call("/sync/v1/unpair", {})

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.sync_store import SyncGap, SyncRejected
+from aw_server.datastore.sync_items import SyncGap, SyncRejected
 from aw_server.errors import AWError, BadRequest
 from aw_server.sync import crypto
-from aw_server.sync.pairing import PairedPeer, Responder, b64, unb64
-from aw_server.sync.protocol import MAX_BODY, LocalAccess, Summary, parse_origins
+from aw_server.sync.pairing import PairedPeer, RateLimit, Responder, b64, unb64
+from aw_server.sync.protocol import MAX_BODY, LocalAccess, Summary, parse_push
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class ReplayCache:
 
 class PeerEndpoint:
     def __init__(self, store: Datastore, responder: Responder, *,
-                 local: Callable[[], LocalAccess],
+                 local: Callable[[str], LocalAccess],
                  on_paired: Callable[[PairedPeer, str], None],
                  on_unpaired: Callable[[str], None],
                  check_regression: Callable[[Summary], None],
@@ -85,6 +85,7 @@ class PeerEndpoint:
         self.clock_ms = clock_ms
         self.process_start_ms = clock_ms()
         self.replay = ReplayCache()
+        self.pair_limit = RateLimit()
 
     # -- entry -------------------------------------------------------------------------
     def handle(self, method: str, path: str, host: str, headers: dict[str, str], body: bytes,
@@ -100,6 +101,11 @@ class PeerEndpoint:
     # -- pairing (the only unsealed calls) ---------------------------------------------
     def _pair(self, path: str, headers: dict[str, str], body: bytes, remote_addr: str
               ) -> Answer:
+        if path == "/sync/v1/pair":  # each answer is a guess: a few a minute per address
+            try:
+                self.pair_limit.check(remote_addr)
+            except AWError as exc:
+                return plain(exc.status, {"error": exc.error_type, "message": exc.message})
         if len(body) > PAIR_BODY_LIMIT:
             return plain(413, {"error": "too_large"})
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -114,7 +120,7 @@ class PeerEndpoint:
             peer = self.responder.handle_confirm(value)
         except AWError as exc:
             return plain(exc.status, {"error": exc.error_type, "message": exc.message})
-        except ValueError:
+        except (ValueError, RecursionError):
             return plain(400, {"error": "bad_json"})
         self.on_paired(peer, remote_addr)
         keys = crypto.PeerKeys.derive(peer.key, self.store.device_id, peer.device_id)
@@ -161,7 +167,7 @@ class PeerEndpoint:
             status, text = 413, json.dumps({"error": "too_large", "message": str(exc)})
         except SyncGap as exc:
             status, text = 409, json.dumps({"error": "gap", "message": exc.message,
-                                            "summary": self.local().summary().to_json()})
+                                            "summary": self.local(sender).summary().to_json()})
         except (AWError, SyncRejected) as exc:
             status, text = exc.status, json.dumps({"error": exc.error_type,
                                                    "message": exc.message})
@@ -171,29 +177,28 @@ class PeerEndpoint:
 
     def _dispatch(self, path: str, sender: str, request: dict[str, Any]) -> tuple[int, str]:
         if path == "/sync/v1/pull":
-            since = Summary.from_json(request.get("summary"))
-            self.check_regression(since)
-            max_items, max_bytes = request.get("max_items", 2000), request.get("max_bytes", 0)
-            if not (isinstance(max_items, int) and isinstance(max_bytes, int)):
-                raise BadRequest("'max_items' and 'max_bytes' must be integers")
-            delta, summary = self.local().pull(since, max_items=max(1, max_items),
-                                               max_bytes=max(1, max_bytes or 1 << 20))
-            text = (f'{{"origins":{json.dumps(delta.origins_json())},'
-                    f'"batches":{delta.batches_json()},"more":{json.dumps(delta.more)},'
-                    f'"summary":{json.dumps(summary.to_json())},'
-                    f'"server_time":{self.clock_ms()}}}')
-            return 200, text
+            return 200, self._pull(sender, request)
         if path == "/sync/v1/push":
-            from aw_server.sync.protocol import Delta, validate_batches
-
-            delta = Delta(parse_origins(request.get("origins")),
-                          parsed=validate_batches(request.get("batches")))
-            summary = self.local().push(delta)
+            delta = parse_push(request, sender)  # the sender is the sealed header's
+            summary, refused, skipped = self.local(sender).push(delta)
             return 200, json.dumps({"summary": summary.to_json(),
-                                    "server_time": self.clock_ms()})
+                                    "refused": [r.to_json() for r in refused],
+                                    "skipped": skipped, "server_time": self.clock_ms()})
         # /sync/v1/unpair: the peer removed us.
         self.on_unpaired(sender)
         return 200, json.dumps({"ok": True})
+
+    def _pull(self, sender: str, request: dict[str, Any]) -> str:
+        since = Summary.from_json(request.get("summary"))
+        self.check_regression(since)
+        max_items, max_bytes = request.get("max_items", 2000), request.get("max_bytes", 0)
+        if not (isinstance(max_items, int) and isinstance(max_bytes, int)):
+            raise BadRequest("'max_items' and 'max_bytes' must be integers")
+        delta, summary = self.local(sender).pull(since, max_items=max(1, max_items),
+                                                 max_bytes=max(1, max_bytes or 1 << 20))
+        return (f'{delta.body()[:-1]},"more":{json.dumps(delta.more)},'
+                f'"skipped":{delta.skipped},"summary":{json.dumps(summary.to_json())},'
+                f'"server_time":{self.clock_ms()}}}')
 
     def _sealed_answer(self, keys: crypto.PeerKeys, peer: str, request_nonce: bytes,
                        status: int, value: dict[str, Any]) -> Answer:

@@ -1,15 +1,21 @@
-"""The awsync/1 wire objects, their validation, and the `SyncAccess` Protocol.
+"""The awsync/2 wire objects, their validation, and the `SyncAccess` Protocol.
 
 A session moves deltas between two `SyncAccess` implementations: `LocalAccess` (this
 device's datastore) and `RemotePeer` (another device over sealed HTTP, `client.py`). The
 same session code therefore runs pull (remote → local) and push (local → remote).
 
-Batch (JSON object):
+Batch (JSON object), signed by the log's origin over its items' entries (docs/sync.md §11):
     {"origin": log_id, "from": h, "up_to": u,
-     "buckets": [{"id", "name", "type", "client", "hostname", "created", "data", "seq",
-                  "deleted", "epoch"}],
+     "buckets": [{"id", "name", "type", "client", "hostname", "created", "seq",
+                  "deleted", "epoch", "data"}],
      "events": [[origin_id, bucket, start_us, duration_us, seq, data], ...],
-     "tombstones": [[origin_id, bucket, seq], ...]}
+     ... where every `data` is a JSON string holding the origin's stored text exactly,
+     "tombstones": [[origin_id, bucket, seq], ...],
+     "held": [[seq, digest], ...],      # versions a relay no longer holds: entries only
+     "sig": signature}
+Structure (types, ranges of seqs) is checked for the whole message; an item's *values*
+(its data, its time, its size) are checked one by one when it is applied, so one bad
+row costs that row only.
 """
 
 from __future__ import annotations
@@ -20,10 +26,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.sync_store import OriginInfo
+from aw_server.datastore.sync_items import (
+    DIGEST_BYTES,
+    OriginInfo,
+    SegmentHeader,
+    b64,
+    unb64,
+)
 from aw_server.errors import BadRequest
+from aw_server.sync import signing
 
-PROTO = 1
+PROTO = 2
 MAX_ITEMS = 2000
 MAX_BYTES = 1024 * 1024
 MAX_BODY = 8 * 1024 * 1024  # sealed request or response body, before anything is parsed
@@ -32,46 +45,93 @@ _INT_LIMIT = 2**62
 
 @dataclass
 class Summary:
-    """Per-log high-water marks of one side, and the logs it refuses (blocked)."""
+    """What one side holds of each log (high-water marks), the logs it refuses, the
+    revocations it knows (by id), and its best proof of what the other side's own log
+    handed out (`tip`, the log regression check of docs/sync.md §6)."""
 
     hwms: dict[str, int] = field(default_factory=dict)
     skip: list[str] = field(default_factory=list)
+    rv: list[str] = field(default_factory=list)
+    tip: SegmentHeader | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"hwms": self.hwms, "skip": self.skip}
+        out: dict[str, Any] = {"hwms": self.hwms, "skip": self.skip, "rv": self.rv}
+        if self.tip is not None:
+            out["tip"] = self.tip.to_json()
+        return out
+
+    def skipping(self, logs: set[str]) -> Summary:
+        return Summary(self.hwms, sorted(set(self.skip) | logs), self.rv, self.tip)
 
     @classmethod
     def from_json(cls, value: Any) -> Summary:
         if not isinstance(value, dict):
             raise BadRequest("'summary' must be an object")
-        hwms, skip = value.get("hwms", {}), value.get("skip", [])
+        hwms, skip, rv = value.get("hwms", {}), value.get("skip", []), value.get("rv", [])
         if not isinstance(hwms, dict) or not all(
             isinstance(k, str) and _is_int(v) for k, v in hwms.items()
         ):
             raise BadRequest("'summary.hwms' must map log ids to integers")
-        if not isinstance(skip, list) or not all(isinstance(s, str) for s in skip):
-            raise BadRequest("'summary.skip' must be a list of log ids")
-        return cls(dict(hwms), list(skip))
+        for name, items in (("skip", skip), ("rv", rv)):
+            if not isinstance(items, list) or not all(isinstance(s, str) for s in items):
+                raise BadRequest(f"'summary.{name}' must be a list of strings")
+        tip = value.get("tip")
+        return cls(dict(hwms), list(skip), list(rv),
+                   None if tip is None else parse_header(tip))
+
+
+@dataclass
+class Refusal:
+    """A log's batches this side would not apply, and why (sent back, sealed)."""
+
+    log_id: str
+    device_id: str
+    reason: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"origin": self.log_id, "device_id": self.device_id, "error": self.reason,
+                "message": self.message}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Refusal:
+        if not isinstance(value, dict):
+            raise BadRequest("a refusal must be an object")
+        parts = [value.get(k) for k in ("origin", "device_id", "error", "message")]
+        if not all(isinstance(p, str) for p in parts):
+            raise BadRequest("a refusal needs origin, device_id, error and message")
+        return cls(*[str(p) for p in parts])
 
 
 @dataclass
 class Delta:
-    """Batches in flight, kept as JSON texts or parsed objects, whichever arrived."""
+    """Batches in flight, kept as JSON texts or parsed objects, whichever arrived; who
+    sent them (`sender`, `sender_key`) and the revocations that travel with them."""
 
     origins: dict[str, OriginInfo] = field(default_factory=dict)
     texts: list[str] | None = None
     parsed: list[dict[str, Any]] | None = None
     more: bool = False
     items: int = 0
+    sender: str = ""
+    sender_key: bytes | None = None
+    revocations: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0  # own items the sender left out (too large)
 
     @property
     def empty(self) -> bool:
         return not (self.texts if self.texts is not None else self.parsed)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing at all to hand over."""
+        return self.empty and not self.revocations
+
     def batches_json(self) -> str:
         if self.texts is not None:
             return "[" + ",".join(self.texts) + "]"
-        return json.dumps(self.parsed, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps([_batch_to_json(b) for b in self.parsed or []], ensure_ascii=False,
+                          separators=(",", ":"))
 
     def batches(self) -> list[dict[str, Any]]:
         if self.parsed is None:
@@ -80,6 +140,13 @@ class Delta:
 
     def origins_json(self) -> dict[str, Any]:
         return {log_id: info.to_json() for log_id, info in self.origins.items()}
+
+    def body(self) -> str:
+        """The push request (or the batch part of a pull answer) as JSON text."""
+        return (f'{{"origins":{json.dumps(self.origins_json())},'
+                f'"batches":{self.batches_json()},'
+                f'"key":{json.dumps(b64(self.sender_key or b""))},'
+                f'"revocations":{json.dumps(self.revocations)}}}')
 
 
 class SyncAccess(Protocol):
@@ -92,9 +159,10 @@ class SyncAccess(Protocol):
         """Items above `since`, and this side's own summary."""
         ...
 
-    def push(self, delta: Delta) -> Summary:
+    def push(self, delta: Delta) -> tuple[Summary, list[Refusal], int]:
         """Apply the batches in one transaction; raises `SyncGap` if one starts above the
-        receiver's hwm. Answers the receiver's summary afterwards."""
+        receiver's hwm. Answers the receiver's summary afterwards, the logs it refused
+        and how many items it skipped (stored nowhere, with a recorded error each)."""
         ...
 
 
@@ -107,6 +175,17 @@ def _is_signed(value: Any) -> bool:
     return type(value) is int and -_INT_LIMIT < value < _INT_LIMIT
 
 
+def parse_header(value: Any) -> SegmentHeader:
+    if not isinstance(value, dict):
+        raise BadRequest("a batch header must be an object")
+    log_id, start, up_to, count = (value.get(k) for k in ("origin", "from", "up_to", "count"))
+    entries_hash, sig = unb64(value.get("hash"), 32), unb64(value.get("sig"), signing.SIG_BYTES)
+    if not (isinstance(log_id, str) and type(start) is int and type(up_to) is int
+            and type(count) is int and entries_hash is not None and sig is not None):
+        raise BadRequest("a batch header needs origin, from, up_to, count, hash and sig")
+    return SegmentHeader(log_id, start, up_to, count, entries_hash, sig)
+
+
 def parse_origins(value: Any) -> dict[str, OriginInfo]:
     if not isinstance(value, dict):
         raise BadRequest("'origins' must be an object")
@@ -116,10 +195,13 @@ def parse_origins(value: Any) -> dict[str, OriginInfo]:
             raise BadRequest("each origin must be an object")
         device_id, label = info.get("device_id"), info.get("label", "")
         hostname, created = info.get("hostname", ""), info.get("created", 0)
+        key, cert = unb64(info.get("key", "")), unb64(info.get("cert", ""))
         if not (isinstance(device_id, str) and device_id and isinstance(label, str)
-                and isinstance(hostname, str) and _is_int(created) and len(log_id) <= 64):
+                and isinstance(hostname, str) and _is_int(created) and len(log_id) <= 64
+                and len(device_id) <= 64 and key is not None and cert is not None):
             raise BadRequest(f"origin {log_id!r} is malformed")
-        out[log_id] = OriginInfo(log_id, device_id, label, hostname, created)
+        out[log_id] = OriginInfo(log_id, device_id, label[:255], hostname[:255], created,
+                                 key, cert)
     return out
 
 
@@ -135,17 +217,17 @@ def _check_bucket(item: Any) -> None:
     if item.get("name") is not None and not isinstance(item["name"], str):
         raise BadRequest("bucket item 'name' must be a string or null")
     item.setdefault("name", None)
-    if not (isinstance(item.get("data"), dict) and _is_int(item.get("seq"))
+    if not (isinstance(item.get("data"), str) and _is_int(item.get("seq"))
             and isinstance(item.get("deleted"), bool) and _is_int(item.get("epoch"))):
         raise BadRequest("bucket item has a bad data, seq, deleted or epoch field")
 
 
 def _check_event(item: Any) -> None:
     if not (isinstance(item, list) and len(item) == 6 and _is_int(item[0])
-            and isinstance(item[1], str) and _is_signed(item[2]) and _is_int(item[3])
-            and _is_int(item[4]) and isinstance(item[5], dict)):
+            and isinstance(item[1], str) and _is_signed(item[2]) and _is_signed(item[3])
+            and _is_int(item[4]) and isinstance(item[5], str)):
         raise BadRequest("event items must be [origin_id, bucket, start_us, duration_us, "
-                         "seq, data]")
+                         "seq, data text]")
 
 
 def _check_tombstone(item: Any) -> None:
@@ -154,8 +236,23 @@ def _check_tombstone(item: Any) -> None:
         raise BadRequest("tombstone items must be [origin_id, bucket, seq]")
 
 
+def _held(batch: dict[str, Any]) -> list[tuple[int, bytes]]:
+    held = batch.get("held", [])
+    if not isinstance(held, list):
+        raise BadRequest("batch field 'held' must be a list")
+    out = []
+    for item in held:
+        entry = unb64(item[1], DIGEST_BYTES) if (
+            isinstance(item, list) and len(item) == 2 and _is_int(item[0])) else None
+        if entry is None or not batch["from"] < item[0]:
+            raise BadRequest("held items must be [seq, digest] with seq above 'from'")
+        out.append((item[0], entry))
+    return out
+
+
 def validate_batches(value: Any) -> list[dict[str, Any]]:
-    """Type-check every batch fully before anything is written."""
+    """Type-check every batch fully before anything is written; `held` entries and the
+    signature are decoded in place."""
     if not isinstance(value, list):
         raise BadRequest("'batches' must be a list")
     checks: list[tuple[str, Callable[[Any], None]]] = [
@@ -175,35 +272,76 @@ def validate_batches(value: Any) -> list[dict[str, Any]]:
             seq = item[4] if len(item) == 6 else item[2]
             if not batch["from"] < seq <= batch["up_to"]:
                 raise BadRequest("a batch item's seq lies outside (from, up_to]")
+        if any(not batch["from"] < item["seq"] for item in batch["buckets"]):
+            raise BadRequest("a bucket item's seq lies at or below 'from'")
+        batch["held"] = _held(batch)
+        sig = batch.get("sig")  # none: an older version, refused per log (`trust.py`)
+        batch["sig"] = b"" if sig in (None, "") else unb64(sig, signing.SIG_BYTES)
+        if batch["sig"] is None:
+            raise BadRequest("a batch's 'sig' must be a base64url signature")
     return value
+
+
+def _batch_to_json(batch: dict[str, Any]) -> dict[str, Any]:
+    """A parsed batch back into its wire form (a relay forwarding it unchanged)."""
+    return {**batch, "held": [[seq, b64(d)] for seq, d in batch["held"]],
+            "sig": b64(batch["sig"])}
+
+
+def parse_push(request: dict[str, Any], sender: str) -> Delta:
+    """A push request (or a pull answer) into a `Delta` from `sender`."""
+    key = unb64(request.get("key", ""))
+    revocations = request.get("revocations", [])
+    if not isinstance(revocations, list) or len(revocations) > 10_000:
+        raise BadRequest("'revocations' must be a list")
+    batches = validate_batches(request.get("batches"))
+    return Delta(parse_origins(request.get("origins")), parsed=batches, sender=sender,
+                 sender_key=key or None, revocations=revocations,
+                 items=sum(len(b["events"]) + len(b["tombstones"]) for b in batches))
 
 
 # -- the local side ----------------------------------------------------------------------
 class LocalAccess:
-    """This device's datastore as a `SyncAccess`."""
+    """This device's datastore as a `SyncAccess`. `peer` is the device on the other end
+    (the summary carries our proof of what that device's own log handed out)."""
 
-    def __init__(self, store: Datastore, *,
+    def __init__(self, store: Datastore, *, peer: str = "",
                  on_handout: Callable[[int], None] | None = None,
                  before_commit: Callable[[], None] | None = None) -> None:
+        from aw_server.sync.trust import Verifier  # trust imports this module
+
         self.store = store
+        self.peer = peer
         self.on_handout = on_handout
         self.before_commit = before_commit
+        self.signer = signing.Signer(store.sign_seed(), store.device_id)
+        self.verifier = Verifier(store, self.signer)
 
     def summary(self) -> Summary:
         hwms, skip = self.store.sync_summary()
-        return Summary(hwms, skip)
+        tip = self.store.segment_tip(self.peer) if self.peer else None
+        return Summary(hwms, skip, self.verifier.revocation_ids(), tip)
 
     def pull(self, since: Summary, *, max_items: int = MAX_ITEMS,
              max_bytes: int = MAX_BYTES) -> tuple[Delta, Summary]:
         delta = self.store.read_delta(since.hwms, set(since.skip),
                                       max_items=min(max_items, MAX_ITEMS),
-                                      max_bytes=min(max_bytes, MAX_BYTES))
+                                      max_bytes=min(max_bytes, MAX_BYTES), signer=self.signer)
+        if delta.skipped:
+            self.store.record_own_skipped(delta.skipped)
         if delta.own_up_to and self.on_handout is not None:
             # Recorded outside the database before any of it leaves (log regression check).
             self.on_handout(delta.own_up_to)
-        out = Delta(delta.origins, texts=delta.batches, more=delta.more, items=delta.items)
+        out = Delta(delta.origins, texts=delta.batches, more=delta.more, items=delta.items,
+                    sender=self.store.device_id, sender_key=self.signer.key,
+                    revocations=self.verifier.revocations_for(since.rv),
+                    skipped=len(delta.skipped))
         return out, self.summary()
 
-    def push(self, delta: Delta) -> Summary:
-        self.store.apply_delta(delta.origins, delta.batches(), before_commit=self.before_commit)
-        return self.summary()
+    def push(self, delta: Delta) -> tuple[Summary, list[Refusal], int]:
+        self.verifier.accept_revocations(delta)
+        verified, refused = self.verifier.check(delta)
+        skipped = 0
+        if verified:
+            skipped = self.store.apply_delta(verified, before_commit=self.before_commit).skipped
+        return self.summary(), refused, skipped

@@ -5,9 +5,9 @@
     service.pairing()                    # → {"code", "expires_at", "addresses", ...}
     service.discover()                   # → [{"name", "device_id", "address"}] (zeroconf)
     service.pair("192.168.1.20:5601", "K7QM-2XPA")   # → {"peer": {device_id, name, sas}}
-    service.peers()                      # → [{device_id, name, state, last_sync, ...}]
+    service.peers()                      # → [{device_id, label, state, last_sync, ...}]
     service.sync_now()                   # → {"started": [...]}; Conflict (409) if running
-    service.unpair(device_id, purge=False)
+    service.unpair(device_id, purge=False, revoke=False)
     service.stop()
 
 Every method is thread-safe and raises the typed errors of `aw_server.errors`.
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from dataclasses import asdict
@@ -28,10 +27,13 @@ from typing import Any
 import requests
 
 from aw_server.datastore.store import Datastore
+from aw_server.datastore.sync_items import short_device_id
 from aw_server.errors import AWError, BadRequest, Conflict, NotFound
-from aw_server.sync import crypto, discovery
+from aw_server.sync import crypto, discovery, signing
 from aw_server.sync.client import PeerError, RemotePeer
 from aw_server.sync.endpoint import PeerEndpoint
+from aw_server.sync.faults import FaultPlan
+from aw_server.sync.listener import ListenerControl
 from aw_server.sync.pairing import (
     PairedPeer,
     PairingClosed,
@@ -42,8 +44,9 @@ from aw_server.sync.pairing import (
     unb64,
 )
 from aw_server.sync.peer_api import Listener, create_peer_app
-from aw_server.sync.protocol import LocalAccess, Summary
-from aw_server.sync.scheduler import INTERVAL_S, Scheduler
+from aw_server.sync.protocol import LocalAccess
+from aw_server.sync.regression import LogGuard
+from aw_server.sync.scheduler import INTERVAL_S, Scheduler, outcome_of
 from aw_server.sync.session import run_session
 
 logger = logging.getLogger(__name__)
@@ -51,38 +54,18 @@ logger = logging.getLogger(__name__)
 DEFAULT_PORT = 5601
 TESTING_PORT = 5667
 REVOKED_KEEP_S = 30 * 86400
-_LISTEN_KEY = "sync.listen"
+MAX_LABEL = 100
 
 
-class FaultPlan:
-    """Test builds only (`--testing` and AWSYNC_TEST_FAULT=before_commit:k|after_commit:k):
-    the process dies at that point of the k-th applied chunk, like a kill -9."""
-
-    def __init__(self, spec: str) -> None:
-        stage, _, count = spec.partition(":")
-        self.stage = stage
-        self.at = int(count) if count.isdigit() else 0
-        self.seen = 0
-
-    def hit(self, stage: str) -> None:
-        if stage != self.stage or not self.at:
-            return
-        if stage == "before_commit":
-            self.seen += 1
-        if self.seen >= self.at:
-            logger.warning("AWSYNC_TEST_FAULT %s:%d: exiting now", stage, self.at)
-            os._exit(86)
-
-    def applied(self) -> None:
-        if self.stage == "after_commit":
-            self.seen += 1
-            self.hit("after_commit")
+def default_label(name: str, device_id: str) -> str:
+    """How a peer is shown until the user names it: several devices often share a name."""
+    return f"{name or 'device'} ({short_device_id(device_id)})"
 
 
 class SyncService:
     def __init__(self, store: Datastore, *, hostname: str, testing: bool = False,
-                 db_path: Path | str | None = None,
-                 interval: float | None = None) -> None:
+                 db_path: Path | str | None = None, interval: float | None = None,
+                 default_port: int | None = None) -> None:
         self.store = store
         self.hostname = hostname
         self.testing = testing
@@ -91,16 +74,17 @@ class SyncService:
         self.scheduled = from_env != "off"
         self.interval = interval or (float(from_env) if from_env.replace(".", "").isdigit()
                                      else 0.0) or INTERVAL_S
-        self._sidecar = (Path(str(db_path) + ".sync-log")
-                         if db_path and str(db_path) != ":memory:" else None)
-        self._handed_out = 0
+        self.signer = signing.Signer(store.sign_seed(), store.device_id)
+        self.guard = LogGuard(store, self.signer, db_path)
         self.faults = FaultPlan(os.environ.get("AWSYNC_TEST_FAULT", "")) if testing else None
-        self.responder = Responder(store.device_id, hostname)
+        self.responder = Responder(store.device_id, hostname, self.signer.key)
         self.endpoint = PeerEndpoint(
             store, self.responder, local=self.local_access, on_paired=self._paired_by_peer,
-            on_unpaired=self._removed_by_peer, check_regression=self._check_claimed_log)
+            on_unpaired=self._removed_by_peer, check_regression=self.guard.check_claim)
         self.peer_app = create_peer_app(self.endpoint)
-        self._listener: Listener | None = None
+        self.listener = ListenerControl(
+            store, lambda hosts, port: Listener(self.peer_app, hosts, port),
+            default_port or (TESTING_PORT if testing else DEFAULT_PORT))
         self._scheduler: Scheduler | None = None
         self._lock = threading.Lock()
         self._running: set[str] = set()
@@ -109,13 +93,14 @@ class SyncService:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        self._check_restored()
+        paired = any(p.state == "active" for p in self.store.peers())
+        self.guard.check_at_start(paired)
         self.store.forget_revoked_peers(time.time() - REVOKED_KEEP_S)
-        if any(p.state == "active" for p in self.store.peers()):
+        if paired:
             try:
-                self._ensure_listener()
-            except OSError as exc:
-                logger.error("sync listener could not start: %s", exc)
+                self.listener.ensure()
+            except (OSError, AWError) as exc:
+                logger.error("sync listener could not start: %s", getattr(exc, "message", exc))
         if self.scheduled:
             self._scheduler = Scheduler(self._active_peer_ids, self._scheduled_sync,
                                         interval=self.interval)
@@ -125,67 +110,30 @@ class SyncService:
         self.advertiser.stop()
         if self._scheduler is not None:
             self._scheduler.stop()
-        with self._lock:
-            listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.stop()
+        self.listener.stop()
         for thread in list(self._threads):
             thread.join(10)
 
-    # -- the listener ------------------------------------------------------------------
-    def _listen_config(self) -> tuple[list[str], int]:
-        raw = self.store.get_meta(_LISTEN_KEY)
-        if raw:
-            value = json.loads(raw)
-            return list(value["hosts"]), int(value["port"])
-        return ["0.0.0.0"], TESTING_PORT if self.testing else DEFAULT_PORT
-
-    def _ensure_listener(self, hosts: list[str] | None = None, port: int | None = None) -> None:
-        with self._lock:
-            if hosts is not None or port is not None:
-                current_hosts, current_port = self._listen_config()
-                hosts = hosts if hosts is not None else current_hosts
-                # Port 0 means "any": a running listener on these hosts keeps its port.
-                keep = port is None or (port == 0 and self._listener is not None)
-                port = current_port if keep else port
-                if (hosts, port) != (current_hosts, current_port) and self._listener:
-                    self._listener.stop()
-                    self._listener = None
-                self.store.set_meta(_LISTEN_KEY, json.dumps({"hosts": hosts, "port": port}))
-            if self._listener is None:
-                hosts, port = self._listen_config()
-                listener = Listener(self.peer_app, hosts, port)
-                listener.start()
-                self._listener = listener
-                if port == 0:
-                    # Keep the port the system chose, so peers find us after a restart.
-                    bound = listener.bound[0][1]
-                    self.store.set_meta(_LISTEN_KEY, json.dumps({"hosts": hosts,
-                                                                 "port": bound}))
-                logger.info("sync listener on %s", ", ".join(self.addresses()))
-
     def addresses(self) -> list[str]:
-        listener = self._listener
-        if listener is None:
-            return []
-        out = []
-        for host, port in listener.bound:
-            if host in ("0.0.0.0", "::", ""):
-                out += [f"{ip}:{port}" for ip in _lan_addresses()]
-            else:
-                out.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
-        return out
+        return self.listener.addresses()
+
+    def listen(self, hosts: list[str] | None = None, port: int | None = None
+               ) -> dict[str, Any]:
+        """Where the listener is and may be (`hosts`/`port` given: move it there first)."""
+        if hosts is not None or port is not None:
+            self.listener.ensure(hosts, port)
+        return self.listener.describe()
 
     # -- pairing -----------------------------------------------------------------------
     def pairing(self, *, listen: list[str] | None = None, port: int | None = None,
                 ttl: float | None = None) -> dict[str, Any]:
         """Open the 5-minute window; the code is shown to the user."""
-        self._ensure_listener(listen, port)
+        self.listener.ensure(listen, port)
         seconds = ttl if (ttl and self.testing) else 300.0
         window = self.responder.open(seconds)
-        listener = self._listener
-        advertised = listener is not None and self.advertiser.start(
-            self.store.device_id, self.hostname, listener.bound, self._listen_config()[0],
+        bound = self.listener.listener.bound if self.listener.listener else []
+        advertised = bool(bound) and self.advertiser.start(
+            self.store.device_id, self.hostname, bound, list(self.listener.settings().hosts),
             seconds)
         return {"code": window.code, "expires_at": window.expires,
                 "addresses": self.addresses(), "device_id": self.store.device_id,
@@ -193,22 +141,23 @@ class SyncService:
 
     def discover(self, seconds: float = 2.0) -> list[dict[str, Any]]:
         """Devices on the LAN showing a pairing code right now (needs `zeroconf`)."""
-        return discovery.browse(seconds, self._listen_config()[0],
+        return discovery.browse(seconds, list(self.listener.settings().hosts),
                                 exclude=self.store.device_id)
 
     def pair(self, address: str, code: str, *, listen: list[str] | None = None,
              port: int | None = None) -> dict[str, Any]:
         """Pair with the device at `address` that shows `code`."""
         address = _check_address(address)
-        self._ensure_listener(listen, port)
+        self.listener.ensure(listen, port)
         spake, msg = start_initiator(code)
         me = self.store.device_id
         http = requests.Session()
         try:
             answer = _post_json(http, address, "/sync/v1/pair", {
-                "proto": 1, "device_id": me, "name": self.hostname,
-                "addresses": self.addresses(), "msg": b64(msg)})
-            peer, confirm = finish_initiator(spake, me, self.hostname, msg, answer)
+                "proto": 2, "device_id": me, "name": self.hostname,
+                "addresses": self.addresses(), "msg": b64(msg), "key": b64(self.signer.key)})
+            peer, confirm = finish_initiator(spake, me, self.hostname, msg, self.signer.key,
+                                             answer)
             nonce = crypto.new_nonce()
             response = http.post(f"http://{address}/sync/v1/pair/confirm", timeout=10,
                                  json={"device_id": me, "confirm": b64(confirm),
@@ -229,14 +178,17 @@ class SyncService:
                             code="unconfirmed") from None
         if response.status_code != 200 or ok != {"ok": True}:
             raise PeerError("the other device did not confirm the pairing", code="unconfirmed")
-        self.store.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas)
-        return {"peer": {"device_id": peer.device_id, "name": peer.name, "sas": peer.sas}}
+        self.store.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas,
+                             peer.sign_key)
+        return {"peer": {"device_id": peer.device_id, "name": peer.name, "sas": peer.sas,
+                         "label": default_label(peer.name, peer.device_id)}}
 
     def _paired_by_peer(self, peer: PairedPeer, remote_addr: str) -> None:
         self.advertiser.stop()
         address = next((a for a in peer.addresses if a.rpartition(":")[0].strip("[]")
                         == remote_addr), peer.addresses[0] if peer.addresses else "")
-        self.store.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas)
+        self.store.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas,
+                             peer.sign_key)
 
     def _removed_by_peer(self, device_id: str) -> None:
         logger.warning("device %s removed the pairing with this device", device_id)
@@ -250,43 +202,69 @@ class SyncService:
         for peer in self.store.peers():
             row = asdict(peer)
             del row["key"]
+            row["sign_key"] = signing.fingerprint(peer.sign_key) if peer.sign_key else None
+            row["label"] = peer.label or default_label(peer.name, peer.device_id)
             row["running"] = peer.device_id in running
-            row["last_error"] = peer.last_error
             row["skew_warning"] = peer.skew is not None and abs(peer.skew) > 60
             out.append(row)
         return out
 
+    def set_label(self, device_id: str, label: Any) -> dict[str, Any]:
+        """Name a peer ("" goes back to hostname and short id)."""
+        if not isinstance(label, str) or len(label) > MAX_LABEL \
+                or any(ord(c) < 32 for c in label):
+            raise BadRequest(f"'label' must be text of at most {MAX_LABEL} characters",
+                             param="label")
+        if self.store.peer(device_id) is None:
+            raise NotFound(f"no paired device {device_id}")
+        self.store.set_peer_label(device_id, label.strip())
+        return next(p for p in self.peers() if p["device_id"] == device_id)
+
+    def devices(self) -> list[dict[str, Any]]:
+        return self.store.devices()
+
+    def skipped(self) -> list[dict[str, Any]]:
+        return self.store.skipped_items()
+
     def _active_peer_ids(self) -> list[str]:
         return [p.device_id for p in self.store.peers() if p.state == "active" and p.address]
 
-    def unpair(self, device_id: str, *, purge: bool = False) -> dict[str, Any]:
+    def unpair(self, device_id: str, *, purge: bool = False, revoke: bool = False
+               ) -> dict[str, Any]:
+        """Stop syncing with a paired device. `revoke`: it was lost or stolen, so a
+        revocation signed here goes to every device of the group (none accepts its new
+        data any more); `purge`: delete what it sent here."""
         peer = self.store.peer(device_id)
         if peer is None:
             raise NotFound(f"no paired device {device_id}")
         told = False
-        if peer.state == "active" and peer.address:
+        if peer.state == "active" and peer.address and not revoke:
             try:
                 RemotePeer(peer.address, self.store.device_id, device_id, peer.key).unpair()
                 told = True
             except AWError as exc:
                 logger.info("could not tell %s about the unpairing: %s", device_id, exc)
         self.store.set_peer_state(device_id, "revoked")
+        if revoke:
+            key = peer.sign_key or self.store.device_key(device_id) or bytes(32)
+            self.store.add_revocation(self.signer.revoke(device_id, key,
+                                                         int(time.time() * 1e6)))
         purged = self.store.purge_device(device_id) if purge else 0
-        return {"ok": True, "told_peer": told, "purged_origins": purged}
+        return {"ok": True, "told_peer": told, "revoked": revoke, "purged_origins": purged}
 
     # -- syncing -----------------------------------------------------------------------
-    def local_access(self) -> LocalAccess:
+    def local_access(self, peer: str = "") -> LocalAccess:
         faults = self.faults
-        local = LocalAccess(self.store, on_handout=self._record_handout,
+        local = LocalAccess(self.store, peer=peer, on_handout=self.guard.record_handout,
                             before_commit=(lambda: faults.hit("before_commit"))
                             if faults else None)
         if faults is not None:
             push = local.push
 
-            def push_then_count(delta: Any) -> Summary:
-                summary = push(delta)
+            def push_then_count(delta: Any) -> Any:
+                answer = push(delta)
                 faults.applied()
-                return summary
+                return answer
 
             local.push = push_then_count  # type: ignore[method-assign]
         return local
@@ -310,29 +288,46 @@ class SyncService:
             threads.append(thread)
             self._threads.append(thread)
             thread.start()
-        if wait:
-            for thread in threads:
-                thread.join()
-            return {"started": targets, "results": results}
-        return {"started": targets}
+        if not wait:
+            return {"started": targets}
+        for thread in threads:
+            thread.join()
+        return {"started": targets, "results": results, "report": self._report(results)}
+
+    def _report(self, results: dict[str, Any]) -> list[dict[str, Any]]:
+        """One line per peer, failures first, named as the user named them."""
+        labels = {p["device_id"]: p["label"] for p in self.peers()}
+        lines = [{"device_id": device_id, "label": labels.get(device_id, device_id[:8]),
+                  "ok": "error" not in result, **result}
+                 for device_id, result in results.items()]
+        return sorted(lines, key=lambda line: (line["ok"], line["label"]))
 
     def _session_thread(self, device_id: str, results: dict[str, Any]) -> None:
         try:
             results[device_id] = self._run(device_id)
+        except Exception:
+            logger.exception("sync with %s failed", device_id)
+            results[device_id] = {"error": "internal error (the server log has the details)",
+                                  "error_code": "internal"}
+            self.store.record_peer_sync(device_id, error=results[device_id]["error"],
+                                        nbytes=0, skew=None)
         finally:
             with self._lock:
                 self._running.discard(device_id)
                 self._threads = [t for t in self._threads if t.is_alive()
                                  and t is not threading.current_thread()]
+            if self._scheduler is not None and device_id in results:
+                self._scheduler.note(device_id, outcome_of(results[device_id].get(
+                    "error_code")))
 
-    def _scheduled_sync(self, device_id: str) -> bool:
+    def _scheduled_sync(self, device_id: str) -> str:
         with self._lock:
             if device_id in self._running:
-                return True
+                return "ok"
             self._running.add(device_id)
         results: dict[str, Any] = {}
         self._session_thread(device_id, results)
-        return results.get(device_id, {}).get("error_code") != "unreachable"
+        return outcome_of(results.get(device_id, {}).get("error_code"))
 
     def _run(self, device_id: str) -> dict[str, Any]:
         peer = self.store.peer(device_id)
@@ -340,8 +335,8 @@ class SyncService:
             return {"error": "not paired", "error_code": "unknown"}
         remote = RemotePeer(peer.address, self.store.device_id, device_id, peer.key)
         try:
-            result = run_session(self.local_access(), remote,
-                                 check_remote_summary=self._check_claimed_log)
+            result = run_session(self.local_access(device_id), remote,
+                                 check_remote_summary=self.guard.check_claim)
         except AWError as exc:
             code = getattr(exc, "code", exc.error_type)
             if code == "revoked" and getattr(exc, "trusted", False):
@@ -349,61 +344,23 @@ class SyncService:
             self.store.record_peer_sync(device_id, error=exc.message,
                                         nbytes=remote.bytes_sent + remote.bytes_received,
                                         skew=remote.skew_s)
-            return {"error": exc.message, "error_code": code}
+            return {"error": exc.message, "error_code": code,
+                    "bytes_sent": remote.bytes_sent, "bytes_received": remote.bytes_received}
         finally:
             remote.http.close()
         nbytes = remote.bytes_sent + remote.bytes_received
-        self.store.record_peer_sync(device_id, error=None, nbytes=nbytes, skew=remote.skew_s)
-        return {**asdict(result), "bytes_sent": remote.bytes_sent,
-                "bytes_received": remote.bytes_received, "requests": remote.requests}
-
-    # -- log regression (restored database) ----------------------------------------------
-    def _check_claimed_log(self, summary: Summary) -> None:
-        claimed = summary.hwms.get(self.store.db.log_id, 0)
-        if claimed > self.store.own_max_seq():
-            logger.error("a peer holds more of this database's log than the database itself: "
-                         "it was restored from a backup. Starting a new change log.")
-            self._rotate()
-
-    def _check_restored(self) -> None:
-        if self._sidecar is None:
-            return
-        try:
-            state = json.loads(self._sidecar.read_text(encoding="utf-8"))
-            log_id, handed = str(state["log_id"]), int(state["handed_out"])
-        except (OSError, ValueError, KeyError, TypeError):
-            if any(p.state == "active" for p in self.store.peers()):
-                logger.warning("sync log record %s is missing; starting a new change log",
-                               self._sidecar)
-                self._rotate()
-            else:
-                self._write_sidecar(0)
-            return
-        if log_id != self.store.db.log_id or handed > self.store.own_max_seq():
-            logger.error("this database is older than what it already sent to peers (restored "
-                         "from a backup or copied): starting a new change log")
-            self._rotate()
-        else:
-            self._handed_out = handed
-
-    def _rotate(self) -> None:
-        self.store.rotate_log()
-        self._write_sidecar(0)
-
-    def _record_handout(self, up_to: int) -> None:
-        if up_to > self._handed_out:
-            self._write_sidecar(up_to)
-
-    def _write_sidecar(self, handed: int) -> None:
-        self._handed_out = handed
-        if self._sidecar is None:
-            return
-        tmp = self._sidecar.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            json.dump({"log_id": self.store.db.log_id, "handed_out": handed}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self._sidecar)
+        out = {**asdict(result), "bytes_sent": remote.bytes_sent,
+               "bytes_received": remote.bytes_received, "requests": remote.requests}
+        if result.refused:
+            # The rest went through; what was refused stays visible until a clean sync.
+            first = result.refused[0]
+            out["error"] = (f"refused the data of device {first['device_id'][:8]}: "
+                            f"{first['message']}" + (f" (and {len(result.refused) - 1} "
+                                                     "more)" if len(result.refused) > 1 else ""))
+            out["error_code"] = first["error"]
+        self.store.record_peer_sync(device_id, error=out.get("error"), nbytes=nbytes,
+                                    skew=remote.skew_s, completed=True)
+        return out
 
 
 def _check_address(address: Any) -> str:
@@ -432,15 +389,3 @@ def _post_json(http: requests.Session, address: str, path: str,
                                 "too many tries): open a new one there")
         raise PeerError(f"pairing refused by {address}: {word} {message}".strip(), code=word)
     return answer
-
-
-def _lan_addresses() -> list[str]:
-    """This machine's outward-facing IPv4 address (no packet is sent)."""
-    found = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))
-            found.append(probe.getsockname()[0])
-        except OSError:
-            pass
-    return found or ["127.0.0.1"]

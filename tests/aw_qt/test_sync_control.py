@@ -14,6 +14,7 @@ from aw_qt.background import Notice
 from aw_qt.server import ServerHandle, ServerMode
 from aw_qt.sync_control import MISSING_PACKAGES, SyncControl, ago, format_sas, window_text
 from aw_qt.sync_report import outcomes, peer_name, peer_sort_key
+from aw_server.datastore.sync_items import short_device_id
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import embedded_server
 
@@ -30,6 +31,11 @@ def pair(a: Device, b: Device) -> dict[str, Any]:
     assert job.result is not None
     peer: dict[str, Any] = job.result["peer"]
     return peer
+
+
+def label(device: Device) -> str:
+    """How a peer is shown until renamed: its hostname and short device id."""
+    return f"{device.name} ({short_device_id(device.device_id)})"
 
 
 def add_bucket(device: Device, bucket: str) -> None:
@@ -56,6 +62,20 @@ def restart(device: Device, tmp_path: Path) -> None:
         time.sleep(0.05)
 
 
+def test_the_peer_line_shows_the_label_and_the_last_attempt() -> None:
+    from aw_qt.sync_control import peer_view
+
+    row = {"device_id": "d" * 36, "name": "laptop", "label": "Work laptop", "state": "active",
+           "last_sync": 1000.0, "last_attempt": 1000.0 + 3600, "last_error": "cannot reach it"}
+    view = peer_view(row, now=1000.0 + 3660)
+    assert view.line == "Work laptop: sync failed: cannot reach it"
+    assert view.details[:3] == ("Last synced 1 h ago", "Last attempt 1 min ago",
+                                "Last error: cannot reach it")
+    row.update(last_attempt=1000.0, last_error="refused the data of device 0f3c: revoked")
+    assert peer_view(row, now=1060.0).line == "Work laptop: synced 1 min ago, with an error"
+    assert peer_view({"device_id": "e" * 36, "name": "pc"}, now=0).line == "pc: never synced"
+
+
 def test_ago_is_coarse_and_never_negative() -> None:
     assert [ago(s) for s in (-5, 0, 59, 60, 299, 300, 3599, 3600, 86399, 86400, 3 * 86400)] == [
         "just now", "just now", "just now", "1 min ago", "4 min ago", "5 min ago",
@@ -77,9 +97,9 @@ def test_pairing_shows_the_code_and_both_sides_get_the_same_confirmation_code(
     assert job.wait(20) and job.error is None, job.error
     assert job.result is not None
     theirs = beta.ctl.sync.newly_paired(known)
-    assert theirs is not None and theirs.name == "alpha"
+    assert theirs is not None and theirs.name == label(alpha)
     assert theirs.sas == job.result["peer"]["sas"] and len(theirs.sas) == 6
-    assert [p.line for p in alpha.ctl.sync.peers()] == ["beta: never synced"]
+    assert [p.line for p in alpha.ctl.sync.peers()] == [f"{label(beta)}: never synced"]
     assert f"Confirmation code: {format_sas(theirs.sas)}" in alpha.ctl.sync.peers()[0].details
 
 
@@ -112,12 +132,12 @@ def test_sync_now_runs_in_the_background_and_the_line_says_when(
     assert job.wait(30) and job.error is None, job.error
     notices = ticks(alpha, 2)
     assert len(notices) == 1 and notices[0].title == "Sync"
-    assert re.fullmatch(r"Synced with beta: [1-9]\d* changes? received, [1-9]\d* sent\.",
-                        notices[0].text), notices
+    expected = rf"Synced with {re.escape(label(beta))}: [1-9]\d* changes? received, [1-9]\d* sent\."
+    assert re.fullmatch(expected, notices[0].text), notices
     assert any(b.startswith("window_beta-synced-from-") for b in alpha.server.store.bucket_ids())
-    assert [p.line for p in alpha.ctl.sync.peers()] == ["beta: last synced just now"]
+    assert [p.line for p in alpha.ctl.sync.peers()] == [f"{label(beta)}: last synced just now"]
     alpha.ctl.sync.clock = lambda: time.time() + 5 * 60 + 1
-    assert [p.line for p in alpha.ctl.sync.peers()] == ["beta: last synced 5 min ago"]
+    assert [p.line for p in alpha.ctl.sync.peers()] == [f"{label(beta)}: last synced 5 min ago"]
     assert alpha.ctl.sync.sync_now_text() == "Sync now" and alpha.ctl.sync.can_sync_now()
 
 
@@ -132,16 +152,16 @@ def test_a_failing_sync_is_notified_once_per_error(devices: tuple[Device, Device
     scheduled.sync_now(wait=True)
     notices = ticks(alpha)
     assert len(notices) == 1 and notices[0].title == "Sync failed"
-    assert notices[0].text.startswith("Sync with beta failed: ")
+    assert notices[0].text.startswith(f"Sync with {label(beta)} failed: ")
     line = alpha.ctl.sync.peers()[0].line
-    assert line.startswith("beta: sync failed: ")
+    assert line.startswith(f"{label(beta)}: sync failed: ")
     scheduled.sync_now(wait=True)  # the same error again: no second balloon
     assert ticks(alpha) == []
     restart(beta, tmp_path)
     try:
         scheduled.sync_now(wait=True)
         assert ticks(alpha) == []
-        assert alpha.ctl.sync.peers()[0].line == "beta: last synced just now"
+        assert alpha.ctl.sync.peers()[0].line == f"{label(beta)}: last synced just now"
     finally:
         beta.server.stop()
     scheduled.sync_now(wait=True)  # failing after a success is news again
@@ -161,7 +181,7 @@ def test_errors_from_before_the_start_are_not_announced(devices: tuple[Device, D
     fresh = SyncControl.for_server(ServerHandle(ServerMode.EMBEDDED, alpha.server.port,
                                                 alpha.server))
     assert fresh.check() == [] and fresh.check() == []
-    assert fresh.peers()[0].line.startswith("beta: sync failed: cannot reach")
+    assert fresh.peers()[0].line.startswith(f"{label(beta)}: sync failed: cannot reach")
 
 
 def test_unpair_with_purge_removes_the_device_and_its_data(
@@ -176,10 +196,12 @@ def test_unpair_with_purge_removes_the_device_and_its_data(
     ticks(alpha)
     unpair = alpha.ctl.sync.unpair(beta.device_id, purge=True)
     assert unpair.wait(30) and unpair.error is None, unpair.error
-    assert ticks(alpha) == [Notice("Sync", "Unpaired beta and deleted its data on this device.")]
+    assert ticks(alpha) == [
+        Notice("Sync", f"Unpaired {label(beta)} and deleted its data on this device.")]
     assert alpha.ctl.sync.peers() == [] and not alpha.ctl.sync.can_sync_now()
     assert not set(mirrors) & set(alpha.server.store.bucket_ids())
-    assert [p.line for p in beta.ctl.sync.peers()] == ["alpha: alpha removed this pairing"]
+    assert [p.line for p in beta.ctl.sync.peers()] == [
+        f"{label(alpha)}: {label(alpha)} removed this pairing"]
 
 
 @pytest.mark.parametrize(("mode", "reason"), [
@@ -221,7 +243,7 @@ def test_devices_are_listed_by_name_whatever_the_pairing_order(
     alpha, beta = devices
     pair(alpha, gamma)  # paired first, listed last
     pair(alpha, beta)
-    assert [p.name for p in alpha.ctl.sync.peers()] == ["beta", "gamma"]
+    assert [p.name for p in alpha.ctl.sync.peers()] == [label(beta), label(gamma)]
 
 
 def test_sync_now_with_one_device_down_is_one_notice_with_the_failure_first(
@@ -237,15 +259,16 @@ def test_sync_now_with_one_device_down_is_one_notice_with_the_failure_first(
     assert len(notices) == 1, notices
     assert notices[0].title == "Sync failed with 1 of 2 devices"
     failed, synced = notices[0].text.splitlines()
-    assert failed.startswith("Sync with gamma failed: cannot reach")
-    assert re.fullmatch(r"Synced with beta: [1-9]\d* changes? received, \d+ sent\.", synced)
+    assert failed.startswith(f"Sync with {label(gamma)} failed: cannot reach")
+    assert re.fullmatch(rf"Synced with {re.escape(label(beta))}: [1-9]\d* changes? received, "
+                        r"\d+ sent\.", synced)
     beta.server.stop()  # the schedule's next round fails for both: still one notice
     scheduled = alpha.server.sync
     assert scheduled is not None
     scheduled.sync_now(wait=True)
     later = ticks(alpha)
     assert [n.title for n in later] == ["Sync failed"]  # gamma's error was told already
-    assert later[0].text.startswith("Sync with beta failed: ")
+    assert later[0].text.startswith(f"Sync with {label(beta)} failed: ")
 
 
 def test_several_devices_failing_together_is_one_notice(
@@ -262,7 +285,7 @@ def test_several_devices_failing_together_is_one_notice(
     notices = ticks(alpha)
     assert [n.title for n in notices] == ["Sync failed with 2 devices"]
     assert [line.split(" failed")[0] for line in notices[0].text.splitlines()] == [
-        "Sync with beta", "Sync with gamma"]
+        f"Sync with {label(beta)}", f"Sync with {label(gamma)}"]
 
 
 def test_the_order_is_by_label_when_the_status_has_one() -> None:

@@ -18,7 +18,7 @@ from aw_qt.tray import TrayApp
 from aw_server.sync import discovery
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import quiet_controller
-from tests.aw_qt.test_sync_control import add_bucket, pair
+from tests.aw_qt.test_sync_control import add_bucket, label, pair
 
 
 @pytest.fixture
@@ -79,7 +79,8 @@ def test_pair_sync_and_failure_through_the_menu_and_dialogs(
 
     tray.app_menu.refresh()
     peer_line = actions[f"sync-peer:{beta.device_id}"]
-    assert peer_line.text() == "beta: never synced" and not actions["sync-none"].isVisible()
+    assert peer_line.text() == f"{label(beta)}: never synced"
+    assert not actions["sync-none"].isVisible()
     assert actions["sync-now"].isEnabled()
     add_bucket(beta, "window_beta")
     actions["sync-now"].trigger()
@@ -87,17 +88,17 @@ def test_pair_sync_and_failure_through_the_menu_and_dialogs(
     qtbot.waitUntil(lambda: any(n.startswith("Synced with beta") for n in notes),
                     timeout=10000)
     tray.app_menu.refresh()
-    assert peer_line.text() == "beta: last synced just now"
+    assert peer_line.text() == f"{label(beta)}: last synced just now"
 
     beta.server.stop()
     actions["sync-now"].trigger()
-    qtbot.waitUntil(lambda: any(n.startswith("Sync with beta failed") for n in notes),
+    qtbot.waitUntil(lambda: any(n.startswith(f"Sync with {label(beta)} failed") for n in notes),
                     timeout=30000)
     for _ in range(3):
         tray.tick()
-    assert sum(n.startswith("Sync with beta failed") for n in notes) == 1
+    assert sum(n.startswith(f"Sync with {label(beta)} failed") for n in notes) == 1
     tray.app_menu.refresh()  # an error line more: the device's submenu is rebuilt
-    assert actions[f"sync-peer:{beta.device_id}"].text().startswith("beta: sync failed: ")
+    assert actions[f"sync-peer:{beta.device_id}"].text().startswith(f"{label(beta)}: sync failed: ")
     details = [a.text() for a in actions.values() if a.objectName().startswith("sync-detail:")]
     assert any(d.startswith("Last error: ") for d in details)
 
@@ -113,7 +114,7 @@ def test_unpair_from_the_menu_asks_and_can_delete_the_data(
     tray.app_menu.actions[f"sync-unpair:{beta.device_id}"].trigger()
     box = tray.dialogs[-1]
     assert isinstance(box, QMessageBox) and box.objectName() == "unpair"
-    assert "Unpair beta?" in box.text()
+    assert f"Unpair {label(beta)}?" in box.text()
     purge = box.checkBox()
     assert purge is not None and not purge.isChecked()
     purge.setChecked(True)
@@ -168,7 +169,7 @@ def test_devices_in_the_submenu_are_in_name_order(
     pair(alpha, beta)
     menu = open_sync_menu(tray)
     lines = [a.text() for a in menu.actions() if a.objectName().startswith("sync-peer:")]
-    assert lines == ["beta: never synced", "gamma: never synced"]
+    assert lines == [f"{label(beta)}: never synced", f"{label(gamma)}: never synced"]
     menu.grab().save(str(artifacts / "sync-submenu-offscreen.png"))
 
 

@@ -61,7 +61,8 @@ ROUTES = [
           response="EventList", statuses={404: "no such bucket"}),
     Route(f"{BUCKET}/events", ("POST",), post_events,
           "Insert one event or a list (an event with the id of a stored one replaces it)",
-          "events", body="EventOrList", statuses={404: "no such bucket"}),
+          "events", body="EventOrList",
+          statuses={404: "no such bucket", 413: "an event is above max_event_kb"}),
     Route(f"{BUCKET}/events/count", ("GET",), count_events, "How many events overlap the range",
           "events", params=RANGE, response="Integer", statuses={404: "no such bucket"}),
     Route(f"{BUCKET}/events/<int:event_id>", ("GET",), get_event, "One event by id", "events",
@@ -73,5 +74,6 @@ ROUTES = [
           "else insert", "events",
           params=(Param("pulsetime", "number", "seconds the last event may be extended by",
                         required=True),),
-          body="Event", response="Event", statuses={404: "no such bucket"}),
+          body="Event", response="Event",
+          statuses={404: "no such bucket", 413: "the event is above max_event_kb"}),
 ]

@@ -95,18 +95,44 @@ def sync_now() -> Response:
     return json_response(_service().sync_now(device_id, wait=body.get("wait") is True))
 
 
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f"'{name}' must be true or false", param=name)
+    return value
+
+
 def unpair(device_id: str) -> Response:
     body = _body(optional=True)
-    purge = body.get("purge", False)
-    if not isinstance(purge, bool):
-        raise BadRequest("'purge' must be true or false", param="purge")
-    return json_response(_service().unpair(device_id, purge=purge))
+    return json_response(_service().unpair(device_id, purge=_flag(body, "purge"),
+                                           revoke=_flag(body, "revoke")))
+
+
+def rename_peer(device_id: str) -> Response:
+    return json_response(_service().set_label(device_id, _body().get("label")))
+
+
+def get_listen() -> Response:
+    return json_response(_service().listen())
+
+
+def set_listen() -> Response:
+    body = _body()
+    return json_response(_service().listen(_opt_list(body, "listen"), _opt_int(body, "port")))
+
+
+def list_devices() -> Response:
+    return json_response(_service().devices())
+
+
+def list_skipped() -> Response:
+    return json_response(_service().skipped())
 
 
 ROUTES = [
     Route("/api/0/sync/pairing", ("POST",), open_pairing,
           "Open a 5-minute pairing window with a one-time code", "sync",
-          statuses={415: "body is not JSON"}),
+          statuses={409: "the sync port asked for is in use", 415: "body is not JSON"}),
     Route("/api/0/sync/pair", ("POST",), pair,
           "Pair with the device at 'address' that shows 'code'", "sync",
           statuses={401: "wrong code", 410: "no pairing window open there",
@@ -116,9 +142,24 @@ ROUTES = [
     Route("/api/0/sync/discover", ("GET",), discover,
           "Devices on the LAN with an open pairing window (needs the zeroconf package)", "sync",
           statuses={503: "zeroconf is not installed"}),
-    Route("/api/0/sync/now", ("POST",), sync_now, "Sync with every paired device now", "sync",
-          statuses={409: "a sync with that device is already running"}),
+    Route("/api/0/sync/now", ("POST",), sync_now,
+          "Sync with every paired device now ('wait': answer each one's result, failures "
+          "first)", "sync", statuses={409: "a sync with that device is already running"}),
     Route("/api/0/sync/peers/<string:device_id>", ("DELETE",), unpair,
-          "Unpair a device ('purge': also delete its mirrored buckets here)", "sync",
+          "Unpair a device ('purge': also delete its mirrored buckets here; 'revoke': it was "
+          "lost or stolen, every device of the group refuses its new data)", "sync",
           statuses={404: "no such paired device"}),
+    Route("/api/0/sync/peers/<string:device_id>", ("PUT",), rename_peer,
+          "Name a paired device ('label'; empty: hostname and short id)", "sync",
+          statuses={404: "no such paired device", 415: "body is not JSON"}),
+    Route("/api/0/sync/listen", ("GET",), get_listen,
+          "Where the sync listener listens, and the interfaces it may use", "sync"),
+    Route("/api/0/sync/listen", ("PUT",), set_listen,
+          "Move the sync listener ('listen': addresses, 'port': null keeps it, 0 any free)",
+          "sync", statuses={409: "the port is in use by another program",
+                            415: "body is not JSON"}),
+    Route("/api/0/sync/devices", ("GET",), list_devices,
+          "Every device whose data this one holds or knows, by key, and revocations", "sync"),
+    Route("/api/0/sync/skipped", ("GET",), list_skipped,
+          "Items left out of sync (too large, unusable values), newest first", "sync"),
 ]

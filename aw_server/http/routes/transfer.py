@@ -190,5 +190,6 @@ ROUTES = [
           statuses={404: "no such bucket"}),
     Route("/api/0/import", ("POST",), import_all,
           "Import an export (JSON body or multipart file); events already present are skipped",
-          "export", body="Export", response="ImportResult"),
+          "export", body="Export", response="ImportResult",
+          statuses={413: "an event is above max_event_kb: nothing is imported"}),
 ]

@@ -21,6 +21,7 @@ import requests
 
 from aw_server.config import ServerConfig
 from aw_server.datastore.legacy_import import standard_database_paths
+from aw_server.datastore.sync_items import short_device_id
 from aw_server.serve import Server
 from aw_server.transfer_csv import read_csv
 from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
@@ -79,9 +80,13 @@ def test_sync_page_pairs_syncs_and_unpairs(browser: Any, devices: tuple[Server, 
                   json=[{"timestamp": f"2024-01-01T10:00:0{i}Z", "duration": 1,
                          "data": {"app": "vim", "title": str(i)}} for i in range(5)])
 
-    # The desktop shows a code ...
+    # The desktop shows a code, reachable where it already listens (this computer only)...
     on_desktop.open("#/sync")
     on_desktop.page.get_by_text("No paired devices yet").wait_for()
+    choice = on_desktop.page.locator("#pair-listen")
+    choice.locator("option").first.wait_for(state="attached")
+    assert choice.evaluate("s => s.options[s.selectedIndex].text") == \
+        "This computer only (127.0.0.1)"
     on_desktop.page.click("#pair-show")
     code = on_desktop.page.locator("#pair-code")
     code.wait_for()
@@ -107,10 +112,16 @@ def test_sync_page_pairs_syncs_and_unpairs(browser: Any, devices: tuple[Server, 
 
     row = on_laptop.page.locator("tr[data-device]")
     row.wait_for()
-    assert "desktop" in row.inner_text() and "Paired" in row.inner_text()
+    short = short_device_id(desktop.store.device_id)
+    assert f"desktop ({short})" in row.inner_text() and "Paired" in row.inner_text()
     assert "never" in row.inner_text()
+    row.locator("button:has-text('Rename')").click()  # several devices are called alike
+    on_laptop.page.fill("dialog[open] #peer-label", "Work desktop")
+    on_laptop.page.click("dialog[open] button:has-text('Rename')")
+    on_laptop.page.get_by_text("Renamed to Work desktop.").wait_for()
+    assert row.locator(".peer-name").inner_text() == "Work desktop"
     row.locator("button:has-text('Sync now')").click()
-    on_laptop.page.get_by_text("Synced with desktop").wait_for()
+    on_laptop.page.get_by_text("Synced with Work desktop").wait_for()
     assert "just now" in row.inner_text()
     assert "bytes" in row.locator("td.num").inner_text() or "KiB" in row.locator(
         "td.num").inner_text()
@@ -136,14 +147,16 @@ def test_sync_page_pairs_syncs_and_unpairs(browser: Any, devices: tuple[Server, 
         on_laptop.shot("sync-already-running")
     finally:
         silent.close()  # resets the pending connection: the sync fails
-    on_laptop.page.get_by_text("Sync with desktop failed").wait_for()
+    on_laptop.page.get_by_text("Sync with Work desktop failed").wait_for()
     assert row.locator(".sync-error").inner_text() != "—"
+    assert "tried" in row.inner_text()  # the failed attempt, besides the last sync
 
     # Unpair, deleting what came from the desktop.
     row.locator("button:has-text('Unpair')").click()
     dialog = on_laptop.page.locator("dialog[open]")
-    assert "Unpair desktop?" in dialog.inner_text()
-    dialog.get_by_label("Also delete the data mirrored from desktop on this device").check()
+    assert "Unpair Work desktop?" in dialog.inner_text()
+    assert "was lost or stolen: revoke it on every device" in dialog.inner_text()
+    dialog.get_by_label("Also delete the data mirrored from Work desktop on this device").check()
     on_laptop.shot("sync-unpair-dialog")
     dialog.locator("button:has-text('Unpair')").click()
     on_laptop.page.get_by_text("Its mirrored data was deleted").wait_for()

@@ -23,6 +23,7 @@ from aw_server.datastore.direct import (
     insert_events,
 )
 from aw_server.datastore.import_source import Batch, ImportSourceError, SourceBucket
+from aw_server.datastore.schema import SCHEMA_VERSION
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import TransferOps
 
@@ -410,7 +411,7 @@ def test_direct_state_round_trips_through_its_column(tmp_path: Path) -> None:
     assert state.enabled and state.cursor is None and state.buckets == {}
     assert DirectState.from_json(state.to_json()) == state
     conn = sqlite3.connect(tmp_path / "db.sqlite")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 

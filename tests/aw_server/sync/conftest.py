@@ -1,11 +1,14 @@
-"""Fixtures: real aw-server processes on loopback ports, paired through the local API."""
+"""Fixtures: real aw-server processes on loopback ports, paired through the local API, and
+three datastores in process (`trio`) for the session code without HTTP."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from aw_server.datastore.store import Datastore
 from tests.aw_server.sync.devices import Device, start_devices
 
 
@@ -28,3 +31,11 @@ def shared_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devi
 @pytest.fixture
 def pair_ab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Device, Device]]:
     yield from _paired(tmp_path_factory, "pair")
+
+
+@pytest.fixture
+def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
+    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
+    yield stores
+    for store in stores:
+        store.close()

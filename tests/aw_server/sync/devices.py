@@ -150,7 +150,8 @@ class Device:
             return str(conn.execute("SELECT log_id FROM origin WHERE is_self = 1").fetchone()[0])
 
     def digest(self) -> str:
-        """Everything sync may write: rows, seqs, marks, tombstones, peers and their keys."""
+        """Everything sync may write: rows, seqs, marks, tombstones, peers and their keys,
+        device keys, stored batch proofs, revocations and skipped items."""
         h = hashlib.sha256()
         with self.db() as conn:
             for sql in (
@@ -160,8 +161,12 @@ class Device:
                 "ORDER BY key",
                 "SELECT origin, origin_id, seq FROM tombstone ORDER BY origin, origin_id",
                 "SELECT origin, hwm FROM sync_hwm ORDER BY origin",
-                "SELECT id, log_id, device_id, blocked FROM origin ORDER BY id",
-                "SELECT device_id, key, state FROM sync_peer ORDER BY device_id",
+                "SELECT id, log_id, device_id, blocked, created, cert FROM origin ORDER BY id",
+                "SELECT device_id, key, state, sign_key FROM sync_peer ORDER BY device_id",
+                "SELECT origin, up_to, start, sig, entries FROM sync_segment ORDER BY 1, 2",
+                "SELECT device_id, key FROM sync_device ORDER BY device_id",
+                "SELECT device_id, key, by_device, at, sig FROM sync_revocation ORDER BY 1",
+                "SELECT origin, seq, reason FROM sync_skipped ORDER BY origin, seq",
             ):
                 for row in conn.execute(sql):
                     h.update(repr(row).encode())

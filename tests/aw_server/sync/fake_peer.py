@@ -7,13 +7,16 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from aw_server.sync import crypto
+from aw_server.sync import crypto, signing
 from aw_server.sync.client import seal_request
 from aw_server.sync.pairing import b64, finish_initiator, start_initiator, unb64
+
+if TYPE_CHECKING:
+    from tests.aw_server.sync.devices import Device
 
 
 @dataclass
@@ -30,14 +33,30 @@ class FakePeer:
         self.server_id = server_id
         self.device_id = str(uuid.uuid4())
         self.key = b""
+        self.signer = signing.Signer(uuid.uuid4().bytes * 2, self.device_id)
+
+    @classmethod
+    def impersonating(cls, device: Device, server: Device) -> FakePeer:
+        """A real paired device turned hostile: its own device id and pairing key, read
+        from its database (what malware or a thief on that device has), talking to
+        `server`'s sync listener."""
+        peer = cls(server.sync_address, server.device_id)
+        peer.device_id = device.device_id
+        with device.db() as conn:
+            peer.key = bytes(conn.execute("SELECT key FROM sync_peer WHERE device_id = ?",
+                                          (server.device_id,)).fetchone()[0])
+            seed = conn.execute("SELECT value FROM meta WHERE key = 'sync.sign_seed'")
+            peer.signer = signing.Signer(bytes.fromhex(seed.fetchone()[0]), device.device_id)
+        return peer
 
     def pair(self, code: str) -> None:
         spake, msg = start_initiator(code)
         answer = requests.post(f"http://{self.address}/sync/v1/pair", timeout=10, json={
-            "proto": 1, "device_id": self.device_id, "name": "fake", "addresses": [],
-            "msg": b64(msg)})
+            "proto": 2, "device_id": self.device_id, "name": "fake", "addresses": [],
+            "msg": b64(msg), "key": b64(self.signer.key)})
         assert answer.status_code == 200, answer.text
-        peer, confirm = finish_initiator(spake, self.device_id, "fake", msg, answer.json())
+        peer, confirm = finish_initiator(spake, self.device_id, "fake", msg, self.signer.key,
+                                         answer.json())
         confirmed = requests.post(f"http://{self.address}/sync/v1/pair/confirm", timeout=10,
                                   json={"device_id": self.device_id, "confirm": b64(confirm),
                                         "nonce": b64(crypto.new_nonce())})

@@ -43,7 +43,8 @@ def test_sync_routes_are_registered_on_the_main_api(built: Server) -> None:
     ours = {r.rule for r in api_routes() if r.rule.startswith("/api/0/sync")}
     assert ours == {"/api/0/sync/pairing", "/api/0/sync/pair", "/api/0/sync/peers",
                     "/api/0/sync/now", "/api/0/sync/peers/<string:device_id>",
-                    "/api/0/sync/discover"}
+                    "/api/0/sync/discover", "/api/0/sync/listen", "/api/0/sync/devices",
+                    "/api/0/sync/skipped"}
     mapped = {r.rule for r in built.app.url_map.iter_rules()}
     assert ours <= mapped
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_store import ORIGIN_KEY, SyncGap, short_device_id
-from aw_server.errors import Forbidden
+from aw_server.errors import BucketIdTaken, Forbidden, NoSuchBucket
 from aw_server.models import Event
 from aw_server.sync.protocol import Delta, LocalAccess, Summary
 from tests.aw_server.sync.helpers import (
@@ -25,14 +24,6 @@ from tests.aw_server.sync.helpers import (
     sync,
     views,
 )
-
-
-@pytest.fixture
-def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
-    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
-    yield stores
-    for store in stores:
-        store.close()
 
 
 def test_mirror_copies_bucket_fields_one_by_one_and_is_read_only(trio: list[Datastore]) -> None:
@@ -174,6 +165,7 @@ def test_self_rows_are_never_imported(trio: list[Datastore]) -> None:
 
 
 def test_rotated_log_supersedes_the_old_one_on_peers(trio: list[Datastore]) -> None:
+    """The new log's certificate, signed by its device, is what makes peers retire the old."""
     a, b, c = trio
     a.create_bucket(bucket("w"))
     a.insert_events("w", [Event(T0, S, {"v": 1})])
@@ -281,3 +273,26 @@ def test_events_an_import_published_directly_sync_edit_and_delete_like_any(
     assert_converged([a, b])
     mirrored = views(b)[a.db.log_id]["events"].values()
     assert len(mirrored) == 60 and sum(1 for e in mirrored if e[3] == {"edited": True}) == 1
+
+
+def test_an_own_bucket_never_takes_a_mirrors_id_live_or_deleted(trio: list[Datastore]) -> None:
+    """The defect: `create_bucket` revived a deleted mirror's row as an own bucket (still
+    the other origin's row), and every later sync from this store failed."""
+    a, b, c = trio
+    c.create_bucket(bucket("edge"))
+    c.insert_events("edge", [Event(T0, S, {"from": "c"})])
+    sync(b, c)
+    mirror = f"edge-synced-from-{short_device_id(c.device_id)}"
+    with pytest.raises(BucketIdTaken, match="mirror of bucket 'edge' of device"):
+        b.create_bucket(bucket(mirror))  # live mirror: 409, not 304
+    c.delete_bucket("edge")
+    sync(b, c)
+    assert mirror not in b.bucket_ids()
+    with pytest.raises(BucketIdTaken, match=r"deleted there"):
+        b.create_bucket(bucket(mirror))
+    with pytest.raises(NoSuchBucket):
+        b.insert_events(mirror, [Event(T0, S, {})])
+    b.create_bucket(bucket("own"))
+    b.insert_events("own", [Event(T0, S, {"from": "b"})])
+    sync(a, b)  # B's whole log still syncs
+    assert_converged([a, b])

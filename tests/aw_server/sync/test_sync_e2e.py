@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -218,6 +220,128 @@ def test_an_unreachable_peer_is_reported_not_raised(tmp_path: Path) -> None:
         (peer,) = a.peer_list()
         assert peer["state"] == "active" and "cannot reach" in peer["last_error"]
         assert a.http.post("/api/0/sync/now", json={"device_id": "nobody"}).status_code == 404
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_row_too_big_for_any_batch_is_skipped_visibly_and_the_log_goes_on(
+        tmp_path: Path) -> None:
+    """A 12 MB event written before the limit existed: it is left out with a recorded
+    error (listed by GET /api/0/sync/skipped), everything around it syncs."""
+    a, b = start_devices(tmp_path, "ab")
+    try:
+        a.pair_with(b)
+        make_bucket(a, "w")
+        heartbeat(a, "w", "2024-05-01T10:00:00Z", {"n": 1})
+        a.proc.stop()
+        with sqlite3.connect(a.dbpath) as conn:  # as an older version could have stored it
+            seq = 1 + max(conn.execute(f"SELECT max(seq) FROM {t}").fetchone()[0] or 0
+                          for t in ("bucket", "event"))
+            conn.execute("INSERT INTO event (bucket, start, end, data, origin, origin_id, seq) "
+                         "SELECT key, 1714557700000000, 1714557701000000, ?, origin, 999, ? "
+                         "FROM bucket WHERE id = 'w'",
+                         (json.dumps({"blob": "x" * (12 * 1024 * 1024)}), seq))
+        a.start_again()
+        heartbeat(a, "w", "2024-05-01T11:00:00Z", {"n": 2})
+        result = b.sync_with(a)
+        assert result["skipped"] == 1 and result["bytes_received"] < 1024 * 1024
+        assert sorted(json.loads(e[3])["n"] for e in b.views()[a.own_log()]["events"].values()
+                      ) == [1, 2]
+        (skipped,) = a.http.get("/api/0/sync/skipped").json()
+        assert skipped["own"] and skipped["size"] > 12 * 1024 * 1024
+        assert "above the limit of 1048576" in skipped["reason"]
+        heartbeat(a, "w", "2024-05-01T12:00:00Z", {"n": 3})
+        assert b.sync_with(a)["pulled_items"] == 1
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_an_own_bucket_cannot_take_a_deleted_mirrors_id_and_sync_goes_on(
+        tmp_path: Path) -> None:
+    """The sequence of the defect, on real servers: C deletes `edge`, B syncs, then a
+    client of B creates `edge-synced-from-<C>`."""
+    a, b, c = start_devices(tmp_path, "abc")
+    try:
+        c.pair_with(b)
+        a.pair_with(b)
+        make_bucket(c, "edge")
+        heartbeat(c, "edge", "2024-05-01T10:00:00Z", {"x": 1})
+        b.sync_with(c)
+        assert c.http.delete("/api/0/buckets/edge?force=1").status_code == 200
+        b.sync_with(c)
+        mirror = mirror_of(c, "edge")
+        before = b.digest()
+        response = b.http.post(f"/api/0/buckets/{mirror}", json={
+            "client": "c", "type": "t", "hostname": "h"})
+        assert response.status_code == 409, response.text
+        assert "mirror of bucket 'edge' of device" in response.json()["message"]
+        assert b.http.post(f"/api/0/buckets/{mirror}/events", json=[
+            {"timestamp": "2024-05-01T10:00:00Z", "data": {}}]).status_code == 404
+        assert b.digest() == before
+        make_bucket(b, "own")
+        heartbeat(b, "own", "2024-05-01T10:00:00Z", {"b": 1})
+        a.sync_with(b)  # every sync from B still works
+        assert b.views()[b.own_log()] == a.views()[b.own_log()]
+    finally:
+        for device in (a, b, c):
+            device.stop()
+
+
+def test_sync_now_reports_every_peer_failures_first_and_records_each_attempt(
+        tmp_path: Path) -> None:
+    a, b, c = start_devices(tmp_path, "abc")
+    try:
+        a.pair_with(b)
+        a.pair_with(c)
+        c.stop()
+        labelled = a.http.put(f"/api/0/sync/peers/{b.device_id}", json={"label": "desk"})
+        assert labelled.status_code == 200 and labelled.json()["label"] == "desk"
+        answer = a.http.post("/api/0/sync/now", json={"wait": True}).json()
+        assert [(r["device_id"], r["ok"]) for r in answer["report"]] == [
+            (c.device_id, False), (b.device_id, True)]
+        assert answer["report"][1]["label"] == "desk"
+        short = short_device_id(c.device_id)
+        assert answer["report"][0]["label"].endswith(f" ({short})")  # "hostname (id)"
+        peers = {p["device_id"]: p for p in a.peer_list()}
+        assert peers[c.device_id]["last_attempt"] and peers[c.device_id]["last_sync"] is None
+        assert "cannot reach" in peers[c.device_id]["last_error"]
+        assert peers[b.device_id]["last_bytes"] > 0 and peers[b.device_id]["last_error"] is None
+        assert a.http.put(f"/api/0/sync/peers/{b.device_id}",
+                          json={"label": "x" * 101}).status_code == 400
+    finally:
+        for device in (a, b, c):
+            device.stop()
+
+
+def test_a_restore_only_a_peer_can_tell_is_proven_by_a_batch_the_device_signed(
+        tmp_path: Path) -> None:
+    """Database and sync-log record restored together: only B knows A handed out more.
+    B shows the batch A signed (`tip`); A starts a new log, and B follows."""
+    a, b = start_devices(tmp_path, "ab")
+    try:
+        a.pair_with(b)
+        make_bucket(a, "w")
+        heartbeat(a, "w", "2024-05-01T10:00:00Z", {"v": 1})
+        b.sync_with(a)
+        a.proc.stop()
+        for suffix in ("", ".sync-log"):
+            shutil.copy(f"{a.dbpath}{suffix}", tmp_path / f"backup{suffix}")
+        a.start_again()
+        heartbeat(a, "w", "2024-05-01T11:00:00Z", {"v": 2})
+        b.sync_with(a)
+        old_log = a.own_log()
+        a.proc.stop()
+        for suffix in ("", ".sync-log"):
+            shutil.copy(tmp_path / f"backup{suffix}", f"{a.dbpath}{suffix}")
+        a.start_again()
+        assert a.own_log() == old_log  # nothing local shows the restore
+        b.sync_with(a)
+        assert a.own_log() != old_log
+        b.sync_with(a)
+        assert b.views()[a.own_log()] == a.views()[a.own_log()]
+        assert old_log not in b.views()
     finally:
         a.stop()
         b.stop()

@@ -51,20 +51,24 @@ def test_a_deflate_bomb_is_refused() -> None:
         crypto.unpack(bomb, 1 << 20)
 
 
+KEY_I, KEY_R = b"i" * 32, b"r" * 32
+
+
 def pair_once(responder: Responder, code: str, device: str = "dev-i") -> Any:
     spake, msg = start_initiator(code)
-    answer = responder.handle_pair({"proto": 1, "device_id": device, "name": "i",
-                                    "addresses": [], "msg": b64(msg)})
-    peer, confirm = finish_initiator(spake, device, "i", msg, answer)
+    answer = responder.handle_pair({"proto": 2, "device_id": device, "name": "i",
+                                    "addresses": [], "msg": b64(msg), "key": b64(KEY_I)})
+    peer, confirm = finish_initiator(spake, device, "i", msg, KEY_I, answer)
     mine = responder.handle_confirm({"device_id": device, "confirm": b64(confirm)})
     return peer, mine
 
 
 def test_pairing_agrees_on_key_and_sas() -> None:
-    responder = Responder("dev-r", "r")
+    responder = Responder("dev-r", "r", KEY_R)
     window = responder.open()
     peer, mine = pair_once(responder, window.code.lower().replace("-", " "))
     assert peer.key == mine.key and peer.sas == mine.sas and len(peer.sas) == 6
+    assert (peer.sign_key, mine.sign_key) == (KEY_R, KEY_I)  # inside the confirmed transcript
     assert peer.device_id == "dev-r" and mine.device_id == "dev-i"
     with pytest.raises(PairingClosed):  # used once: the window is gone
         pair_once(responder, window.code)
@@ -72,7 +76,7 @@ def test_pairing_agrees_on_key_and_sas() -> None:
 
 def test_expired_window_refuses_the_right_code() -> None:
     now = [1000.0]
-    responder = Responder("dev-r", "r", clock=lambda: now[0])
+    responder = Responder("dev-r", "r", KEY_R, clock=lambda: now[0])
     window = responder.open()
     now[0] += 301
     with pytest.raises(PairingClosed):
@@ -80,7 +84,7 @@ def test_expired_window_refuses_the_right_code() -> None:
 
 
 def test_three_wrong_codes_close_the_window() -> None:
-    responder = Responder("dev-r", "r")
+    responder = Responder("dev-r", "r", KEY_R)
     window = responder.open()
     wrong = "AAAAAAAA" if normalize_code(window.code) != "AAAAAAAA" else "BBBBBBBB"
     for _ in range(3):
@@ -99,7 +103,7 @@ def test_malformed_codes_are_rejected() -> None:
 def test_sync_now_is_409_while_a_session_with_that_peer_runs(tmp_path: Path) -> None:
     store = Datastore(tmp_path / "s.sqlite")
     try:
-        store.save_peer("peer-1", "p", b"k" * 32, "127.0.0.1:9", "123456")
+        store.save_peer("peer-1", "p", b"k" * 32, "127.0.0.1:9", "123456", KEY_I)
         service = SyncService(store, hostname="h", testing=True)
         release, entered = threading.Event(), threading.Event()
 
@@ -125,11 +129,11 @@ def test_scheduler_syncs_each_peer_and_backs_off_when_unreachable() -> None:
     calls: list[str] = []
     done = threading.Event()
 
-    def sync(device_id: str) -> bool:
+    def sync(device_id: str) -> str:
         calls.append(device_id)
         if len(calls) >= 3:
             done.set()
-        return device_id == "up"
+        return "ok" if device_id == "up" else "unreachable"
 
     scheduler = Scheduler(lambda: ["up", "down"], sync, interval=0.01)
     scheduler.start()
@@ -138,3 +142,26 @@ def test_scheduler_syncs_each_peer_and_backs_off_when_unreachable() -> None:
     finally:
         scheduler.stop()
     assert {"up", "down"} <= set(calls)
+
+
+def test_backoff_doubles_with_jitter_up_to_its_cap_and_a_success_resets_it() -> None:
+    import random
+
+    from aw_server.sync.scheduler import (
+        MAX_BACKOFF_S,
+        MAX_STUCK_BACKOFF_S,
+        OK,
+        STUCK,
+        UNREACHABLE,
+        outcome_of,
+    )
+
+    scheduler = Scheduler(lambda: [], lambda _: OK, interval=300, rng=random.Random(7))
+    waits = [scheduler.note("p", STUCK) for _ in range(12)]
+    bases = [min(MAX_STUCK_BACKOFF_S, 300 * 2**i) for i in range(12)]
+    assert all(base / 2 <= wait <= base for wait, base in zip(waits, bases, strict=True))
+    assert len({round(w / b, 3) for w, b in zip(waits, bases, strict=True)}) > 6  # jittered
+    assert scheduler.note("p", OK) == 300
+    assert max(scheduler.note("q", UNREACHABLE) for _ in range(12)) <= MAX_BACKOFF_S
+    assert outcome_of(None) == OK and outcome_of("unreachable") == UNREACHABLE
+    assert outcome_of("bad_signature") == STUCK and outcome_of("too_large") == STUCK

@@ -91,11 +91,15 @@ export const api = {
   foundDatabases: (opts) => request("GET", "/import/found", opts),
   // Device sync (this server only).
   syncPeers: (opts) => request("GET", "/sync/peers", opts),
-  syncPairing: (opts) => request("POST", "/sync/pairing", { ...opts, body: {} }),
+  syncPairing: (listen, opts) => request("POST", "/sync/pairing", { ...opts, body: listen ? { listen } : {} }),
+  syncListen: (opts) => request("GET", "/sync/listen", opts),
   syncPair: (address, code, opts) => request("POST", "/sync/pair", { ...opts, body: { address, code } }),
   syncDiscover: (opts) => request("GET", "/sync/discover", { timeout: 20_000, ...opts }),
   syncNow: (deviceId, opts) => request("POST", "/sync/now", { ...opts, body: deviceId ? { device_id: deviceId } : {} }),
-  syncUnpair: (deviceId, purge, opts) => request("DELETE", `/sync/peers/${enc(deviceId)}`, { ...opts, body: { purge } }),
+  syncUnpair: (deviceId, purge, revoke, opts) =>
+    request("DELETE", `/sync/peers/${enc(deviceId)}`, { ...opts, body: { purge, revoke } }),
+  syncLabel: (deviceId, label, opts) => request("PUT", `/sync/peers/${enc(deviceId)}`, { ...opts, body: { label } }),
+  syncSkipped: (opts) => request("GET", "/sync/skipped", opts),
   settings: (opts) => request("GET", "/settings", opts),
   setSetting: (key, value, opts) => request("POST", `/settings/${enc(key)}`, { ...opts, body: value }),
 };
