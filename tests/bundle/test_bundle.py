@@ -264,7 +264,7 @@ def test_bundle_on_a_wayland_desktop(bundle: Bundle, tmp_path: Path) -> None:
     icon registers with swaybar's tray and the watchers it starts record."""
     import shutil
 
-    from tests.watchers.wayland.harness import UserSession, poll
+    from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir, poll
     from tests.watchers.wayland.sway import SwaySession
     from tests.watchers.wayland.test_sway_tray import SWAYBAR_TRAY, registered_items
 
@@ -280,7 +280,7 @@ def test_bundle_on_a_wayland_desktop(bundle: Bundle, tmp_path: Path) -> None:
         for path in [folder, *folder.rglob("*")]:
             os.chown(path, user.user.uid, user.user.gid, follow_symlinks=False)
         aw_qt = user.spawn([str(folder / EXE_NAME), "--testing", "--port", str(port)],
-                           "aw-qt.log", env=sway.env(AW_BASE_DIR=str(user.files / "aw")))
+                           "aw-qt.log", env=sway.env(AW_BASE_DIR=str(aw_qt_base_dir(user, "aw"))))
         poll(lambda: "StatusNotifierItem" in registered_items(sway),
              "the bundle's tray icon in swaybar", timeout=90)
 
