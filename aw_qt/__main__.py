@@ -7,8 +7,10 @@ import logging
 import sys
 
 from aw_qt.config import parse_module_list
-from aw_qt.instance import AlreadyRunning, InstanceLock
-from aw_qt.runtime import (
+from aw_qt.desktop.instance import AlreadyRunning, InstanceLock
+from aw_qt.desktop.summon import SummonListener, socket_path, summon
+from aw_qt.modules.run_module import requested, run_module
+from aw_qt.startup import (
     MODULE,
     NO_DISPLAY,
     Options,
@@ -18,7 +20,6 @@ from aw_qt.runtime import (
     lock_path,
     run_headless,
 )
-from aw_qt.summon import SummonListener, socket_path, summon
 from aw_server.logsetup import setup_logging
 
 logger = logging.getLogger(__name__)
@@ -46,22 +47,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
                    port=args.port, autostart_modules=modules)
 
 
-def run_module(argv: list[str]) -> int:
-    """`aw-qt --run-module NAME ARGS`: a bundle runs its built-in watchers this way."""
-    name, rest = argv[0], argv[1:]
-    if name == "aw-watcher-afk":
-        from watchers.afk.__main__ import main as afk_main
-        return afk_main(rest)
-    if name == "aw-watcher-window":
-        from watchers.window.__main__ import main as window_main
-        return window_main(rest)
-    print(f"aw-qt: no built-in module {name!r}", file=sys.stderr)
-    return 2
-
-
 def install_gnome_extension() -> int:
     """`aw-qt --install-gnome-extension`: what the tray's offer does, for a terminal."""
-    from aw_qt.gnome_extension import install_and_enable
+    from aw_qt.desktop.gnome_extension import install_and_enable
 
     result = install_and_enable()
     print(result.message)
@@ -85,7 +73,7 @@ def already_running(options: Options, exc: AlreadyRunning) -> int:
         return 1
     logger.error("%s", exc)
     if not options.no_gui and has_display():
-        from aw_qt.app import show_already_running
+        from aw_qt.qt.app import show_already_running
 
         show_already_running(ALREADY_RUNNING.get(reply, ALREADY_RUNNING[None])
                              .format(pid=exc.pid or "?"))
@@ -97,7 +85,7 @@ def run(options: Options, stop: StopRequest, listener: SummonListener | None) ->
     why = "--no-gui" if options.no_gui else NO_DISPLAY
     if not options.no_gui and display:
         try:
-            from aw_qt.app import run_gui
+            from aw_qt.qt.app import run_gui
         except ImportError as error:  # e.g. a server without the X/GL libraries Qt needs
             why = f"the tray cannot start: {error}"
         else:
@@ -108,7 +96,7 @@ def run(options: Options, stop: StopRequest, listener: SummonListener | None) ->
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--run-module"] and len(argv) > 1:
+    if requested(argv):
         return run_module(argv[1:])
     if "--install-gnome-extension" in argv:
         return install_gnome_extension()

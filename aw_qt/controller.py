@@ -17,15 +17,15 @@ from datetime import time
 from enum import Enum
 from pathlib import Path
 
-from aw_qt.autostart import Autostart
-from aw_qt.background import Notice, log_notice
+from aw_qt.background_call import Notice, log_notice
 from aw_qt.clock import Clock, SystemClock
-from aw_qt.export import ExportJob, ExportSource, HttpExportSource
-from aw_qt.importing import ImportControl
+from aw_qt.desktop.autostart import Autostart
+from aw_qt.modules.supervisor import ModuleState, ModuleStatus, Supervisor
 from aw_qt.pause import PauseChoice, pause_end
 from aw_qt.server import ServerHandle
-from aw_qt.supervisor import ModuleState, ModuleStatus, Supervisor
-from aw_qt.sync_control import SyncControl
+from aw_qt.sync.control import SyncControl
+from aw_qt.transfer.export import ExportJob, ExportSource, HttpExportSource
+from aw_qt.transfer.importing import ImportControl
 
 logger = logging.getLogger(__name__)
 

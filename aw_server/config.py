@@ -101,10 +101,6 @@ class ServerConfig:
     backup_keep: int = 7
 
     @property
-    def module_name(self) -> str:
-        return MODULE
-
-    @property
     def is_loopback(self) -> bool:
         return is_loopback_host(self.host)
 

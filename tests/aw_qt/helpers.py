@@ -12,12 +12,12 @@ from pathlib import Path
 
 import psutil
 
-from aw_qt.autostart import XdgAutostart
 from aw_qt.controller import Controller, Folders
-from aw_qt.discovery import ModuleSpec
+from aw_qt.desktop.autostart import XdgAutostart
+from aw_qt.modules.finder import ModuleSpec
+from aw_qt.modules.supervisor import Supervisor
 from aw_qt.pause import PauseStore
 from aw_qt.server import ServerHandle
-from aw_qt.supervisor import Supervisor
 from aw_server.config import ServerConfig
 from aw_server.serve import Server
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from aw_qt import environment
-from aw_qt.environment import child_environment, clean_environment, open_with_desktop
+from aw_qt.desktop import child_environment as environment
+from aw_qt.desktop.child_environment import child_environment, clean_environment, open_with_desktop
 from tests.aw_qt.helpers import living_children, wait_for
 
 BUNDLE = "/home/ann/.local/opt/aw-qt/_internal"

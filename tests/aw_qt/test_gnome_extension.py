@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aw_qt.gnome_extension import (
+from aw_qt.desktop.gnome_extension import (
     BODY_MARKER,
     build_extension_js,
     extensions_dir,

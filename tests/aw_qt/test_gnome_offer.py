@@ -15,9 +15,9 @@ import pytest
 from PyQt6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
-from aw_qt.autostart import XdgAutostart
 from aw_qt.controller import Controller, Folders
-from aw_qt.gnome_extension import (
+from aw_qt.desktop.autostart import XdgAutostart
+from aw_qt.desktop.gnome_extension import (
     OFFER_TEXT,
     OFFER_TITLE,
     RELOGIN_TEXT,
@@ -27,11 +27,11 @@ from aw_qt.gnome_extension import (
     offer_text,
     offer_wanted,
 )
-from aw_qt.gnome_offer import INSTALL, NOT_NOW, GnomeExtensionOffer
+from aw_qt.modules.supervisor import ModuleState, Supervisor
 from aw_qt.pause import PauseStore
+from aw_qt.qt.gnome_offer import INSTALL, NOT_NOW, GnomeExtensionOffer
+from aw_qt.qt.tray import TrayApp
 from aw_qt.server import start_server
-from aw_qt.supervisor import ModuleState, Supervisor
-from aw_qt.tray import TrayApp
 from tests.aw_qt.helpers import FakeClock, make_spec
 
 WINDOW = "aw-watcher-window"

@@ -17,13 +17,13 @@ import pytest
 from PyQt6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from aw_qt.background import Notice
+from aw_qt.background_call import Notice
 from aw_qt.config import load_config
+from aw_qt.config_edit import recall
 from aw_qt.controller import Controller
-from aw_qt.importing import MENU_TEXT, OFFER_KEY, OfferAnswer, percent
-from aw_qt.remember import recall
+from aw_qt.qt.tray import TrayApp
 from aw_qt.server import ServerHandle, ServerMode
-from aw_qt.tray import TrayApp
+from aw_qt.transfer.importing import MENU_TEXT, OFFER_KEY, OfferAnswer, percent
 from aw_server.serve import Server
 from tests.aw_qt.helpers import embedded_server, quiet_controller, wait_for
 from tests.aw_server.datastore.test_legacy_import import BUCKET, EVENTS, rust_db

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from aw_qt import config
-from aw_qt.autostart import LaunchAgentAutostart, XdgAutostart
-from aw_qt.discovery import discover
-from aw_qt.instance import InstanceLock
+from aw_qt.desktop.autostart import LaunchAgentAutostart, XdgAutostart
+from aw_qt.desktop.instance import InstanceLock
+from aw_qt.modules.finder import discover
 from aw_qt.pause import PauseChoice, PauseState, PauseStore, pause_end
 
 
@@ -126,7 +126,7 @@ def test_instance_lock_is_single_per_profile(tmp_path: Path) -> None:
     first.acquire()
     child = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from pathlib import Path; from aw_qt.instance import *\n"
+         "import sys; from pathlib import Path; from aw_qt.desktop.instance import *\n"
          "try:\n InstanceLock(Path(sys.argv[1])).acquire()\n"
          "except AlreadyRunning as e:\n print(e); sys.exit(1)",
          str(tmp_path / "aw-qt.lock")], check=False, capture_output=True, text=True,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from aw_qt.desktop.presence import Face, TrayPresence
+from aw_qt.desktop.summon import MAX_PATH_BYTES, SummonListener, socket_path, summon
 from aw_qt.first_run import FirstRun, welcome_text
-from aw_qt.presence import Face, TrayPresence
-from aw_qt.summon import MAX_PATH_BYTES, SummonListener, socket_path, summon
 from tests.aw_qt.helpers import wait_for
 
 

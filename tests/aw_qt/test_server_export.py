@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from aw_qt.export import ExportJob, HttpExportSource
 from aw_qt.server import ServerMode, start_server
+from aw_qt.transfer.export import ExportJob, HttpExportSource
 from aw_server.api import ServerAPI
 from aw_server.config import default_config_path
 from aw_server.serve import Server

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from aw_qt.discovery import ModuleSpec
-from aw_qt.modules import describe_exit
+from aw_qt.modules.finder import ModuleSpec
+from aw_qt.modules.process import describe_exit
+from aw_qt.modules.supervisor import RESTART_LIMIT, RESTART_WINDOW_S, ModuleState, Supervisor
 from aw_qt.pause import PauseStore
-from aw_qt.supervisor import RESTART_LIMIT, RESTART_WINDOW_S, ModuleState, Supervisor
 from tests.aw_qt.helpers import (
     FakeClock,
     alive,

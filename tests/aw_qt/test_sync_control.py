@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from aw_qt.background import Notice
+from aw_qt.background_call import Notice
 from aw_qt.server import ServerHandle, ServerMode
-from aw_qt.sync_control import MISSING_PACKAGES, SyncControl, ago, format_sas, window_text
-from aw_qt.sync_report import outcomes, peer_name, peer_sort_key
+from aw_qt.sync.control import MISSING_PACKAGES, SyncControl, ago, format_sas, window_text
+from aw_qt.sync.report import outcomes, peer_name, peer_sort_key
 from aw_server.datastore.sync_items import short_device_id
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import embedded_server
@@ -63,7 +63,7 @@ def restart(device: Device, tmp_path: Path) -> None:
 
 
 def test_the_peer_line_shows_the_label_and_the_last_attempt() -> None:
-    from aw_qt.sync_control import peer_view
+    from aw_qt.sync.control import peer_view
 
     row = {"device_id": "d" * 36, "name": "laptop", "label": "Work laptop", "state": "active",
            "last_sync": 1000.0, "last_attempt": 1000.0 + 3600, "last_error": "cannot reach it"}

@@ -11,10 +11,10 @@ import pytest
 from PyQt6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from aw_qt.pairing_dialog import PairingDialog
+from aw_qt.qt.pairing_dialog import PairingDialog
+from aw_qt.qt.tray import TrayApp
 from aw_qt.server import ServerHandle, ServerMode
-from aw_qt.sync_control import SyncControl, format_sas
-from aw_qt.tray import TrayApp
+from aw_qt.sync.control import SyncControl, format_sas
 from aw_server.sync import discovery
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import quiet_controller

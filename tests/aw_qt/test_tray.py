@@ -16,16 +16,16 @@ from PyQt6.QtCore import QPoint
 from PyQt6.QtWidgets import QMessageBox, QPlainTextEdit, QPushButton, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
-from aw_qt.autostart import XdgAutostart
 from aw_qt.controller import Controller, Folders, TrayLook
-from aw_qt.dialogs import CrashDialog, ExportProgress
+from aw_qt.desktop.autostart import XdgAutostart
 from aw_qt.first_run import WELCOME_TITLE, FirstRun
-from aw_qt.icons import load_icon
+from aw_qt.modules.supervisor import ModuleState, Supervisor
 from aw_qt.pause import PauseStore
+from aw_qt.qt.dialogs import CrashDialog, ExportProgress
+from aw_qt.qt.icons import load_icon
+from aw_qt.qt.no_tray_window import NoTrayWindow
+from aw_qt.qt.tray import TrayApp
 from aw_qt.server import ServerHandle, ServerMode, start_server
-from aw_qt.supervisor import ModuleState, Supervisor
-from aw_qt.tray import TrayApp
-from aw_qt.window import NoTrayWindow
 from tests.aw_qt.helpers import FakeClock, alive, make_spec, unsupported_watcher_spec, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"

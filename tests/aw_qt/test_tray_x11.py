@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from aw_qt.desktop.presence import CLOSE_TITLE
 from aw_qt.first_run import WELCOME_TITLE
-from aw_qt.presence import CLOSE_TITLE
 from tests.aw_qt.helpers import embedded_server
 from tests.aw_qt.running import (
     Running,
@@ -213,7 +213,7 @@ def test_sync_now_with_one_device_down_gives_one_notification_failure_first(
         x.wait(lambda: "Sync failed with 1 of 2 devices" in run.log(), "the notification",
                timeout=60)
         notices = [line for line in run.log().splitlines()
-                   if "aw_qt.tray: Sync" in line or "aw_qt.tray: Synced" in line]
+                   if "aw_qt.qt.tray: Sync" in line or "aw_qt.qt.tray: Synced" in line]
         assert len(notices) == 1, notices
         # Devices are named by their label: hostname and short device id.
         assert notices[0].index("Sync with zulu (") < notices[0].index("Synced with mike (")

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from aw_qt.gnome_extension import OFFER_TITLE, RESULT_TITLE
+from aw_qt.desktop.gnome_extension import OFFER_TITLE, RESULT_TITLE
 from tests.watchers.helpers import wait_until
 from tests.watchers.servers import free_port
 from tests.watchers.wayland.gnome import GnomeShell, missing_tools
 from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir
 from watchers.window.backends.gnome import EXTENSION, EXTENSION_UUID
 
-NO_TRAY_TITLE = "ActivityWatch"  # aw_qt/window.py's NoTrayWindow
+NO_TRAY_TITLE = "ActivityWatch"  # aw_qt/qt/no_tray_window.py's NoTrayWindow
 BUCKET = f"aw-watcher-window_{socket.gethostname()}"
 
 

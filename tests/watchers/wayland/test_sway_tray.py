@@ -23,7 +23,7 @@ from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir, poll
 from tests.watchers.wayland.sway import SwaySession
 
 SWAYBAR_TRAY = "bar {\n  tray_output *\n}\n"
-NO_TRAY_TITLE = "ActivityWatch"  # aw_qt/window.py's NoTrayWindow
+NO_TRAY_TITLE = "ActivityWatch"  # aw_qt/qt/no_tray_window.py's NoTrayWindow
 HOST = socket.gethostname()
 
 

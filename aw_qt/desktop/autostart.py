@@ -22,12 +22,24 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
-from aw_qt.resources import desktop_icon
+from watchers.resources import resources_dir
 
 DESKTOP_NAME = "aw-qt.desktop"
 LAUNCH_AGENT_LABEL = "net.activitywatch.aw-qt"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE = "ActivityWatch"
+DESKTOP_ICON_SIZE = 256
+
+
+def desktop_icon() -> Path | None:
+    """The packaged icon a desktop entry should name by absolute path: a pip install
+    puts nothing into the icon theme, so a theme name (`Icon=activitywatch`) would
+    show a blank square in the login-items list."""
+    folder = resources_dir()
+    for path in (folder / "icons" / f"aw-qt-{DESKTOP_ICON_SIZE}.png", folder / "aw-qt.svg"):
+        if path.is_file():
+            return path.resolve()
+    return None
 
 
 class Autostart(Protocol):

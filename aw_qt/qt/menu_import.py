@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QMenu
 
-from aw_qt.sections import Section
+from aw_qt.qt.menu_section import Section
 
 
 class ImportSection(Section):

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QMessageBox
 
-from aw_qt import dialogs
-from aw_qt.gnome_extension import (
+from aw_qt.desktop.gnome_extension import (
     OFFER_TITLE,
     RESULT_TITLE,
     WINDOW_WATCHER,
@@ -28,9 +27,10 @@ from aw_qt.gnome_extension import (
     offer_text,
     offer_wanted,
 )
+from aw_qt.qt import dialogs
 
 if TYPE_CHECKING:
-    from aw_qt.tray import TrayApp
+    from aw_qt.qt.tray import TrayApp
 
 logger = logging.getLogger(__name__)
 

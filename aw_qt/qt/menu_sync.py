@@ -21,8 +21,8 @@ from __future__ import annotations
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenu
 
-from aw_qt.sections import Section
-from aw_qt.sync_control import PeerView
+from aw_qt.qt.menu_section import Section
+from aw_qt.sync.control import PeerView
 
 
 class SyncSection(Section):

@@ -1,8 +1,8 @@
 """What every menu section is built on: `MenuHooks` (what the menu asks of the Qt layer)
 and `Section` (adds its actions, then keeps them in line with the Controller).
 
-Separate from `menu.py` so sections living in their own modules (`sync_menu.py`,
-`import_menu.py`) can be listed in `menu.DEFAULT_SECTIONS` without an import cycle.
+Separate from `menu.py` so sections living in their own modules (`menu_sync.py`,
+`menu_import.py`) can be listed in `menu.DEFAULT_SECTIONS` without an import cycle.
 """
 
 from __future__ import annotations

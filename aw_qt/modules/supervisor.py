@@ -22,8 +22,8 @@ from enum import Enum
 from pathlib import Path
 
 from aw_qt.clock import Clock, SystemClock
-from aw_qt.discovery import ModuleSpec
-from aw_qt.modules import ModuleProcess, describe_exit, stop_all
+from aw_qt.modules.finder import ModuleSpec
+from aw_qt.modules.process import ModuleProcess, describe_exit, stop_all
 from aw_qt.pause import PauseState, PauseStore
 from watchers.runtime import EXIT_UNSUPPORTED
 

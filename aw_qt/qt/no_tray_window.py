@@ -13,7 +13,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QCloseEvent, QIcon
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from aw_qt.menu import AppMenu
+from aw_qt.qt.menu import AppMenu
 
 NO_TRAY_HELP = (
     "Your desktop shows no system tray, so ActivityWatch runs in this window instead. "

@@ -31,8 +31,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from aw_qt.background import Background
-from aw_qt.sync_control import SyncControl, paired_text, window_text
+from aw_qt.background_call import Background
+from aw_qt.sync.control import SyncControl, paired_text, window_text
 
 logger = logging.getLogger(__name__)
 

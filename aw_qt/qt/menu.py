@@ -2,7 +2,7 @@
 
 A section only shows the Controller's state and forwards clicks to it (or, for things
 that need a dialog or the desktop, to `MenuHooks`). New features add a section: the
-import item (`import_menu.py`) and the Sync submenu (`sync_menu.py`) are two more
+import item (`menu_import.py`) and the Sync submenu (`menu_sync.py`) are two more
 classes in `DEFAULT_SECTIONS`, after `ExportSection`. The no-tray window builds the
 same menu, so it offers exactly the same actions.
 """
@@ -16,11 +16,11 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenu
 
 from aw_qt.controller import Controller
-from aw_qt.import_menu import ImportSection
+from aw_qt.modules.supervisor import ModuleState
 from aw_qt.pause import PauseChoice
-from aw_qt.sections import MenuHooks, Section
-from aw_qt.supervisor import ModuleState
-from aw_qt.sync_menu import SyncSection
+from aw_qt.qt.menu_import import ImportSection
+from aw_qt.qt.menu_section import MenuHooks, Section
+from aw_qt.qt.menu_sync import SyncSection
 
 __all__ = ["DEFAULT_SECTIONS", "AppMenu", "MenuHooks", "Section"]
 

@@ -10,12 +10,12 @@ import time
 from PyQt6.QtCore import QObject, QSocketNotifier, QTimer
 from PyQt6.QtWidgets import QApplication
 
-from aw_qt import dialogs
+from aw_qt.desktop.summon import SummonListener
 from aw_qt.first_run import FirstRun
-from aw_qt.icons import load_icon
-from aw_qt.runtime import Options, StopRequest, build_controller, welcome_marker
-from aw_qt.summon import SummonListener
-from aw_qt.tray import TrayApp
+from aw_qt.qt import dialogs
+from aw_qt.qt.icons import load_icon
+from aw_qt.qt.tray import TrayApp
+from aw_qt.startup import Options, StopRequest, build_controller, welcome_marker
 
 logger = logging.getLogger(__name__)
 

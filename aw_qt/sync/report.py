@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aw_qt.background import Notice
+from aw_qt.background_call import Notice
 
 MAX_ERROR_CHARS = 200
 

@@ -13,12 +13,14 @@ from datetime import time
 from pathlib import Path
 from types import FrameType
 
-from aw_qt import autostart, config, discovery
+from aw_qt import config
 from aw_qt.controller import Controller, Folders
+from aw_qt.desktop import autostart
+from aw_qt.desktop.summon import SummonListener
+from aw_qt.modules import finder
+from aw_qt.modules.supervisor import Supervisor
 from aw_qt.pause import PauseStore
 from aw_qt.server import ServerHandle, start_server
-from aw_qt.summon import SummonListener
-from aw_qt.supervisor import Supervisor
 from aw_server import dirs
 from aw_server.config import DEFAULT_PORT, TESTING_PORT
 
@@ -87,7 +89,7 @@ def build_controller(options: Options, *, display: bool = True) -> Controller:
     if not display:
         wanted = tuple(m for m in wanted if m not in DISPLAY_MODULES)
     server = start_server(testing=options.testing, port=options.port)
-    specs = discovery.discover()
+    specs = finder.discover()
     logger.info("modules found: %s", ", ".join(f"{s.name} ({s.source})" for s in specs.values()))
     pause_file = dirs.data_dir(MODULE) / (
         "pause-testing.json" if options.testing else "pause.json")
@@ -99,7 +101,7 @@ def build_controller(options: Options, *, display: bool = True) -> Controller:
                             Folders(log=dirs.log_dir(MODULE).parent,
                                     config=dirs.config_dir(MODULE).parent),
                             testing=options.testing, day_start=_day_start(settings.day_start))
-    supervisor.start([m for m in wanted if m not in discovery.SERVER_MODULES])
+    supervisor.start([m for m in wanted if m not in finder.SERVER_MODULES])
     return controller
 
 

@@ -27,10 +27,10 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from aw_qt.export import ExportJob
 from aw_qt.first_run import WELCOME_TITLE
-from aw_qt.importing import OfferAnswer
-from aw_qt.supervisor import RESTART_LIMIT, RESTART_WINDOW_S
+from aw_qt.modules.supervisor import RESTART_LIMIT, RESTART_WINDOW_S
+from aw_qt.transfer.export import ExportJob
+from aw_qt.transfer.importing import OfferAnswer
 
 FILTERS = {"JSON (ActivityWatch export) (*.json)": "json", "CSV (*.csv)": "csv"}
 

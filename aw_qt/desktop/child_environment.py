@@ -47,10 +47,6 @@ def record_launch_environment(environ: Mapping[str, str] | None = None) -> None:
     _launch_environment = dict(os.environ if environ is None else environ)
 
 
-def launch_environment() -> dict[str, str] | None:
-    return None if _launch_environment is None else dict(_launch_environment)
-
-
 def bundle_roots() -> tuple[str, ...]:
     """The folders that belong to the running bundle; empty when not frozen.
 

@@ -22,16 +22,9 @@ from PyQt6.QtCore import QObject, QSocketNotifier, QTimer, QUrl
 from PyQt6.QtGui import QCursor, QDesktopServices
 from PyQt6.QtWidgets import QApplication, QDialog, QMessageBox, QSystemTrayIcon
 
-from aw_qt import dialogs
-from aw_qt.background import Notice
+from aw_qt.background_call import Notice
 from aw_qt.controller import Controller, TrayLook
-from aw_qt.first_run import FirstRun, welcome_text
-from aw_qt.gnome_offer import GnomeExtensionOffer
-from aw_qt.icons import TrayIcons
-from aw_qt.importing import OfferAnswer
-from aw_qt.menu import AppMenu, MenuHooks
-from aw_qt.pairing_dialog import PairingDialog
-from aw_qt.presence import (
+from aw_qt.desktop.presence import (
     BACKGROUND_TEXT,
     CLOSE_QUESTION,
     CLOSE_TITLE,
@@ -39,9 +32,16 @@ from aw_qt.presence import (
     Face,
     TrayPresence,
 )
+from aw_qt.desktop.summon import SummonListener
+from aw_qt.first_run import FirstRun, welcome_text
+from aw_qt.qt import dialogs
+from aw_qt.qt.gnome_offer import GnomeExtensionOffer
+from aw_qt.qt.icons import TrayIcons
+from aw_qt.qt.menu import AppMenu, MenuHooks
+from aw_qt.qt.no_tray_window import NoTrayWindow
+from aw_qt.qt.pairing_dialog import PairingDialog
 from aw_qt.server import ServerMode
-from aw_qt.summon import SummonListener
-from aw_qt.window import NoTrayWindow
+from aw_qt.transfer.importing import OfferAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ TRAY_POLL_MS = 250
 def _open_url(url: str) -> None:
     """A bundle opens it through xdg-open with the user's environment (ActivityWatch
     #208/#418: with the bundle's LD_LIBRARY_PATH the browser did not start)."""
-    from aw_qt.environment import open_with_desktop
+    from aw_qt.desktop.child_environment import open_with_desktop
 
     if open_with_desktop(url):
         return
@@ -62,7 +62,7 @@ def _open_url(url: str) -> None:
 
 def _open_folder(path: Path) -> None:
     """Like `_open_url`: the file manager must not inherit the bundle's libraries."""
-    from aw_qt.environment import open_with_desktop
+    from aw_qt.desktop.child_environment import open_with_desktop
 
     if open_with_desktop(str(path)):
         return

@@ -15,8 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from aw_qt.background import Notice
-from aw_qt.remember import recall, remember
+from aw_qt.background_call import Notice
+from aw_qt.config_edit import recall, remember
 from aw_qt.server import ServerHandle, ServerMode
 from aw_server.api import ServerAPI
 from aw_server.import_task import ImportTask

@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from aw_qt.discovery import ModuleSpec
-from aw_qt.environment import child_environment
+from aw_qt.desktop.child_environment import child_environment
+from aw_qt.modules.finder import ModuleSpec
 
 logger = logging.getLogger(__name__)
 

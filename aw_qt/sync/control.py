@@ -3,7 +3,7 @@
 What the Sync submenu shows (one line per paired device, whether "Sync now" can run),
 when the user is told about a failed sync, and every call that waits on the network
 (pairing, discovery, syncing, unpairing) run in a `Background` thread. The Qt side
-(`sync_menu.py`, `pairing_dialog.py`) only shows this and forwards clicks, so tests
+(`qt/menu_sync.py`, `qt/pairing_dialog.py`) only shows this and forwards clicks, so tests
 drive it against two real servers without a screen.
 
 The server loads its sync libraries only when first needed (`aw_server.sync_loader`), so
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from aw_qt import sync_report
-from aw_qt.background import Background, Notice
+from aw_qt.background_call import Background, Notice
 from aw_qt.server import ServerHandle, ServerMode
-from aw_qt.sync_report import peer_name, peer_sort_key, shorten
+from aw_qt.sync import report as sync_report
+from aw_qt.sync.report import peer_name, peer_sort_key, shorten
 from aw_server.errors import AWError
 from aw_server.sync_loader import SyncLoader
 
