@@ -25,7 +25,7 @@ from aw_qt.clock import Clock, SystemClock
 from aw_qt.modules.finder import ModuleSpec
 from aw_qt.modules.process import ModuleProcess, describe_exit, stop_all
 from aw_qt.pause import PauseState, PauseStore
-from watchers.runtime import EXIT_UNSUPPORTED
+from watchers.process import EXIT_UNSUPPORTED
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class Supervisor:
         logger.info("all modules stopped")
 
 
-# What the watchers log before exiting 3 (watchers/launch.py), with the logger's name
+# What the watchers log before exiting 3 (watchers/command.py), with the logger's name
 # that ends each line in their log format.
 _UNAVAILABLE = re.compile(r"tracking is unavailable: (?P<reason>.*?)(?:\s+\([\w.]+\))?$")
 

@@ -7,7 +7,8 @@ subprocess (`python -m tests.watchers.fakeserver --port P --state FILE`) that ke
 buckets in a JSON file, so it can be stopped and restarted like the real one.
 
 The heartbeat merge here is written independently of `watchers.heartbeat.merge`
-(with datetimes, from the rule in notes/activitywatch-facts.md §1.3), so the client's
+(with datetimes, from ActivityWatch's rule: same data, and the heartbeat starts between
+the last event's start and its end plus the pulsetime), so the client's
 pre-merge is checked against a second implementation, not against itself.
 """
 

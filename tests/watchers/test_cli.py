@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.watchers.processes import watcher_env
 from tests.watchers.servers import REPO
-from watchers.runtime import EXIT_CONFIG, EXIT_UNSUPPORTED
+from watchers.process import EXIT_CONFIG, EXIT_UNSUPPORTED
 
 
 def run(kind: str, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from watchers.afk.backends import IdleBackend
 from watchers.client import Client
 from watchers.heartbeat import Clock, Event, afk_pulsetime, s_to_us
-from watchers.runtime import ParentWatch, Stopper
+from watchers.loop import PollLoop
+from watchers.process import ParentWatch, Stopper
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,11 @@ class AfkStateMachine:
         return [Event(last_input, 0, _status(False))]
 
 
-class AfkWatcher:
+class AfkWatcher(PollLoop[IdleBackend]):
     """The poll loop: read idle time, run the state machine, hand heartbeats to the client."""
+
+    client_name = CLIENT_NAME
+    event_type = EVENT_TYPE
 
     def __init__(
         self,
@@ -124,31 +128,19 @@ class AfkWatcher:
         clock: Clock,
         parent: ParentWatch | None = None,
     ) -> None:
+        super().__init__(backend, client, stopper=stopper, clock=clock, parent=parent)
         self.settings = settings
-        self.backend = backend
-        self.client = client
-        self.stopper = stopper
-        self.clock = clock
-        self.parent = parent
         self.machine = AfkStateMachine(settings)
-        self.bucket_id = client.bucket_id()
 
-    def run(self) -> None:
-        """Poll on a fixed schedule (no drift) until stopped or orphaned."""
-        self.client.register_bucket(self.bucket_id, EVENT_TYPE)
-        self.client.start()
-        logger.info("aw-watcher-afk started (backend %s, timeout %.0f s, poll %.1f s)",
-                    self.backend.name, self.settings.timeout, self.settings.poll_time)
-        next_poll = self.clock.monotonic()
-        while not self.stopper.is_set():
-            if self.parent is not None and not self.parent.parent_alive():
-                logger.info("Parent process died; stopping")
-                break
-            self.poll_once()
-            next_poll += self.settings.poll_time
-            now = self.clock.monotonic()
-            next_poll = max(next_poll, now)  # suspended or starved: resume from now
-            self.stopper.wait(next_poll - now)
+    def describe(self) -> str:
+        return f"timeout {self.settings.timeout:.0f} s, poll {self.settings.poll_time:.1f} s"
+
+    def cycle(self) -> None:
+        self.poll_once()
+        self.next_poll += self.settings.poll_time
+        now = self.clock.monotonic()
+        self.next_poll = max(self.next_poll, now)  # suspended or starved: resume from now
+        self.stopper.wait(self.next_poll - now)
 
     def poll_once(self) -> None:
         idle = self.backend.seconds_since_input()

@@ -17,7 +17,7 @@ import select
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.wayland.protocols import ProtocolFilesMissingError, protocol_module
 
 DEFAULT_DISPLAY = "wayland-0"  # what libwayland connects to when WAYLAND_DISPLAY is unset

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.window.backends import WindowInfo
 from watchers.window.privacy import PrivacyRules
 

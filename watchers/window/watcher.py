@@ -16,7 +16,8 @@ from typing import Protocol
 
 from watchers.client import Client
 from watchers.heartbeat import Clock, Event, s_to_us, window_pulsetime
-from watchers.runtime import ParentWatch, Stopper
+from watchers.loop import PollLoop
+from watchers.process import ParentWatch, Stopper
 from watchers.window.backends import WindowBackend, WindowInfo
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,10 @@ class Privacy(Protocol):
     def apply(self, window: WindowInfo) -> dict[str, str]: ...
 
 
-class WindowWatcher:
+class WindowWatcher(PollLoop[WindowBackend]):
+    client_name = CLIENT_NAME
+    event_type = EVENT_TYPE
+
     def __init__(
         self,
         settings: WindowSettings,
@@ -69,47 +73,37 @@ class WindowWatcher:
         clock: Clock,
         parent: ParentWatch | None = None,
     ) -> None:
+        super().__init__(backend, client, stopper=stopper, clock=clock, parent=parent)
         self.settings = settings
-        self.backend = backend
         self.privacy = privacy
-        self.client = client
-        self.stopper = stopper
-        self.clock = clock
-        self.parent = parent
-        self.bucket_id = client.bucket_id()
         self._last_data: dict[str, str] | None = None
         self._last_us = 0
+        self._changed_at: int | None = None  # a change the backend woke us for
 
-    def run(self) -> None:
-        self.client.register_bucket(self.bucket_id, EVENT_TYPE)
-        self.client.start()
-        logger.info("aw-watcher-window started (backend %s, poll %.1f s)",
-                    self.backend.name, self.settings.poll_time)
+    def describe(self) -> str:
+        return f"poll {self.settings.poll_time:.1f} s"
+
+    def cycle(self) -> None:
+        """Poll, then wait for the schedule or for a change the backend reports."""
         poll = self.settings.poll_time
-        next_poll = self.clock.monotonic()
-        changed_at: int | None = None
+        self.poll_once(self._changed_at)
+        self._changed_at = None
+        polled_at = self.clock.monotonic()
+        if polled_at >= self.next_poll:
+            self.next_poll += poll
+            if self.next_poll < polled_at:  # suspended or starved: restart the schedule
+                self.next_poll = polled_at + poll
         while not self.stopper.is_set():
-            if self.parent is not None and not self.parent.parent_alive():
-                logger.info("Parent process died; stopping")
+            remaining = self.next_poll - self.clock.monotonic()
+            if remaining <= 0:
                 break
-            self.poll_once(changed_at)
-            changed_at = None
-            polled_at = self.clock.monotonic()
-            if polled_at >= next_poll:
-                next_poll += poll
-                if next_poll < polled_at:  # suspended or starved: restart the schedule
-                    next_poll = polled_at + poll
-            while not self.stopper.is_set():
-                remaining = next_poll - self.clock.monotonic()
-                if remaining <= 0:
-                    break
-                changed_at = self.backend.wait(remaining, self.stopper)
-                if changed_at is not None:
-                    # A change: look now, but not more often than MIN_EVENT_GAP.
-                    gap = MIN_EVENT_GAP - (self.clock.monotonic() - polled_at)
-                    if gap > 0:
-                        self.stopper.wait(gap)
-                    break
+            self._changed_at = self.backend.wait(remaining, self.stopper)
+            if self._changed_at is not None:
+                # A change: look now, but not more often than MIN_EVENT_GAP.
+                gap = MIN_EVENT_GAP - (self.clock.monotonic() - polled_at)
+                if gap > 0:
+                    self.stopper.wait(gap)
+                break
 
     def poll_once(self, changed_at: int | None = None) -> None:
         """One look at the focused window; `changed_at` stamps a change the backend saw.

@@ -16,7 +16,7 @@ from tests.aw_server.dashboard import fixture
 from tests.conftest import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-# From notes/desktop-testing.md: root needs --no-sandbox; the rest keeps Chromium off the network.
+# Chromium refuses to run as root without --no-sandbox; the rest keeps it off the network.
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -11,8 +11,8 @@ from watchers.afk.watcher import AfkSettings, AfkStateMachine, AfkWatcher
 from watchers.client import Client
 from watchers.config import ClientSettings
 from watchers.heartbeat import US_PER_S, Event, merge, s_to_us
+from watchers.process import Stopper
 from watchers.queue import HeartbeatQueue
-from watchers.runtime import Stopper
 
 T0 = 1_700_000_000 * US_PER_S
 AFK = {"status": "afk"}

@@ -32,7 +32,7 @@ from tests.watchers.scenario import (
 from tests.watchers.servers import ServerProcess
 from tests.watchers.wayland.harness import DesktopWatcher, UserSession, poll
 from tests.watchers.wayland.kwin import KWinSession
-from watchers.runtime import EXIT_UNSUPPORTED
+from watchers.process import EXIT_UNSUPPORTED
 
 WINDOW_BUCKET = f"aw-watcher-window_{socket.gethostname()}"
 AFK_BUCKET = f"aw-watcher-afk_{socket.gethostname()}"

@@ -13,8 +13,8 @@ from tests.watchers.fakeserver import FakeServer
 from watchers.client import Client
 from watchers.config import ClientSettings
 from watchers.heartbeat import US_PER_S
+from watchers.process import Stopper
 from watchers.queue import HeartbeatQueue
-from watchers.runtime import Stopper
 from watchers.window.backends import PollingMixin, WindowInfo
 from watchers.window.backends.gnome import window_from_extension
 from watchers.window.backends.kwin import window_from_script

@@ -7,8 +7,8 @@ from pathlib import Path
 from watchers.client import Client
 from watchers.config import ClientSettings
 from watchers.heartbeat import US_PER_S, Event
+from watchers.process import Stopper
 from watchers.queue import HeartbeatQueue
-from watchers.runtime import Stopper
 from watchers.window.backends import NOTHING_FOCUSED, PollingMixin, WindowInfo
 from watchers.window.privacy import PrivacyRules
 from watchers.window.watcher import WindowSettings, WindowWatcher

@@ -10,7 +10,7 @@ import pytest
 
 from tests.watchers.helpers import wait_until
 from tests.watchers.xsession import XSession
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.window.backends import NOTHING_FOCUSED, WindowInfo
 from watchers.window.backends.x11 import X11WindowBackend
 

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from watchers.afk.backends import BackendUnavailableError
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.wayland.client import WaylandConnection, WaylandGoneError, WaylandUnavailableError
 
 logger = logging.getLogger(__name__)

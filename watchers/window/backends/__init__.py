@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from watchers.afk.backends import WAYLAND_FAMILIES, check_forced_x11, session_kind
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 
 UNKNOWN = "unknown"
 

@@ -29,7 +29,7 @@ from watchers.dbus import (
     Signal,
     SignalListener,
 )
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.window.backends import (
     NOTHING_FOCUSED,
     UNKNOWN,

@@ -39,8 +39,8 @@ from watchers.dbus import (
     Signal,
     SignalListener,
 )
+from watchers.process import Stopper
 from watchers.resources import resources_dir
-from watchers.runtime import Stopper
 from watchers.window.backends import (
     NOTHING_FOCUSED,
     UNKNOWN,

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.wayland.client import (
     WaylandConnection,
     WaylandGoneError,

@@ -3,7 +3,7 @@
 Reads the root's `_NET_ACTIVE_WINDOW` (EWMH), the title from `_NET_WM_NAME`
 (UTF8_STRING) else `WM_NAME` (STRING, UTF8_STRING or COMPOUND_TEXT), and the app from
 `WM_CLASS` (its class part, as ActivityWatch). Facts this relies on, measured on
-Xvfb + openbox (notes/desktop-testing.md §2):
+Xvfb with the openbox window manager (the tests' session):
 - during a focus switch the WM briefly sets `_NET_ACTIVE_WINDOW` to 0 → "unknown";
 - a window can close between two reads → BadWindow → read again, else skip the poll;
 - with no EWMH window manager (none yet, or it is restarting) the property is absent
@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any
 
-from watchers.runtime import Stopper
+from watchers.process import Stopper
 from watchers.window.backends import (
     NOTHING_FOCUSED,
     UNKNOWN,

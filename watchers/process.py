@@ -1,4 +1,4 @@
-"""Process plumbing shared by both watchers: flags, logging, signals, parent death.
+"""The watcher process: exit codes, logging, stop signals, parent death.
 
 Kept apart from the watchers' logic so that logic stays importable and testable
 without installing signal handlers or touching the log directory.
@@ -6,7 +6,6 @@ without installing signal handlers or touching the log directory.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
@@ -27,15 +26,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
 EXIT_UNSUPPORTED = 3
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags every ActivityWatch watcher takes."""
-    parser.add_argument("--host", help="server host (default from aw-client.toml)")
-    parser.add_argument("--port", type=int, help="server port (default 5600, testing 5666)")
-    parser.add_argument("--testing", action="store_true",
-                        help="testing mode: port 5666, *-testing config sections and queue")
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
 
 
 def setup_logging(module: str, testing: bool, verbose: bool) -> None:
