@@ -14,9 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +24,10 @@ if str(REPO_ROOT) not in sys.path:
 
 from tests.support.reference import (  # noqa: E402 - needs the sys.path entry above
     ReferenceServerError,
+    ServerSubprocess,
     find_free_port,
     isolated_env,
     read_log_tail,
-    stop_process,
     wait_for_http,
 )
 
@@ -53,50 +52,16 @@ class ServerStartError(RuntimeError):
 
 
 @dataclass(eq=False)
-class OurServer:
+class OurServer(ServerSubprocess):
     """Our ``python -m aw_server`` subprocess, started with its own dirs and DB file."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    data_root: Path
     db_path: Path
-    log_path: Path
     extra_args: tuple[str, ...] = ()
-    info: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:41234``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        """PID of the server process (psutil sampling, SIGKILL in the kill test)."""
-        return self.process.pid
 
     @property
     def data_dir(self) -> Path:
         """Folder that holds the database and its WAL/SHM side files."""
         return self.db_path.parent
-
-    def alive(self) -> bool:
-        """True while the subprocess has not exited."""
-        return self.process.poll() is None
-
-    def stop(self) -> int | None:
-        """SIGTERM then SIGKILL (bounded), like the reference server."""
-        return stop_process(self.process)
-
-    def __enter__(self) -> OurServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class BenchServer(Protocol):
@@ -164,7 +129,7 @@ def start_our_server(
             cwd=str(REPO_ROOT),
             start_new_session=True,
         )
-    server = OurServer(proc, chosen, data_root, db, log_path, extra_args)
+    server = OurServer(proc, chosen, data_root, log_path, db_path=db, extra_args=extra_args)
     try:
         server.info = wait_for_http(f"{server.url}/api/0/info", proc, log_path, timeout_s)
     except ReferenceServerError as exc:

@@ -15,9 +15,10 @@ in order and deletes an item only once the server acknowledged it:
 | any other 4xx                    | logged loudly with the body, item → `dead_letter`      |
 
 That fixes aw-client's RequestQueue, which drops an item on any HTTP error or
-connection refusal, so a server restart loses the heartbeats sent meanwhile. Re-sending an item whose
-acknowledgement was lost is harmless: a heartbeat equal to the bucket's last event
-merges into it without changing it, so delivery is exactly-once in effect.
+connection refusal, so a server restart loses the heartbeats sent meanwhile.
+Re-sending an item whose acknowledgement was lost is harmless: a heartbeat equal to
+the bucket's last event merges into it without changing it, so delivery is
+exactly-once in effect.
 """
 
 from __future__ import annotations

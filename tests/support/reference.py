@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 __all__ = [
     "REFERENCE_PINS",
@@ -461,16 +462,20 @@ _RUNNING: set[ReferenceServer] = set()
 
 
 @dataclass(eq=False)
-class ReferenceServer:
-    """A running aw-server 0.12.0 subprocess; use as a context manager or call :meth:`stop`."""
+class ServerSubprocess:
+    """A server running as a subprocess of ours, ActivityWatch's or our own.
+
+    The benchmarks (`bench/_util.py`'s `OurServer`) and the reference tooling start
+    both sides the same careful way (own dirs, own session, log to a file) and need
+    the same of them: URL, pid, liveness, log tail, a bounded stop.
+    """
 
     process: subprocess.Popen[bytes]
     port: int
-    host: str
     data_root: Path
     log_path: Path
-    testing: bool
-    info: dict[str, object] = field(default_factory=dict)
+    host: str = field(default="127.0.0.1", kw_only=True)
+    info: dict[str, object] = field(default_factory=dict, kw_only=True)
 
     @property
     def url(self) -> str:
@@ -486,6 +491,41 @@ class ReferenceServer:
     def pid(self) -> int:
         """PID of the server process (for psutil sampling and kill tests)."""
         return self.process.pid
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder that holds the server's database."""
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        """True while the subprocess has not exited."""
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        """Last lines of the combined stdout/stderr log."""
+        return read_log_tail(self.log_path, lines)
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after a bounded wait.  Idempotent."""
+        return stop_process(self.process)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@dataclass(eq=False)
+class ReferenceServer(ServerSubprocess):
+    """A running aw-server 0.12.0 subprocess; use as a context manager or call :meth:`stop`."""
+
+    testing: bool
 
     @property
     def data_dir(self) -> Path:
@@ -507,29 +547,10 @@ class ReferenceServer:
         """The aw-server.toml it created with commented-out defaults."""
         return self.data_root / "config" / "activitywatch" / "aw-server" / "aw-server.toml"
 
-    def alive(self) -> bool:
-        """True while the subprocess has not exited."""
-        return self.process.poll() is None
-
-    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        """Last lines of the combined stdout/stderr log."""
-        return read_log_tail(self.log_path, lines)
-
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after a bounded wait.  Idempotent."""
         _RUNNING.discard(self)
-        return stop_process(self.process)
-
-    def __enter__(self) -> ReferenceServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return super().stop()
 
 
 @atexit.register
