@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +27,7 @@ from tests.support.reference import (  # noqa: E402 - needs the sys.path entry a
     find_free_port,
     isolated_env,
     read_log_tail,
+    spawn_logged,
     wait_for_http,
 )
 
@@ -119,16 +119,7 @@ def start_our_server(
         str(db),
         *extra_args,
     ]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(REPO_ROOT),
-            start_new_session=True,
-        )
+    proc = spawn_logged(cmd, log_path, env=env, cwd=REPO_ROOT, append=True)
     server = OurServer(proc, chosen, data_root, log_path, db_path=db, extra_args=extra_args)
     try:
         server.info = wait_for_http(f"{server.url}/api/0/info", proc, log_path, timeout_s)

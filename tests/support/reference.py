@@ -425,6 +425,17 @@ def read_log_tail(log_path: Path, lines: int = _LOG_TAIL_LINES) -> str:
         return ""
 
 
+def spawn_logged(cmd: list[str], log_path: Path, *, env: Mapping[str, str], cwd: Path,
+                 append: bool = False) -> subprocess.Popen[bytes]:
+    """Start a server with stdout and stderr in `log_path` (appended to with `append`, so
+    restarts keep one history) and in its own session, so a Ctrl-C in the terminal
+    reaches the test run only and the server is stopped in order."""
+    with open(log_path, "ab" if append else "wb") as log:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=str(cwd),
+                                start_new_session=True)
+
+
 def wait_for_http(
     url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout_s: float = _START_TIMEOUT_S
 ) -> dict[str, object]:
@@ -612,16 +623,7 @@ def start_reference_server(
             *(("--testing",) if testing else ()),
             *extra_args,
         ]
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=str(data_root),
-                start_new_session=True,
-            )
+        proc = spawn_logged(cmd, log_path, env=env, cwd=data_root)
         server = ReferenceServer(
             process=proc,
             port=chosen,
