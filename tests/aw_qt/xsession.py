@@ -1,7 +1,7 @@
 """A throw-away X session for end-to-end tests: Xvfb, openbox and a trayer tray.
 
-Each part is started by us, on a display number nobody uses, polled until ready
-(the X socket, the `_NET_SYSTEM_TRAY_S0` owner) and ended by its pid. The tray host
+Each part is started by us, on a display number nobody uses (`tests.support.xvfb`),
+polled until ready (the `_NET_SYSTEM_TRAY_S0` owner) and ended by its pid. The tray host
 can be left out, stopped and started again, as a desktop without one (or a panel
 that crashes) would.
 """
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from Xlib import X, display, error
+
+from tests.support.xvfb import end_processes, start_xvfb
 
 NEEDED = ("Xvfb", "openbox", "trayer", "xdotool", "wmctrl", "import", "convert")
 TRAYER = ["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200",
@@ -70,18 +72,10 @@ class XSession:
 
     def start(self, *, tray: bool = True) -> XSession:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        for number in range(140, 600):
-            if (Path(f"/tmp/.X{number}-lock").exists()
-                    or Path(f"/tmp/.X11-unix/X{number}").exists()):
-                continue
-            self.number = number
-            xvfb = self._spawn(["Xvfb", self.name, "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
-                                "-nolisten", "tcp"], "xvfb.log")
-            if self._wait_for_server(xvfb):
-                break
-            self.procs.remove(xvfb)
-        else:
-            raise RuntimeError("no free X display number")
+        xvfb, name = start_xvfb(WIDTH, HEIGHT, self.workdir / "xvfb.log")
+        self.procs.append(xvfb)
+        self.number = int(name[1:])
+        self.conn = display.Display(self.name)
         self._spawn(["openbox", "--sm-disable"], "openbox.log")
         self.wait(lambda: self.conn.get_selection_owner(self._atom("WM_S0")) != X.NONE,
                   "the window manager")
@@ -108,20 +102,6 @@ class XSession:
         self.procs.remove(self.trayer)
         self.trayer = None
         self.wait(lambda: not self.tray_owned(), "the tray host to go")
-
-    def _wait_for_server(self, xvfb: subprocess.Popen[bytes]) -> bool:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if xvfb.poll() is not None:
-                return False  # lost a race for this number
-            try:
-                self.conn = display.Display(self.name)
-                return True
-            except (error.DisplayConnectionError, error.DisplayNameError, OSError):
-                time.sleep(0.05)
-        xvfb.kill()
-        xvfb.wait()
-        return False
 
     def wait(self, predicate: Any, what: str, timeout: float = 20.0) -> Any:
         deadline = time.monotonic() + timeout
@@ -250,12 +230,5 @@ class XSession:
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.close()
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        end_processes(reversed(self.procs))
         self.procs.clear()

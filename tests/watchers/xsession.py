@@ -1,8 +1,7 @@
 """A private X session for tests: Xvfb on a display it picks itself, openbox, xterms, xdotool.
 
-`Xvfb -displayfd` chooses a free display number and reports it, so parallel test runs
-and other engineers' Xvfb instances never collide. Every wait here polls a real
-condition (the WM's EWMH check window, a client's `_NET_WM_PID`) with a deadline.
+The X server comes from `tests.support.xvfb`. Every wait here polls a real condition
+(the WM's EWMH check window, a client's `_NET_WM_PID`) with a deadline.
 """
 
 from __future__ import annotations
@@ -12,6 +11,8 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+
+from tests.support.xvfb import end_processes, start_xvfb
 
 WAIT = 15.0
 WM_START = 60.0  # openbox can take many seconds when the shared cores are busy
@@ -49,17 +50,7 @@ class XSession:
         return env
 
     def start(self) -> XSession:
-        read_fd, write_fd = os.pipe()
-        self.xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
-             "-nolisten", "tcp"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as reader:
-            number = reader.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not report a display number")
-        self.display = f":{number}"
+        self.xvfb, self.display = start_xvfb(1280, 800, self.workdir / "xvfb.log")
         try:
             self.start_wm()
         except BaseException:
@@ -146,11 +137,4 @@ class XSession:
         self.xdotool("windowkill", str(window))
 
     def stop(self) -> None:
-        for proc in [*self.procs, self.wm, self.xvfb]:
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+        end_processes([*self.procs, self.wm, self.xvfb])
