@@ -22,6 +22,8 @@ def free_port() -> int:
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
                   deadline_s: float = 30.0) -> None:
+    """Poll `GET /api/0/info` until it answers 200; raise RuntimeError with the log's tail
+    if the server exits first or the deadline passes (no fixed sleeps)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -29,7 +31,7 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
         try:
             if requests.get(url + "/api/0/info", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow to answer
             pass
         time.sleep(0.05)
     raise RuntimeError(f"server did not answer within {deadline_s}s:\n{log.read_text()[-3000:]}")

@@ -1,31 +1,26 @@
 """Servers as subprocesses for the integration tests: ours (`python -m aw_server`) or the fake.
 
 `ServerProcess` starts a server on a free 127.0.0.1 port with its own data dir, waits
-until `GET /api/0/info` answers (no fixed sleeps), and can stop and restart it on the
-same port with the same database, which is what the queue tests need.
+until `GET /api/0/info` answers (`tests.support.servers.wait_until_up`), and can stop
+and restart it on the same port with the same database, which is what the queue tests
+need.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from tests.support.servers import free_port, wait_until_up
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerProcess:
@@ -65,19 +60,12 @@ class ServerProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), cwd=REPO, env=self.env(),
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}: "
-                                   f"{self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/api/0/info", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)  # readiness poll interval, bounded by the deadline
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not answer /api/0/info within {START_TIMEOUT} s")
+        try:
+            wait_until_up(self.url, self.proc, self.log, START_TIMEOUT)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop gracefully (SIGTERM, so the server commits what it acknowledged)."""
