@@ -18,7 +18,7 @@ from aw_qt.sync.control import SyncControl, format_sas
 from aw_server.sync import discovery
 from tests.aw_qt.conftest import Device
 from tests.aw_qt.helpers import quiet_controller
-from tests.aw_qt.test_sync_control import add_bucket, label, pair
+from tests.aw_qt.sync.test_control import add_bucket, label, pair
 
 
 @pytest.fixture

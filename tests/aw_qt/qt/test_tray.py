@@ -28,7 +28,7 @@ from aw_qt.qt.tray import TrayApp
 from aw_qt.server import ServerHandle, ServerMode, start_server
 from tests.aw_qt.helpers import FakeClock, alive, make_spec, unsupported_watcher_spec, wait_for
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Tests of finding, running and supervising the watcher modules."""

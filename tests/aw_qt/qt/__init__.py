@@ -1,0 +1,1 @@
+"""Tests of the Qt views (tray, menus, dialogs) driven offscreen."""

@@ -1,0 +1,1 @@
+"""Tests of the tray's sync control and report."""

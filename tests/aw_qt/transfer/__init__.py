@@ -1,0 +1,1 @@
+"""Tests of importing and exporting from the tray."""
