@@ -32,7 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.watchers.wayland.harness import REPO, DesktopWatcher, UserSession, poll
+from tests.watchers.wayland.harness import (
+    REPO,
+    UserBenchDesktop,
+    UserSession,
+    poll,
+)
 from tests.watchers.wayland.sway import RETITLE_LOOP
 
 SHELL_VERSION_WAIT = 60.0
@@ -346,47 +351,39 @@ class GnomeShell:
         return int(self.driver.call(IDLE_MONITOR, "GetIdletime")[0])
 
 
-class GnomeBenchDesktop:
+class GnomeBenchDesktop(UserBenchDesktop[GnomeShell]):
     """GNOME Shell for bench/watcher_accuracy.py (`--backend gnome`): our extension
     installed by aw-qt's installer before login, apps whose name contains "Term" as
     xterms through Xwayland, the others as foot windows; the watchers run as the
     desktop user."""
 
-    def __init__(self, session: UserSession, shell: GnomeShell) -> None:
-        self.session = session
-        self.shell = shell
-        self.description = f"headless gnome-shell, Xwayland {shell.x_display}"
+    folder = "gnome"
 
     @classmethod
     def start(cls, workdir: Path) -> GnomeBenchDesktop:
         missing = missing_tools()
         if missing:
             raise RuntimeError(f"missing tools: {', '.join(missing)}")
-        session = UserSession(workdir / "gnome")
-        try:
-            shell = GnomeShell(session)
-            shell.install_helper()
-            installed = shell.run_as_user("-m", "aw_qt", "--install-gnome-extension")
-            if installed.returncode != 0:
-                raise RuntimeError(installed.stdout + installed.stderr)
-            return cls(session, shell.start())
-        except BaseException:
-            session.stop()
-            raise
+        return super().start(workdir)
+
+    @classmethod
+    def start_compositor(cls, session: UserSession) -> GnomeShell:
+        shell = GnomeShell(session)
+        shell.install_helper()
+        installed = shell.run_as_user("-m", "aw_qt", "--install-gnome-extension")
+        if installed.returncode != 0:
+            raise RuntimeError(installed.stdout + installed.stderr)
+        return shell.start()
+
+    def describe(self) -> str:
+        return f"headless gnome-shell, Xwayland {self.compositor.x_display}"
 
     def open_window(self, app: str, title: str) -> str:
         if "Term" in app:
-            self.shell.open_xterm(title, app)
+            self.compositor.open_xterm(title, app)
         else:
-            self.shell.open_foot(title, app)
+            self.compositor.open_foot(title, app)
         return title
 
-    def activate(self, window: str) -> None:
-        self.shell.activate(window)
-
-    def watcher(self, kind: str, args: list[str], log: Path) -> DesktopWatcher:
-        return DesktopWatcher(self.session, kind, args, self.shell.env(), log)
-
-    def stop(self) -> None:
-        self.shell.close()
-        self.session.stop()
+    def stop_compositor(self) -> None:
+        self.compositor.close()

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from tests.watchers.processes import WatcherProcess
 
@@ -266,3 +266,56 @@ def aw_qt_base_dir(session: UserSession, name: str) -> Path:
     would take the focus a test scripts (tests of the welcome itself run on X11)."""
     session.write_file(f"{name}/data/aw-qt/aw-qt-testing.welcomed", "shown by the test\n")
     return session.files / name
+
+
+class Compositor(Protocol):
+    """What a bench desktop needs of its compositor session (sway, KWin, GNOME Shell)."""
+
+    def env(self, **extra: str) -> dict[str, str]: ...
+
+    def activate(self, window: Any) -> Any: ...
+
+
+C = TypeVar("C", bound=Compositor)
+
+
+class UserBenchDesktop(Generic[C]):
+    """A Wayland desktop for bench/watcher_accuracy.py, run as the desktop user: its
+    session, its compositor, and the watchers started inside it. A subclass says how
+    its compositor starts and how a window of an app is opened."""
+
+    folder: ClassVar[str]  # the session's folder under the bench's workdir
+
+    def __init__(self, session: UserSession, compositor: C) -> None:
+        self.session = session
+        self.compositor = compositor
+        self.description = self.describe()
+
+    @classmethod
+    def start(cls, workdir: Path) -> Self:
+        session = UserSession(workdir / cls.folder)
+        try:
+            return cls(session, cls.start_compositor(session))
+        except BaseException:
+            session.stop()
+            raise
+
+    @classmethod
+    def start_compositor(cls, session: UserSession) -> C:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def activate(self, window: Any) -> None:
+        self.compositor.activate(window)
+
+    def watcher(self, kind: str, args: list[str], log: Path) -> DesktopWatcher:
+        return DesktopWatcher(self.session, kind, args, self.compositor.env(), log)
+
+    def stop_compositor(self) -> None:
+        """Before the session ends (which ends every process of the desktop user)."""
+
+    def stop(self) -> None:
+        self.stop_compositor()
+        self.session.stop()

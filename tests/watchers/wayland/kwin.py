@@ -30,7 +30,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.watchers.wayland.harness import DesktopWatcher, UserSession, poll
+from tests.watchers.wayland.harness import UserBenchDesktop, UserSession, poll
 
 SOCKET = "wayland-kwin"
 TOOLS = ("kwin_wayland", "weston-terminal", "xterm", "Xwayland", "gdbus")
@@ -288,38 +288,26 @@ class KWinDriver:
             self.proc.wait(10)
 
 
-class KWinBenchDesktop:
+class KWinBenchDesktop(UserBenchDesktop[KWinSession]):
     """KWin for bench/watcher_accuracy.py (`--backend kwin`): apps whose name contains
     "Term" are xterms through Xwayland, the others Qt windows (native Wayland); the
     watchers run as the desktop user."""
 
-    def __init__(self, session: UserSession, kwin: KWinSession) -> None:
-        self.session = session
-        self.kwin = kwin
-        self.description = f"headless kwin_wayland 5.27 (--virtual), Xwayland {kwin.display}"
+    folder = "kwin"
 
     @classmethod
-    def start(cls, workdir: Path) -> KWinBenchDesktop:
-        session = UserSession(workdir / "kwin")
-        try:
-            return cls(session, KWinSession(session).start())
-        except BaseException:
-            session.stop()
-            raise
+    def start_compositor(cls, session: UserSession) -> KWinSession:
+        return KWinSession(session).start()
+
+    def describe(self) -> str:
+        return f"headless kwin_wayland 5.27 (--virtual), Xwayland {self.compositor.display}"
 
     def open_window(self, app: str, title: str) -> str:
         if "Term" in app:
-            self.kwin.open_xterm(title, app)
+            self.compositor.open_xterm(title, app)
         else:
-            self.kwin.open_qt_window(title, app)
+            self.compositor.open_qt_window(title, app)
         return title
 
-    def activate(self, window: str) -> None:
-        self.kwin.activate(window)
-
-    def watcher(self, kind: str, args: list[str], log: Path) -> DesktopWatcher:
-        return DesktopWatcher(self.session, kind, args, self.kwin.env(), log)
-
-    def stop(self) -> None:
-        self.kwin.stop()
-        self.session.stop()
+    def stop_compositor(self) -> None:
+        self.compositor.stop()

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.watchers.wayland.harness import DesktopWatcher, UserSession, poll
+from tests.watchers.wayland.harness import UserBenchDesktop, UserSession, poll
 
 HEADLESS = {"WLR_BACKENDS": "headless", "WLR_RENDERER": "pixman",
             "WLR_LIBINPUT_NO_DEVICES": "1"}
@@ -178,35 +178,21 @@ class SwaySession:
 
 
 
-class SwayBenchDesktop:
+class SwayBenchDesktop(UserBenchDesktop[SwaySession]):
     """sway for bench/watcher_accuracy.py (`--backend sway`): apps whose name contains
     "Term" are xterms through Xwayland, the others foot windows; the watchers run as
     the desktop user."""
 
-    def __init__(self, user: UserSession, sway: SwaySession) -> None:
-        self.user = user
-        self.sway = sway
-        self.description = f"headless sway, Wayland display {sway.vars['WAYLAND_DISPLAY']}"
+    folder = "sway"
 
     @classmethod
-    def start(cls, workdir: Path) -> SwayBenchDesktop:
-        user = UserSession(workdir / "sway")
-        try:
-            return cls(user, SwaySession(user).start())
-        except BaseException:
-            user.stop()
-            raise
+    def start_compositor(cls, session: UserSession) -> SwaySession:
+        return SwaySession(session).start()
+
+    def describe(self) -> str:
+        return f"headless sway, Wayland display {self.compositor.vars['WAYLAND_DISPLAY']}"
 
     def open_window(self, app: str, title: str) -> int:
         if "Term" in app:
-            return self.sway.open_xterm(app, title)
-        return self.sway.open_foot(app, title)
-
-    def activate(self, window: int) -> None:
-        self.sway.activate(window)
-
-    def watcher(self, kind: str, args: list[str], log: Path) -> DesktopWatcher:
-        return DesktopWatcher(self.user, kind, args, self.sway.env(), log)
-
-    def stop(self) -> None:
-        self.user.stop()
+            return self.compositor.open_xterm(app, title)
+        return self.compositor.open_foot(app, title)
