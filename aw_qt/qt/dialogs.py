@@ -183,7 +183,7 @@ def crash_dialog(name: str, reason: str, log_tail: str,
 
 
 def welcome(text: str, on_dashboard: Callable[[], None]) -> QMessageBox:
-    """The first start's message (`first_run.py`), with the dashboard one click away."""
+    """The first start's message (`aw_qt/first_run.py`), with the dashboard one click away."""
     box = QMessageBox(QMessageBox.Icon.Information, WELCOME_TITLE, text)
     box.setObjectName("welcome")
     box.setWindowModality(Qt.WindowModality.NonModal)  # the tray's menu stays usable

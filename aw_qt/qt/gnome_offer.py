@@ -1,4 +1,4 @@
-"""The tray's offer to install our GNOME Shell extension (see gnome_extension.py).
+"""The tray's offer to install our GNOME Shell extension (`aw_qt/desktop/gnome_extension.py`).
 
 Chained onto the Supervisor's `on_unsupported`: when the window watcher stops on a
 GNOME Wayland session because the extension is missing, the user gets a question

@@ -9,7 +9,7 @@
                                              ─────────
                                              Unpair…
 
-Everything shown comes from `Controller.sync` (`sync_control.py`); a click either calls
+Everything shown comes from `Controller.sync` (`aw_qt/sync/control.py`); a click either calls
 it (Sync now runs in the background) or asks `MenuHooks` for a dialog. Without sync
 (missing packages, a server aw-qt did not start) the submenu holds one line saying why.
 The server loads sync on first use, so the submenu fills in when first opened (or once

@@ -137,7 +137,7 @@ class TrayApp(QObject):
             self.tray_timer.start()  # until decided; afterwards every tick looks
 
     def listen_for_summons(self, listener: SummonListener) -> None:
-        """A second launch asks us to show ourselves (`summon.py`)."""
+        """A second launch asks us to show ourselves (`aw_qt/desktop/summon.py`)."""
         listener.answer = self.summoned
         notifier = QSocketNotifier(listener.fileno(), QSocketNotifier.Type.Read, self)  # type: ignore[call-overload]
         notifier.activated.connect(lambda *_: listener.handle_pending())

@@ -3,8 +3,8 @@
 What the Sync submenu shows (one line per paired device, whether "Sync now" can run),
 when the user is told about a failed sync, and every call that waits on the network
 (pairing, discovery, syncing, unpairing) run in a `Background` thread. The Qt side
-(`qt/menu_sync.py`, `qt/pairing_dialog.py`) only shows this and forwards clicks, so tests
-drive it against two real servers without a screen.
+(`aw_qt/qt/menu_sync.py`, `aw_qt/qt/pairing_dialog.py`) only shows this and forwards
+clicks, so tests drive it against two real servers without a screen.
 
 The server loads its sync libraries only when first needed (`aw_server.sync_loader`), so
 this class does not touch the service until the Sync submenu is opened or a call is
