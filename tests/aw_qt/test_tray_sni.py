@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from tests.watchers.servers import free_port
-from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir, poll
+from tests.watchers.wayland.harness import UserSession, poll, spawn_aw_qt
 from tests.watchers.wayland.kwin import KWinSession
 
 KDED_MODULE = "statusnotifierwatcher"
@@ -63,11 +63,8 @@ def start_status_notifier_watcher(kwin: KWinSession) -> None:
 def start_aw_qt(kwin: KWinSession, port: int | None = None,
                 modules: str = "none") -> tuple[subprocess.Popen[bytes], Path]:
     """The real aw-qt (its embedded server on a free port) as the desktop user."""
-    base = aw_qt_base_dir(kwin.session, "aw-qt")
-    argv, env = kwin.session.python(kwin.env(QT_QPA_PLATFORM="wayland", AW_BASE_DIR=str(base)))
-    proc = kwin.session.spawn([*argv, "-m", "aw_qt", "--testing", "--port",
-                               str(port or free_port()), "--autostart-modules", modules],
-                              "aw-qt.log", env=env)
+    proc = spawn_aw_qt(kwin.session, kwin, port or free_port(), "--autostart-modules", modules,
+                       folder="aw-qt")
     return proc, kwin.session.logdir / "aw-qt.log"
 
 

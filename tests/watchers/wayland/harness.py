@@ -268,6 +268,21 @@ def aw_qt_base_dir(session: UserSession, name: str) -> Path:
     return session.files / name
 
 
+class DesktopEnv(Protocol):
+    def env(self, **extra: str) -> dict[str, str]: ...
+
+
+def spawn_aw_qt(session: UserSession, desktop: DesktopEnv, port: int, *args: str,
+                log: str = "aw-qt.log", folder: str = "aw") -> subprocess.Popen[bytes]:
+    """The real aw-qt (`--testing`, its embedded server on `port`) as the desktop user,
+    a Wayland client of `desktop`, with its folders under `folder` (`aw_qt_base_dir`)."""
+    prefix, env = session.python(desktop.env(
+        QT_QPA_PLATFORM="wayland", AW_BASE_DIR=str(aw_qt_base_dir(session, folder))))
+    env.setdefault("PYTHONPATH", str(REPO))
+    return session.spawn([*prefix, "-m", "aw_qt", "--testing", "--port", str(port), *args],
+                         log, env)
+
+
 class Compositor(Protocol):
     """What a bench desktop needs of its compositor session (sway, KWin, GNOME Shell)."""
 

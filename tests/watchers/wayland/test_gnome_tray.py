@@ -22,7 +22,7 @@ from aw_qt.desktop.gnome_extension import OFFER_TITLE, RESULT_TITLE
 from tests.watchers.helpers import wait_until
 from tests.watchers.servers import free_port
 from tests.watchers.wayland.gnome import GnomeShell, missing_tools
-from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir
+from tests.watchers.wayland.harness import UserSession, spawn_aw_qt
 from watchers.window.backends.gnome import EXTENSION, EXTENSION_UUID
 
 NO_TRAY_TITLE = "ActivityWatch"  # aw_qt/qt/no_tray_window.py's NoTrayWindow
@@ -47,11 +47,7 @@ def shell(tmp_path: Path) -> Iterator[GnomeShell]:
 
 
 def start_aw_qt(shell: GnomeShell, port: int, log: str) -> subprocess.Popen[bytes]:
-    prefix, env = shell.session.python(shell.env(
-        QT_QPA_PLATFORM="wayland", AW_BASE_DIR=str(aw_qt_base_dir(shell.session, "aw"))))
-    env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[3]))
-    return shell.session.spawn([*prefix, "-m", "aw_qt", "--testing", "--port", str(port)],
-                               log, env)
+    return spawn_aw_qt(shell.session, shell, port, log=log)
 
 
 def stop_aw_qt(proc: subprocess.Popen[bytes]) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.watchers.servers import REPO, free_port
-from tests.watchers.wayland.harness import UserSession, aw_qt_base_dir, poll
+from tests.watchers.servers import free_port
+from tests.watchers.wayland.harness import UserSession, poll, spawn_aw_qt
 from tests.watchers.wayland.sway import SwaySession
 
 SWAYBAR_TRAY = "bar {\n  tray_output *\n}\n"
@@ -39,12 +39,7 @@ def sway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SwaySession
 
 
 def start_aw_qt(sway: SwaySession, port: int) -> subprocess.Popen[bytes]:
-    user = sway.user
-    prefix, env = user.python(sway.env(QT_QPA_PLATFORM="wayland",
-                                       AW_BASE_DIR=str(aw_qt_base_dir(user, "aw"))))
-    env.setdefault("PYTHONPATH", str(REPO))
-    return user.spawn([*prefix, "-m", "aw_qt", "--testing", "--port", str(port)], "aw-qt.log",
-                      env)
+    return spawn_aw_qt(sway.user, sway, port)
 
 
 def registered_items(sway: SwaySession) -> str:
