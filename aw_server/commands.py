@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TextIO
 
 from aw_server.api import ServerAPI
+from aw_server.batches import ImportSourceError
 from aw_server.config import ServerConfig, load_config
 from aw_server.datastore.core import DatabaseCorrupt
-from aw_server.datastore.import_source import ImportSourceError
 from aw_server.datastore.schema import SchemaTooNew
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import ImportReport

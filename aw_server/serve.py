@@ -18,10 +18,10 @@ from waitress.server import create_server
 from aw_server.api import ServerAPI
 from aw_server.backup import BackupScheduler
 from aw_server.config import ServerConfig
-from aw_server.datastore.legacy_import import find_activitywatch_databases
 from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app
 from aw_server.sync_loader import SyncLoader
+from aw_server.transfer.finding import find_activitywatch_databases
 
 if TYPE_CHECKING:
     from aw_server.sync.service import SyncService

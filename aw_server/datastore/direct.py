@@ -35,7 +35,7 @@ from functools import lru_cache
 from itertools import chain, islice
 from operator import ge, itemgetter, le, sub
 
-from aw_server.datastore.import_source import Batch, SourceBucket, StagedEvent
+from aw_server.batches import Batch, SourceBucket, StagedEvent
 
 _BUCKET, _START, _END = itemgetter(0), itemgetter(1), itemgetter(2)
 

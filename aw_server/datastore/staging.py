@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from aw_server.datastore.import_source import Batch, SourceBucket, StagedEvent
+from aw_server.batches import Batch, SourceBucket, StagedEvent
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -154,7 +154,7 @@ class Staging:
               ) -> tuple[bytes | None, list[tuple[int, int, int, int, str]] | None]:
         """The events as one JSON text, which SQLite spreads into rows: the whole insert
         then runs without the interpreter lock, and no row is built in Python. Exact for
-        these values (tests/aw_server/datastore/test_fast_import.py); else (None, rows)."""
+        these values (tests/aw_server/transfer/test_fast_import.py); else (None, rows)."""
         packed = pack_events(events)
         if packed is not None:
             return packed, None

@@ -37,6 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aw_server.batches import Batch, BatchSource, ImportSourceError, SourceBucket, StagedEvent
 from aw_server.datastore.checkpointer import BackgroundCheckpointer
 from aw_server.datastore.direct import (
     DirectBroken,
@@ -45,13 +46,6 @@ from aw_server.datastore.direct import (
     DirectPlanner,
     DirectState,
     insert_events,
-)
-from aw_server.datastore.import_source import (
-    Batch,
-    ImportSourceError,
-    Source,
-    SourceBucket,
-    StagedEvent,
 )
 from aw_server.datastore.rows import BucketRow, dump_json, sized_json, text_size
 from aw_server.datastore.staging import (
@@ -298,7 +292,7 @@ class TransferOps:
         names = ("id", "source", "kind", "phase", "started", "updated")
         return [dict(zip(names, r, strict=True)) for r in rows]
 
-    def import_source(self, source: Source, *, progress: ProgressFn | None = None
+    def import_source(self, source: BatchSource, *, progress: ProgressFn | None = None
                       ) -> ImportReport:
         """Import a whole ActivityWatch file; re-running an interrupted import resumes it.
         The cyclic collector pauses meanwhile (see `gc_pause`): the import makes millions
@@ -306,7 +300,7 @@ class TransferOps:
         with _IMPORT_LOCK, gc_paused():
             return self._import_source(source, progress)
 
-    def _import_source(self, source: Source, progress: ProgressFn | None) -> ImportReport:
+    def _import_source(self, source: BatchSource, progress: ProgressFn | None) -> ImportReport:
         report_progress: ProgressFn = progress or (lambda phase, done, total: None)
         source_path = str(Path(source.path).resolve())
         job, resumed = self._open_job(source_path, source.kind, source.fingerprint())
@@ -324,7 +318,7 @@ class TransferOps:
         finally:
             staging.close()
 
-    def _read(self, job: _Job, source: Source, staging: Staging,
+    def _read(self, job: _Job, source: BatchSource, staging: Staging,
               progress: ProgressFn) -> None:
         if staging.get("read"):
             return
@@ -347,7 +341,7 @@ class TransferOps:
                          "WHERE id = ?", (json.dumps(job.results), _now(), job.id))
         job.phase = "publishing"
 
-    def _read_batches(self, job: _Job, source: Source, staging: Staging,
+    def _read_batches(self, job: _Job, source: BatchSource, staging: Staging,
                       progress: ProgressFn) -> None:
         """Stage each batch, after publishing its direct part (see `direct.py`) in the
         same thread, first."""
@@ -464,7 +458,7 @@ class TransferOps:
                          (state.to_json(), _now(), job.id))
         job.direct = state
 
-    def _publish(self, job: _Job, staging: Staging, source: Source, resumed: bool,
+    def _publish(self, job: _Job, staging: Staging, source: BatchSource, resumed: bool,
                  progress: ProgressFn) -> ImportReport:
         buckets = staging.buckets()
         for _, bucket in buckets:

@@ -34,11 +34,11 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.formparser import parse_form_data
 
 from aw_server.api import ServerAPI
-from aw_server.datastore.import_source import SQLITE_MAGIC, ImportSourceError
-from aw_server.datastore.legacy_import import find_activitywatch_databases, open_source
+from aw_server.batches import SQLITE_MAGIC, ImportSourceError
 from aw_server.errors import BadRequest, NotFound, UnsupportedMediaType
 from aw_server.http.routing import Route, api, json_object_body, json_response
 from aw_server.import_task import ImportTask
+from aw_server.transfer.finding import find_activitywatch_databases, open_source
 
 logger = logging.getLogger(__name__)
 

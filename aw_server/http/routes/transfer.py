@@ -13,7 +13,7 @@ from typing import TextIO, cast
 
 from flask import Response, request
 
-from aw_server.datastore.import_source import SQLITE_MAGIC, ImportSourceError
+from aw_server.batches import SQLITE_MAGIC, ImportSourceError
 from aw_server.errors import BadRequest
 from aw_server.http.routes.imports import JobTable, receive_upload, upload_table, what_it_is
 from aw_server.http.routing import (

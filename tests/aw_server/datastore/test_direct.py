@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from aw_server.api import ServerAPI
-from aw_server.datastore import export_reader
+from aw_server.batches import Batch, ImportSourceError, SourceBucket
 from aw_server.datastore import staging as staging_module
 from aw_server.datastore.direct import (
     DirectBroken,
@@ -22,10 +22,10 @@ from aw_server.datastore.direct import (
     DirectState,
     insert_events,
 )
-from aw_server.datastore.import_source import Batch, ImportSourceError, SourceBucket
 from aw_server.datastore.schema import SCHEMA_VERSION
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import TransferOps
+from aw_server.transfer import json_export_source
 
 META = {"created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t", "client": "c",
         "hostname": "h", "data": {"k": "v"}}
@@ -49,7 +49,7 @@ def _export(path: Path, buckets: dict[str, list[dict[str, Any]]], tail: str = ""
 @pytest.fixture(autouse=True)
 def short_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs of a few events, so that batches of 7 are cut where the test expects."""
-    monkeypatch.setattr(export_reader, "_RUN", 300)
+    monkeypatch.setattr(json_export_source, "_RUN", 300)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
-"""Readers for aw-server's peewee database and aw-server-rust's sqlite database
-(schema versions 1 to 5), both opened read-only: a file without a `-wal` is opened
-`immutable`; one with a `-wal` (its server is running, or crashed) is copied with its WAL
-to a temporary folder and read from the copy.
+"""Reading ActivityWatch's own databases for import: aw-server's peewee database and
+aw-server-rust's sqlite database (schema versions 1 to 5), both opened read-only: a file
+without a `-wal` is opened `immutable`; one with a `-wal` (its server is running, or
+crashed) is copied with its WAL to a temporary folder and read from the copy.
 """
 
 from __future__ import annotations
@@ -17,20 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from aw_server import dirs
-from aw_server.datastore.import_source import (
+from aw_server.batches import Batch, ImportSourceError, SourceBucket, StagedEvent
+from aw_server.models import MAX_US, MIN_US
+from aw_server.transfer.source import Source, fingerprint_files
+from aw_server.transfer.source_values import (
     EPOCH,
     MAX_DURATION_S,
     ONE_US,
-    Batch,
-    ImportSourceError,
-    Source,
-    SourceBucket,
-    StagedEvent,
     created_text,
-    fingerprint_files,
     parse_time_text,
 )
-from aw_server.models import MAX_US, MIN_US
 
 
 class SqliteSource(Source):

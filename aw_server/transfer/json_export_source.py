@@ -1,10 +1,11 @@
-"""A streaming reader of ActivityWatch JSON exports, for files too big to load whole.
+"""Reading an ActivityWatch JSON export for import: a streaming reader, for files too big
+to load whole.
 
 The outer structure (document, buckets, bucket fields, the events list) is walked here.
 Inside an events list, runs of complete events (about `_RUN` characters) are decoded by
 one orjson call each (`run_of_events`), and the usual event is turned into its stored
 row inline (`_fast_rows`). Anything orjson would read differently from `json` goes to
-`json` (`import_source.loads_deferred`), and whatever a run cannot take (damage, odd
+`json` (`source_values.loads_deferred`), and whatever a run cannot take (damage, odd
 values, the buffer's edge) is decoded one value at a time by the standard library's C
 decoder (`raw_decode` on a sliding buffer), which also words the errors. Memory stays
 flat whatever the file's size, and strings keep whatever JSON allows, lone UTF-16
@@ -30,16 +31,14 @@ from typing import Any, TextIO
 
 import orjson
 
-from aw_server.datastore.import_source import (
+from aw_server.batches import Batch, ImportSourceError, SourceBucket, StagedEvent
+from aw_server.models import MAX_US, MIN_US
+from aw_server.transfer.source import Source
+from aw_server.transfer.source_values import (
     EPOCH,
     MAX_DURATION_S,
     ONE_US,
     ORJSON_FLOATS_OK,
-    Batch,
-    ImportSourceError,
-    Source,
-    SourceBucket,
-    StagedEvent,
     created_text,
     fast_stored_json,
     loads_deferred,
@@ -47,7 +46,6 @@ from aw_server.datastore.import_source import (
     parse_time_text,
     stored_json,
 )
-from aw_server.models import MAX_US, MIN_US
 
 _EMPTY: dict[str, Any] = {}
 # The keys of a bucket's description (its id may also be its key in the document).

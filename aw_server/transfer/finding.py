@@ -1,10 +1,11 @@
 """Finding and opening ActivityWatch's own files: aw-server's peewee database, aw-server-rust's
-sqlite database (schema versions 1 to 5, `activitywatch_db.py`) and JSON exports (dict or
-list form, `export_reader.py`), told apart by content.
+sqlite database (schema versions 1 to 5, `database_source.py`) and JSON exports (dict or
+list form, `json_export_source.py`), told apart by content.
 
 Each reader turns its file into a stream of `Batch`es: bucket metadata plus events in
 the form the store keeps them (integer microseconds, `data` as compact JSON text). The
-import in `transfer.py` stages those batches and publishes them; nothing here writes.
+datastore's import (`datastore/transfer.py`) stages those batches and publishes them;
+nothing here writes.
 
 The source is never modified. A database without a `-wal` file is opened `immutable`
 (no locks, no `-shm` file); one with a `-wal` file (its server is running, or crashed)
@@ -25,8 +26,9 @@ import contextlib
 from pathlib import Path
 
 from aw_server import dirs
-from aw_server.datastore.activitywatch_db import PeeweeSource, RustSource, SqliteSource
-from aw_server.datastore.import_source import SQLITE_MAGIC, ImportSourceError, Source
+from aw_server.batches import SQLITE_MAGIC, ImportSourceError
+from aw_server.transfer.database_source import PeeweeSource, RustSource, SqliteSource
+from aw_server.transfer.source import Source
 
 
 # -- finding and opening -------------------------------------------------------------
@@ -41,7 +43,7 @@ def open_source(path: Path) -> Source:
     if not head:
         raise ImportSourceError(path, "the file is empty")
     if head != SQLITE_MAGIC:
-        from aw_server.datastore.export_reader import JsonExportSource
+        from aw_server.transfer.json_export_source import JsonExportSource
 
         return JsonExportSource(path)
     probe = SqliteSource(path)

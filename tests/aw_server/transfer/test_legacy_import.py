@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from aw_server.api import ServerAPI
-from aw_server.datastore.import_source import ImportSourceError
-from aw_server.datastore.legacy_import import find_activitywatch_databases, open_source
+from aw_server.batches import ImportSourceError
 from aw_server.datastore.store import Datastore
+from aw_server.transfer.finding import find_activitywatch_databases, open_source
 from tests.support.reference import ReferenceServer
 
 
@@ -366,7 +366,7 @@ def test_background_task_reports_progress_and_result(tmp_path: Path, api: Server
 def test_json_reader_across_tiny_buffers_and_odd_spacing(tmp_path: Path, api: ServerAPI,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          chunk: int) -> None:
-    from aw_server.datastore import export_reader
+    from aw_server.transfer import json_export_source
 
     events = [{"timestamp": f"2020-01-01T00:00:{i:02d}.{i:03d}Z", "duration": i * 1.5 + 0.25,
                "data": {"t": "é" * i, "n": 10**i}} for i in range(30)]
@@ -375,7 +375,7 @@ def test_json_reader_across_tiny_buffers_and_odd_spacing(tmp_path: Path, api: Se
                                                                  "events": events}}}
     pretty = tmp_path / "pretty.json"
     pretty.write_text("\ufeff" + json.dumps(doc, indent=3, ensure_ascii=False), encoding="utf-8")
-    monkeypatch.setattr(export_reader, "_CHUNK", chunk)
+    monkeypatch.setattr(json_export_source, "_CHUNK", chunk)
     report = api.import_file(pretty)
     assert report.inserted == 31
     got = export_of(api)["buckets"]["b"]["events"]

@@ -21,20 +21,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aw_server.api import ServerAPI
-from aw_server.datastore import export_reader
-from aw_server.datastore.export_reader import JsonExportSource
-from aw_server.datastore.import_source import (
-    ImportSourceError,
-    StagedEvent,
+from aw_server.batches import ImportSourceError, StagedEvent
+from aw_server.datastore.rows import dump_json
+from aw_server.datastore.store import Datastore
+from aw_server.datastore.transfer import TransferOps
+from aw_server.models import MAX_US, MIN_US
+from aw_server.transfer import json_export_source
+from aw_server.transfer.json_export_source import JsonExportSource
+from aw_server.transfer.source_values import (
     fast_stored_json,
     loads_exact,
     parse_time_text,
     stored_json,
 )
-from aw_server.datastore.rows import dump_json
-from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import TransferOps
-from aw_server.models import MAX_US, MIN_US
 
 # -- values ------------------------------------------------------------------------------
 _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
@@ -139,11 +138,11 @@ _EVENT = st.fixed_dictionaries(
 def _rows(path: Path, slow: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     with monkeypatch.context() as patch:
         if slow:
-            patch.setattr(export_reader._Reader, "run_of_events",
+            patch.setattr(json_export_source._Reader, "run_of_events",
                           lambda self: None)
         else:
-            patch.setattr(export_reader, "_RUN", 300)  # many runs, some failing at edges
-            patch.setattr(export_reader, "_CHUNK", 256)
+            patch.setattr(json_export_source, "_RUN", 300)  # many runs, some failing at edges
+            patch.setattr(json_export_source, "_CHUNK", 256)
         source = JsonExportSource(path)
         rows: list[StagedEvent] = []
         for batch in source.batches(None, 50):
@@ -196,7 +195,7 @@ def test_errors_are_worded_as_by_the_general_path(tmp_path: Path,
 @pytest.mark.parametrize("run", [100, 1])
 def test_a_resumed_read_stages_no_event_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               run: int) -> None:
-    monkeypatch.setattr(export_reader, "_RUN", run)  # runs of a few events, or none
+    monkeypatch.setattr(json_export_source, "_RUN", run)  # runs of a few events, or none
     events = [{"timestamp": f"2020-01-01T00:00:{i:02d}Z", "data": {"i": i}} for i in range(50)]
     path = tmp_path / "export.json"
     path.write_text(json.dumps({"buckets": {"b": {"type": "t", "client": "c", "hostname": "h",
@@ -299,7 +298,7 @@ def test_interrupted_insert_select_publishing_resumes(tmp_path: Path) -> None:
 def test_staging_knows_which_buckets_are_adjacent_and_in_order(tmp_path: Path) -> None:
     from collections import Counter
 
-    from aw_server.datastore.import_source import Batch
+    from aw_server.batches import Batch
     from aw_server.datastore.staging import ASCENDING, DESCENDING, Staging
 
     def batch(*events: tuple[str, int]) -> Batch:
@@ -333,7 +332,7 @@ def test_staging_of_an_older_version_resumes_without_newest_first_tracking(
         tmp_path: Path) -> None:
     from collections import Counter
 
-    from aw_server.datastore.import_source import Batch
+    from aw_server.batches import Batch
     from aw_server.datastore.staging import ASCENDING, Staging
 
     staging = Staging(tmp_path / "staging.sqlite")
@@ -351,7 +350,7 @@ def test_staging_publishes_buckets_in_source_order_but_an_older_file_in_id_order
         tmp_path: Path) -> None:
     from collections import Counter
 
-    from aw_server.datastore.import_source import Batch, SourceBucket
+    from aw_server.batches import Batch, SourceBucket
     from aw_server.datastore.staging import Staging
 
     described = [SourceBucket(b, "t", "c", "h", "2024-01-01T00:00:00+00:00") for b in "zam"]
@@ -380,7 +379,7 @@ def test_staging_rows_packed_as_json_read_back_exactly(
         tmp_path: Path, rows: list[tuple[str, int, int, str]]) -> None:
     from collections import Counter
 
-    from aw_server.datastore.import_source import Batch
+    from aw_server.batches import Batch
     from aw_server.datastore.staging import Staging, StagingWriter
 
     path = tmp_path / "staging.sqlite"
@@ -403,7 +402,7 @@ def test_staging_rows_packed_as_json_read_back_exactly(
 def test_staging_writer_hands_its_error_to_the_reader(tmp_path: Path) -> None:
     from collections import Counter
 
-    from aw_server.datastore.import_source import Batch
+    from aw_server.batches import Batch
     from aw_server.datastore.staging import Staging, StagingWriter
 
     staging = Staging(tmp_path / "staging.sqlite")
@@ -420,8 +419,8 @@ def test_databases_are_read_in_index_order_once_and_resumably(tmp_path: Path) ->
     (bucket, id) where that index exists: every row once, from any cursor on."""
     import random
 
-    from aw_server.datastore.activitywatch_db import PeeweeSource, RustSource, SqliteSource
-    from tests.aw_server.datastore.test_legacy_import import rust_db
+    from aw_server.transfer.database_source import PeeweeSource, RustSource, SqliteSource
+    from tests.aw_server.transfer.test_legacy_import import rust_db
 
     peewee = tmp_path / "peewee.db"
     conn = sqlite3.connect(peewee)
@@ -495,7 +494,7 @@ def test_window_edges_of_ordered_buckets_are_counted_by_rowid_exactly(
     from collections import Counter
     from itertools import accumulate
 
-    from aw_server.datastore.import_source import Batch
+    from aw_server.batches import Batch
     from aw_server.datastore.staging import Staging, window_span
 
     path = tmp_path / "staging.sqlite"
@@ -532,7 +531,7 @@ def test_staging_numbers_each_rows_bucket_however_many_share_a_batch(
     """Up to eight buckets in a batch are numbered by a CASE, more by a lookup per row."""
     from collections import Counter
 
-    from aw_server.datastore.import_source import Batch
+    from aw_server.batches import Batch
     from aw_server.datastore.staging import Staging
 
     staging = Staging(tmp_path / "staging.sqlite")
