@@ -4,8 +4,8 @@ to load whole.
 The outer structure (document, buckets, bucket fields, the events list) is walked here.
 Inside an events list, runs of complete events (about `_RUN` characters) are decoded by
 one orjson call each (`run_of_events`), and the usual event is turned into its stored
-row inline (`_fast_rows`). Anything orjson would read differently from `json` goes to
-`json` (`source_values.loads_deferred`), and whatever a run cannot take (damage, odd
+row inline (`json_event_runs.fast_rows`). Anything orjson would read differently from
+`json` goes to `json` (`source_values.loads_deferred`), and whatever a run cannot take (damage, odd
 values, the buffer's edge) is decoded one value at a time by the standard library's C
 decoder (`raw_decode` on a sliding buffer), which also words the errors. Memory stays
 flat whatever the file's size, and strings keep whatever JSON allows, lone UTF-16
@@ -23,22 +23,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import orjson
-
 from aw_server.batches import Batch, ImportSourceError, SourceBucket, StagedEvent
-from aw_server.models import MAX_US, MIN_US
+from aw_server.transfer.json_event_runs import Encoder, EventRun, fast_rows, run_end
 from aw_server.transfer.source import Source
 from aw_server.transfer.source_values import (
-    EPOCH,
     MAX_DURATION_S,
-    ONE_US,
-    ORJSON_FLOATS_OK,
     created_text,
     fast_stored_json,
     loads_deferred,
@@ -58,81 +51,6 @@ _CHUNK = 4 * 1024 * 1024  # characters read at a time
 _RUN = 64 * 1024
 _BLANK = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
-# After an event: the list's end, or a comma and the next event's "{".
-_NEXT_EVENT = re.compile(r"[ \t\n\r]*(?:\]|,[ \t\n\r]*\{)")
-Encoder = Callable[[dict[str, Any]], str]
-
-
-def _run_end(buf: str, start: int, limit: int) -> int | None:
-    """A position after a '}' in buf[start:limit] that is followed by ']' or by ',' and
-    '{': the likely end of the last complete event there. Likely only: the '}' can be
-    inside a string or a nested list; then "[" + buf[start:cut] + "]" is not valid JSON
-    (a string or a bracket is left open), so a run that decodes ends at a real boundary."""
-    end = limit
-    for _ in range(8):
-        cut = buf.rfind("}", start, end)
-        if cut < 0:
-            return None
-        if _NEXT_EVENT.match(buf, cut + 1):
-            return cut + 1
-        end = cut
-    return None
-
-
-def _fast_rows(bucket_id: str, objs: list[Any], n: int,
-               event: Callable[[str, Any, int, Encoder], StagedEvent | None],
-               inexact: Callable[[], bool]) -> list[StagedEvent] | None:
-    """`event` for each of a run of orjson-decoded events, inlined for the usual event
-    (an object with an aware timestamp text, a non-negative duration, a `data` object;
-    orjson gives no NaN or infinity); any other goes through `event` itself, which words
-    the errors and keeps the tally. None when the run must be decoded again by `json`
-    (see `loads_deferred`): an integer beyond 64 bits was read as a float where it
-    matters, in an odd event or in a `data`."""
-    out: list[StagedEvent] = []
-    append = out.append
-    fromisoformat = datetime.fromisoformat
-    dumps = orjson.dumps
-    floats_ok = ORJSON_FLOATS_OK
-    for i, obj in enumerate(objs):
-        try:
-            data = obj["data"]
-            duration = obj["duration"]
-            # A naive time raises TypeError here (it cannot be subtracted from an aware
-            # one): `event` takes it, with the rest of what is unusual.
-            start = (fromisoformat(obj["timestamp"]) - EPOCH) // ONE_US
-        except (KeyError, TypeError, ValueError):
-            pass
-        else:
-            if type(data) is dict and (type(duration) is float or type(duration) is int) \
-                    and 0 <= duration <= MAX_DURATION_S and MIN_US <= start <= MAX_US:
-                if data:
-                    text = dumps(data).decode()  # fast_stored_json, inlined
-                    if "e+" in text and inexact():
-                        return None
-                    if "e-" in text or "0.0000" in text or not floats_ok:
-                        text = fast_stored_json(data)
-                else:
-                    text = "{}"
-                append((bucket_id, start, start + round(duration * 1_000_000), text))
-                continue
-        if inexact():
-            return None
-        row = event(bucket_id, obj, n + i, fast_stored_json)
-        if row is not None:
-            append(row)
-    return out
-
-
-@dataclass(slots=True)
-class _Run:
-    """Events decoded by one library call, with what decoded them."""
-
-    objs: list[Any]
-    encode: Encoder
-    inexact: Callable[[], bool]  # see `loads_deferred`
-    text: str = ""  # the JSON array, to decode again when `inexact()`
-
-
 # The fewest characters an event takes in an export (`{"timestamp":"20200101"}`, and a
 # comma), with room for the reader being up to a buffer ahead of its progress figure.
 _MIN_EVENT_CHARS = 24
@@ -352,13 +270,13 @@ class _Reader:
             return
         n = 0
         while True:
-            run = self.run_of_events() or _Run([self.decode()], stored_json, never_inexact)
+            run = self.run_of_events() or EventRun([self.decode()], stored_json, never_inexact)
             yield from self.stage(bucket_id, run, n)
             n += len(run.objs)
             if self.expect(",]", "',' or ']'") == "]":
                 return
 
-    def stage(self, bucket_id: str, run: _Run, n: int) -> Iterator[Batch]:
+    def stage(self, bucket_id: str, run: EventRun, n: int) -> Iterator[Batch]:
         """Stage a run of events (#n onwards in the bucket); a batch is cut after it
         when it has grown to the batch size, so a cursor always falls between runs."""
         objs, encode = run.objs, run.encode
@@ -370,7 +288,7 @@ class _Reader:
             objs, n = objs[skip:], n + skip
         rows = None
         if encode is fast_stored_json:
-            rows = _fast_rows(bucket_id, objs, n, self.event, run.inexact)
+            rows = fast_rows(bucket_id, objs, n, self.event, run.inexact)
         if rows is None:
             if run.inexact():
                 objs, encode = json.loads(run.text)[max(skip, 0):], stored_json
@@ -380,7 +298,7 @@ class _Reader:
         if len(self.events) >= self.size:
             yield self.batch()
 
-    def run_of_events(self) -> _Run | None:
+    def run_of_events(self) -> EventRun | None:
         """The complete events from the current position to the last event boundary
         within `_RUN` characters, decoded as one JSON array; None when there is no such
         run here or it does not decode (then the next events go one at a time)."""
@@ -391,7 +309,7 @@ class _Reader:
             return None
         limit = min(len(buf), pos + _RUN)
         for _ in range(2):
-            found = _run_end(buf, pos, limit)
+            found = run_end(buf, pos, limit)
             if found is None:
                 return None
             cut = found
@@ -406,7 +324,7 @@ class _Reader:
             except (ValueError, RecursionError):
                 break
             self.pos = cut
-            return _Run(objs, encode, inexact, text)
+            return EventRun(objs, encode, inexact, text)
         # Damage, or values orjson and json both refuse in a run: one at a time up to there.
         self.careful_until = self.offset + cut
         return None
