@@ -24,7 +24,7 @@ from aw_server.models import Bucket, Event, format_us, require_str
 from aw_server.transfer.finding import open_source
 
 if TYPE_CHECKING:
-    from aw_server.query_pool import QueryPool
+    from aw_server.query.service import QueryService
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,16 @@ class ServerInfo:
 
 class ServerAPI:
     def __init__(self, store: Datastore, *, testing: bool = False,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, queries: QueryService | None = None) -> None:
+        """`queries` is the server's query service (with its worker pool); without one,
+        queries run in the caller's thread with a cache of their own."""
         self.store = store
         self.info = ServerInfo(hostname or socket.gethostname(), testing)
-        self._query_cache: Any = None
-        self.query_pool: QueryPool | None = None  # set by the server that owns a worker
+        if queries is None:
+            from aw_server.query import QueryCache, QueryService
+
+            queries = QueryService(store, cache=QueryCache())
+        self.queries = queries
 
     # -- info ----------------------------------------------------------------------------
     def get_info(self) -> dict[str, Any]:
@@ -237,29 +242,10 @@ class ServerAPI:
     # -- query ---------------------------------------------------------------------------
     def query(self, program: list[str], timeperiods: list[str], *,
               name: str | None = None) -> list[Any]:
-        """Cached periods are answered here; the rest runs in the query worker when the
-        server has one (`query_pool`), else in this thread."""
-        from aw_server import query as query2
-
-        if self._query_cache is None:
-            self._query_cache = query2.QueryCache()
-        cache = self._query_cache
-        if self.query_pool is None:
-            return query2.run_query(program, timeperiods, self.store, name=name, cache=cache)
-        cached = query2.cached_results(program, timeperiods, self.store, cache, name=name)
-        if cached is not None:
-            return cached
-        markers = {b: self.store.change_marker(b) for b in self.store.bucket_ids()}
-        results, entries = self.query_pool.run(
-            program, timeperiods, name, markers, query2.QueryLimits().max_seconds)
-        for key, entry_markers, bucket_list, result in entries:
-            cache.put(key, entry_markers, bucket_list, result)
-        return results
+        return self.queries.query(program, timeperiods, name=name)
 
     def query_functions(self) -> list[dict[str, str]]:
-        from aw_server import query as query2
-
-        return query2.describe_functions()
+        return self.queries.functions()
 
     # -- settings ------------------------------------------------------------------------
     @staticmethod

@@ -94,7 +94,7 @@ class ServerConfig:
     allow_remote: bool = False
     verbose: bool = False
     threads: int = 8
-    query_worker: bool = True  # queries in a worker process (see query_pool.py)
+    query_worker: bool = True  # queries in a worker process (see query/pool.py)
     hostname: str | None = None
     backup_folder: Path | None = None
     backup_every: str = "daily"

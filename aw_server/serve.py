@@ -7,6 +7,7 @@ thread of its own process (`start_in_thread`), the command in the foreground.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import threading
@@ -20,6 +21,7 @@ from aw_server.backup import BackupScheduler
 from aw_server.config import ServerConfig
 from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app
+from aw_server.query import QueryCache, QueryService
 from aw_server.sync_loader import SyncLoader
 from aw_server.transfer.finding import find_activitywatch_databases
 
@@ -41,11 +43,9 @@ class Server:
         self.store = store or Datastore(config.database_path(), durability=config.durability,
                                         max_event_bytes=config.max_event_bytes,
                                         private_dir=config.dbpath is None)
-        self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
-        if config.query_worker and str(config.database_path()) != ":memory:":
-            from aw_server.query_pool import QueryPool
-
-            self.api.query_pool = QueryPool(config.database_path())
+        self.queries = self._query_service()
+        self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname,
+                             queries=self.queries)
         self.app = create_app(config, self.api)
         self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
                                 testing=config.testing, db_path=config.database_path(),
@@ -77,6 +77,17 @@ class Server:
             self.backups = BackupScheduler(self.api, config.backup_folder,
                                            every=config.backup_every, keep=config.backup_keep)
         self.found_databases = self._look_for_activitywatch()
+
+    def _query_service(self) -> QueryService:
+        """Queries run in a worker process on the same database file unless the config
+        turns that off (or the database is in memory, which a worker cannot open)."""
+        path = self.config.database_path()
+        if not self.config.query_worker or str(path) == ":memory:":
+            return QueryService(self.store, cache=QueryCache())
+        from aw_server.query.pool import QueryPool
+
+        return QueryService(self.store, cache=QueryCache(),
+                            pool=QueryPool(functools.partial(Datastore, str(path))))
 
     def _look_for_activitywatch(self) -> list[Path]:
         """On a first start, point at an existing ActivityWatch database (never automatic)."""
@@ -141,7 +152,6 @@ class Server:
         if self._thread is not None:
             self._thread.join(timeout)
         self._sync.stop()
-        if self.api.query_pool is not None:
-            self.api.query_pool.close()
+        self.queries.close()
         self.store.close()
         logger.info("aw-server stopped")

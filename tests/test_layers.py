@@ -65,7 +65,7 @@ def test_the_server_process_does_not_load_numpy() -> None:
         "from aw_server.serve import Server\n"
         "from aw_server.api import ServerAPI\n"
         "from aw_server.http.app import create_app\n"
-        "import aw_server.query, aw_server.query_pool\n"
+        "import aw_server.query, aw_server.query.pool, aw_server.query.service\n"
         "print('numpy' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -3,6 +3,7 @@ share the server's result cache, and the worker comes and goes as it should."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -16,7 +17,9 @@ import requests
 from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.errors import AWError
-from aw_server.query_pool import QueryPool
+from aw_server.query import QueryLimits, parse_period
+from aw_server.query.parser import parse
+from aw_server.query.pool import QueryPool
 from aw_server.serve import Server
 from tests.conftest import make_server
 
@@ -64,6 +67,14 @@ def test_no_time_periods_answer_an_empty_list_without_a_worker(server: Server) -
     assert bad.status_code == 400 and "timeperiods" in bad.json()["message"]
 
 
+def test_a_malformed_program_is_rejected_without_a_worker(server: Server) -> None:
+    """The server parses first: a syntax error or bad period never costs a worker."""
+    for program, period in ((["RETURN = ;"], DAY), (SUMMARY, "2024-01-01/yesterday")):
+        answer = _query(server, program, period)
+        assert answer.status_code == 400, answer.text
+    assert _workers() == []
+
+
 def test_a_query_runs_in_a_worker_and_matches_an_in_process_run(server: Server) -> None:
     assert _workers() == []  # nothing started before the first query
     answer = _query(server, SUMMARY)
@@ -76,7 +87,7 @@ def test_a_query_runs_in_a_worker_and_matches_an_in_process_run(server: Server) 
 
 def test_past_periods_come_from_the_cache_until_the_bucket_changes(server: Server) -> None:
     first = _query(server, SUMMARY).json()
-    pool = server.api.query_pool
+    pool = server.queries.pool
     assert pool is not None
     for worker in _workers():  # a cached answer needs no worker at all
         worker.send_signal(signal.SIGSTOP)
@@ -121,17 +132,19 @@ def test_a_killed_worker_is_replaced(server: Server) -> None:
 
 
 def test_an_idle_worker_stops_and_a_stopped_server_leaves_none(tmp_path: Path) -> None:
-    pool = QueryPool(tmp_path / "db.sqlite", idle_s=0.5)
+    pool = QueryPool(functools.partial(Datastore, tmp_path / "db.sqlite"), idle_s=0.5)
     Datastore(tmp_path / "db.sqlite").close()
+    limits = QueryLimits(max_seconds=30)
     try:
-        results, _ = pool.run(["RETURN = 1;"], [DAY], None, {}, 30)
-        assert results == [1]
+        (answer,) = pool.run(parse("RETURN = 1;"), [parse_period(DAY)], None, {}, limits)
+        assert answer.result == 1
         assert len(_workers()) == 1
         deadline = time.monotonic() + 20
         while _workers() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _workers() == []
-        assert pool.run(["RETURN = 2;"], [DAY], None, {}, 30)[0] == [2]
+        (answer,) = pool.run(parse("RETURN = 2;"), [parse_period(DAY)], None, {}, limits)
+        assert answer.result == 2
     finally:
         pool.close()
     assert _workers() == []
@@ -139,7 +152,7 @@ def test_an_idle_worker_stops_and_a_stopped_server_leaves_none(tmp_path: Path) -
 
 def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
     from aw_server.models import Bucket, Event
-    from aw_server.query_pool import _MarkedSource
+    from aw_server.query.pool import _MarkedSource
     from aw_server.transform.table import EventTable
 
     store = Datastore(tmp_path / "db.sqlite")

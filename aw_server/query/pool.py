@@ -7,10 +7,15 @@ holds only its own lock, and SQLite in WAL mode lets it read while the server wr
 
 The worker starts on the first query (an idle server stays small) and stops after
 `IDLE_S` without one. It opens the same database file read-only in spirit (it never
-writes) and refreshes its bucket list before each query. The result cache stays in the
-server: the server answers cached periods itself, sends the change markers of every
-bucket with the request, and keeps what the worker computed under those markers, so a
-write during the query makes the entry stale, never wrong.
+writes) and refreshes its bucket list before each query. The worker receives a program
+the server has already parsed (its syntax tree) and only the periods the server's cache
+could not answer, with the change markers of every bucket; the query service keeps what
+the worker computed under those markers (see service.py).
+
+The pool does not know how to open the database: it is given a picklable `opener` (the
+server passes `functools.partial(Datastore, path)`), which keeps this package free of
+storage imports. The worker imports the opener's module to unpickle it: an opener
+defined in `serve.py` would load Flask and waitress there too (+11 MiB per worker).
 """
 
 from __future__ import annotations
@@ -21,17 +26,20 @@ import logging
 import multiprocessing
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aw_server import errors
-from aw_server.datastore.store import Datastore
 from aw_server.errors import AWError, QueryTooExpensive, StorageUnavailable
-from aw_server.models import BucketInfo, Event
+from aw_server.models import BucketInfo, Event, EventSource
 
 if TYPE_CHECKING:
+    from aw_server.query.ast import Program
+    from aw_server.query.execute import PeriodResult
+    from aw_server.query.limits import QueryLimits
+    from aw_server.query.program import Period
     from aw_server.transform.table import EventTable
 
 logger = logging.getLogger(__name__)
@@ -41,10 +49,20 @@ IDLE_S = 300.0
 GRACE_S = 20.0
 
 
+class WorkerStore(EventSource, Protocol):
+    """What the worker needs of the database it opens: the query source, columnar reads
+    and a way to see buckets the server created since the last query."""
+
+    def reload_buckets(self) -> None: ...
+
+    def event_table(self, bucket_id: str, start_us: int, end_us: int,
+                    rows_hint: int | None = None) -> EventTable: ...
+
+
 class _MarkedSource:
     """The worker's store, answering change markers with the server's values."""
 
-    def __init__(self, store: Datastore, markers: dict[str, int]) -> None:
+    def __init__(self, store: WorkerStore, markers: dict[str, int]) -> None:
         self.store = store
         self.markers = markers
 
@@ -67,13 +85,13 @@ class _MarkedSource:
         return self.markers[bucket_id]
 
 
-_worker_store: Datastore | None = None
+_worker_store: WorkerStore | None = None
 
 
-def _worker_start(db_path: str) -> None:
+def _worker_start(opener: Callable[[], WorkerStore]) -> None:
     global _worker_store
     _return_freed_memory_promptly()
-    _worker_store = Datastore(db_path)
+    _worker_store = opener()
 
 
 # glibc mallopt parameters (malloc.h)
@@ -97,19 +115,16 @@ def _return_freed_memory_promptly() -> None:
         logger.debug("mallopt is not available; the query worker keeps the default")
 
 
-def _worker_query(program: list[str], timeperiods: list[str], name: str | None,
-                  markers: dict[str, int]) -> tuple[str, Any, Any]:
-    """("ok", results, cache entries) or ("error", (class name, status, type), message)."""
-    from aw_server import query as query2
+def _worker_query(tree: Program, periods: list[Period], name: str | None,
+                  markers: dict[str, int], limits: QueryLimits) -> tuple[str, Any, Any]:
+    """("ok", period results, None) or ("error", (class name, status, type), message)."""
+    from aw_server.query.execute import execute
 
     store = _worker_store
     assert store is not None
     try:
         store.reload_buckets()
-        collected = query2.QueryCache()
-        results = query2.run_query(program, timeperiods, _MarkedSource(store, markers),
-                                   name=name, cache=collected)
-        return "ok", results, collected.export_entries()
+        return "ok", execute(tree, periods, _MarkedSource(store, markers), name, limits), None
     except AWError as exc:
         return "error", (type(exc).__name__, exc.status, exc.error_type), exc.message
 
@@ -131,22 +146,24 @@ def _remote_error(kind: tuple[str, int, str], message: str) -> AWError:
 
 
 class QueryPool:
-    def __init__(self, db_path: Path | str, *, idle_s: float = IDLE_S) -> None:
-        self.db_path = str(db_path)
+    """One worker process, started on demand and stopped when idle or closed."""
+
+    def __init__(self, opener: Callable[[], WorkerStore], *, idle_s: float = IDLE_S) -> None:
+        self.opener = opener
         self.idle_s = idle_s
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._idle_timer: threading.Timer | None = None
         self._closed = False
 
-    def run(self, program: list[str], timeperiods: list[str], name: str | None,
-            markers: dict[str, int], timeout_s: float) -> tuple[list[Any], list[Any]]:
-        """(results, cache entries) computed in the worker; raises the query's AWError."""
+    def run(self, tree: Program, periods: list[Period], name: str | None,
+            markers: dict[str, int], limits: QueryLimits) -> list[PeriodResult]:
+        """Every period's result computed in the worker; raises the query's AWError."""
         for attempt in (1, 2):
             executor = self._acquire()
             try:
-                future = executor.submit(_worker_query, program, timeperiods, name, markers)
-                status, value, extra = future.result(timeout=timeout_s + GRACE_S)
+                future = executor.submit(_worker_query, tree, periods, name, markers, limits)
+                status, value, extra = future.result(timeout=limits.max_seconds + GRACE_S)
                 break
             except FutureTimeout:
                 self._discard(executor)
@@ -164,7 +181,8 @@ class QueryPool:
                 self._arm_idle_timer()
         if status == "error":
             raise _remote_error(value, extra)
-        return value, extra
+        results: list[PeriodResult] = value
+        return results
 
     def close(self) -> None:
         with self._lock:
@@ -186,7 +204,7 @@ class QueryPool:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_worker_start, initargs=(self.db_path,))
+                    initializer=_worker_start, initargs=(self.opener,))
                 logger.info("query worker starting")
             return self._executor
 
