@@ -71,3 +71,16 @@ def test_the_server_process_does_not_load_numpy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_transfer_sits_between_the_datastore_and_http() -> None:
+    """Import and export (`aw_server/transfer`) build on the datastore and the models and
+    are served by the HTTP layer, which they never import. The datastore sits below them
+    and knows an import source only through `aw_server.batches`, which is model-level."""
+    for path in python_files("aw_server/transfer"):
+        assert not imported_modules(path) & {"aw_server.http", "flask", "werkzeug"}, path
+    for path in python_files("aw_server/datastore"):
+        assert "aw_server.transfer" not in imported_modules(path), path
+    ours = {m for m in imported_modules(ROOT / "aw_server/batches.py")
+            if m.startswith("aw_server.")}
+    assert ours <= {"aw_server.errors", "aw_server.models"}
