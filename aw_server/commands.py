@@ -30,7 +30,7 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import ImportReport
 from aw_server.errors import AWError
 from aw_server.models import dt_to_us
-from aw_server.transfer_csv import write_csv
+from aw_server.transfer.csv_export import write_csv
 
 logger = logging.getLogger("aw_server")
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from waitress.server import create_server
 
 from aw_server.api import ServerAPI
-from aw_server.backup import BackupScheduler
 from aw_server.config import ServerConfig
 from aw_server.datastore.store import Datastore
-from aw_server.http.app import create_app
+from aw_server.http.app import create_app, start_app
 from aw_server.query import QueryCache, QueryService
 from aw_server.sync_loader import SyncLoader
+from aw_server.transfer.backup import BackupScheduler
 from aw_server.transfer.finding import find_activitywatch_databases
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ class Server:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         logger.info("aw-server listening on %s (database %s)", self.url,
                     self.config.database_path())
+        start_app(self.app)
         if self.backups is not None:
             self.backups.start()
         self._sync.start()

@@ -22,8 +22,8 @@ import requests
 from aw_server.config import ServerConfig
 from aw_server.datastore.sync_items import short_device_id
 from aw_server.serve import Server
+from aw_server.transfer.csv_export import read_csv
 from aw_server.transfer.finding import standard_database_paths
-from aw_server.transfer_csv import read_csv
 from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
 from tests.aw_server.transfer.test_legacy_import import BUCKET, rust_db
 

@@ -17,8 +17,8 @@ import pytest
 from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.serve import Server
+from aw_server.transfer.csv_export import read_csv
 from aw_server.transfer.finding import standard_database_paths
-from aw_server.transfer_csv import read_csv
 from tests.aw_server.transfer.test_legacy_import import BUCKET, EVENTS, rust_db
 from tests.support.client import HttpClient
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from aw_server.api import ServerAPI
-from aw_server.backup import BackupScheduler, backup_dates
 from aw_server.config import load_config
 from aw_server.datastore.store import Datastore
+from aw_server.transfer.backup import BackupScheduler, backup_dates
 
 
 class Clock:

@@ -17,7 +17,7 @@ import requests
 
 from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
-from aw_server.transfer_csv import read_csv, write_csv
+from aw_server.transfer.csv_export import read_csv, write_csv
 from tests.aw_server.transfer.test_legacy_import import rust_db
 from tests.support.servers import ServerProcess
 

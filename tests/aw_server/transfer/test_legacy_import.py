@@ -347,7 +347,7 @@ def test_server_start_points_at_an_activitywatch_database(
 
 
 def test_background_task_reports_progress_and_result(tmp_path: Path, api: ServerAPI) -> None:
-    from aw_server.import_task import ImportTask
+    from aw_server.transfer.import_task import ImportTask
 
     path = tmp_path / "src" / "sqlite.db"
     path.parent.mkdir()
