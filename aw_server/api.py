@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aw_server import __version__
 from aw_server.datastore.rows import event_json_text
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportReport, ImportResult, ProgressFn
+from aw_server.datastore.transfer import ImportReport, ProgressFn
 from aw_server.errors import BadRequest, DeleteNeedsForce
 from aw_server.models import Bucket, Event, format_us, require_str
 from aw_server.transfer.finding import open_source
@@ -206,38 +206,6 @@ class ServerAPI:
         from disk, streamed; re-running an interrupted import resumes it."""
         with open_source(Path(path)) as source:
             return self.store.import_source(source, progress=progress)
-
-    def import_document(self, document: Any) -> list[ImportResult]:
-        """Accepts the dict form `{"buckets": {id: bucket}}`, the older list form
-        `{"buckets": [bucket, ...]}`, and a bare `{id: bucket}` map. Everything is
-        validated before anything is written."""
-        if not isinstance(document, dict):
-            raise BadRequest("an import must be a JSON object with a 'buckets' key")
-        raw = document.get("buckets", document)
-        if isinstance(raw, dict):
-            items = list(raw.items())
-        elif isinstance(raw, list):
-            items = [(b.get("id") if isinstance(b, dict) else None, b) for b in raw]
-        else:
-            raise BadRequest("'buckets' must be an object or a list")
-        parsed: list[tuple[Bucket, list[Event]]] = []
-        for key, raw_bucket in items:
-            if not isinstance(raw_bucket, dict):
-                raise BadRequest(f"bucket {key!r} must be a JSON object")
-            bucket_id = raw_bucket.get("id", key)
-            if not isinstance(bucket_id, str) or not bucket_id:
-                raise BadRequest(f"bucket {key!r} has no valid 'id'")
-            bucket = self._bucket_from_body(bucket_id, raw_bucket)
-            raw_events = raw_bucket.get("events")
-            raw_events = [] if raw_events is None else raw_events
-            if not isinstance(raw_events, list):
-                raise BadRequest(f"bucket '{bucket_id}': 'events' must be a list")
-            try:
-                events = [Event.from_json(e) for e in raw_events]
-            except BadRequest as exc:
-                raise BadRequest(f"bucket '{bucket_id}': {exc.message}") from None
-            parsed.append((bucket, events))
-        return [self.store.import_bucket(bucket, events) for bucket, events in parsed]
 
     # -- query ---------------------------------------------------------------------------
     def query(self, program: list[str], timeperiods: list[str], *,

@@ -1,4 +1,5 @@
-"""`aw-server import PATH` and `aw-server export ...`: the commands beside serving.
+"""`aw-server import PATH` and `aw-server export ...`: the commands beside serving (their
+arguments are parsed in `aw_server.cli`).
 
 Both open the database file directly. Import refuses while a server of this database is
 running (two writers would hand out the same change-sequence numbers); export only reads
@@ -7,7 +8,6 @@ and may run any time.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import http.client
 import json
@@ -23,9 +23,7 @@ from typing import TextIO
 
 from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError
-from aw_server.config import ServerConfig, load_config
-from aw_server.datastore.core import DatabaseCorrupt
-from aw_server.datastore.schema import SchemaTooNew
+from aw_server.config import ServerConfig
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.transfer import ImportReport
 from aw_server.errors import AWError
@@ -33,58 +31,6 @@ from aw_server.models import dt_to_us
 from aw_server.transfer.csv_export import write_csv
 
 logger = logging.getLogger("aw_server")
-
-COMMANDS = ("import", "export")
-# The server's flags that the commands take too (see `_common`); the others are refused.
-SHARED_FLAGS = ("testing", "dbpath", "config", "verbose")
-
-
-def _common(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
-    """The flags every command takes, before its name (`aw-server --testing import X`, as
-    users type them) or after it. After it they default to SUPPRESS, so an absent flag
-    does not overwrite one given before the name."""
-    def default(value: object) -> object:
-        return argparse.SUPPRESS if after_command else value
-
-    parser.add_argument("--testing", action="store_true", default=default(False),
-                        help="use the testing database")
-    parser.add_argument("--dbpath", type=Path, default=default(None), help="database file to use")
-    parser.add_argument("--config", "-c", type=Path, default=default(None), help="config file")
-    parser.add_argument("--verbose", "-v", action="store_true", default=default(False),
-                        help="debug logging")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aw-server")
-    _common(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
-    imp = sub.add_parser("import", help="import an ActivityWatch database or JSON export",
-                         description="Import aw-server's peewee-sqlite.v2.db, aw-server-rust's "
-                         "sqlite.db or an ActivityWatch JSON export. The source is only read. "
-                         "Running it again after an interruption continues where it stopped; "
-                         "events already present are never added twice.")
-    imp.add_argument("path", type=Path, help="the file to import")
-    _common(imp, after_command=True)
-    exp = sub.add_parser("export", help="export events as JSON or CSV")
-    exp.add_argument("--since", help="start of the time range (date or ISO 8601; "
-                     "without an offset: local time)")
-    exp.add_argument("--until", help="end of the time range")
-    exp.add_argument("--bucket", action="append", dest="buckets", metavar="ID",
-                     help="only this bucket (repeatable)")
-    exp.add_argument("--format", choices=("json", "csv"), default="json")
-    exp.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
-    _common(exp, after_command=True)
-    return parser
-
-
-def _config(args: argparse.Namespace) -> ServerConfig:
-    config = load_config(args.config, testing=args.testing)
-    if args.dbpath:
-        from dataclasses import replace
-
-        config = replace(config, dbpath=args.dbpath)
-    return config
-
 
 def parse_cli_time(text: str) -> int:
     """A date or ISO 8601 time; without an offset it is local time."""
@@ -168,9 +114,7 @@ def print_report(report: ImportReport, out: TextIO) -> None:
 CLI_PUBLISH_WINDOW = 100_000
 
 
-def run_import(args: argparse.Namespace) -> int:
-    config = _config(args)
-    path: Path = args.path
+def run_import(config: ServerConfig, path: Path) -> int:
     if not path.is_file():
         logger.error("%s: no such file", path)
         return 2
@@ -225,26 +169,27 @@ def _output(target: Path | None) -> Iterator[TextIO]:
         raise
 
 
-def run_export(args: argparse.Namespace) -> int:
-    config = _config(args)
+def run_export(config: ServerConfig, *, since_text: str | None, until_text: str | None,
+               buckets: list[str] | None, fmt: str, output: Path | None) -> int:
+    """`since_text`/`until_text` as the user typed them (`parse_cli_time`)."""
     dbpath = config.database_path()
     if not dbpath.exists():
         logger.error("no database at %s", dbpath)
         return 2
     try:
-        since = parse_cli_time(args.since) if args.since else None
-        until = parse_cli_time(args.until) if args.until else None
+        since = parse_cli_time(since_text) if since_text else None
+        until = parse_cli_time(until_text) if until_text else None
     except ValueError as exc:
         logger.error("%s", exc)
         return 2
     store = Datastore(dbpath, durability=config.durability)
     try:
         api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
-        ids = args.buckets or store.bucket_ids()
+        ids = buckets or store.bucket_ids()
         for bucket_id in ids:
             store.get_bucket(bucket_id)
-        with _output(args.output) as out:
-            if args.format == "csv":
+        with _output(output) as out:
+            if fmt == "csv":
                 write_csv(api, out, bucket_ids=ids, start_us=since, end_us=until)
             else:
                 for chunk in api.export_chunks(ids, since, until):
@@ -254,20 +199,6 @@ def run_export(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
-    if args.output:
-        logger.info("exported to %s", args.output)
+    if output:
+        logger.info("exported to %s", output)
     return 0
-
-
-def main(argv: list[str]) -> int:
-    from aw_server.logsetup import setup_logging
-
-    args = build_parser().parse_args(argv)
-    setup_logging("aw-server", testing=args.testing, verbose=args.verbose, to_file=False)
-    try:
-        if args.command == "import":
-            return run_import(args)
-        return run_export(args)
-    except (DatabaseCorrupt, SchemaTooNew, ValueError) as exc:
-        logger.error("%s", exc)
-        return 3
