@@ -50,7 +50,7 @@ class ServerAPI:
         if queries is None:
             from aw_server.query import QueryCache, QueryService
 
-            queries = QueryService(store, cache=QueryCache())
+            queries = QueryService(store.source, cache=QueryCache())
         self.queries = queries
 
     # -- info ----------------------------------------------------------------------------
@@ -65,7 +65,7 @@ class ServerAPI:
     # -- buckets -------------------------------------------------------------------------
     def _bucket_json(self, bucket: Bucket) -> dict[str, Any]:
         out = bucket.to_json()
-        first, last = self.store.bucket_time_span(bucket.id)
+        first, last = self.store.buckets.time_span(bucket.id)
         out["last_updated"] = format_us(last) if last is not None else None
         out["metadata"] = {
             "start": format_us(first) if first is not None else None,
@@ -74,10 +74,10 @@ class ServerAPI:
         return out
 
     def get_buckets(self) -> dict[str, dict[str, Any]]:
-        return {b.id: self._bucket_json(b) for b in self.store.list_buckets()}
+        return {b.id: self._bucket_json(b) for b in self.store.buckets.all()}
 
     def get_bucket(self, bucket_id: str) -> dict[str, Any]:
-        return self._bucket_json(self.store.get_bucket(bucket_id))
+        return self._bucket_json(self.store.buckets.get(bucket_id))
 
     def _bucket_from_body(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
         hostname = require_str(body, "hostname")
@@ -109,7 +109,7 @@ class ServerAPI:
     def create_bucket(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
         if not bucket_id or len(bucket_id) > 512:
             raise BadRequest("a bucket id must be 1 to 512 characters long", param="bucket_id")
-        return self.store.create_bucket(self._bucket_from_body(bucket_id, body))
+        return self.store.buckets.create(self._bucket_from_body(bucket_id, body))
 
     def update_bucket(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
         changes: dict[str, Any] = {}
@@ -122,43 +122,43 @@ class ServerAPI:
             if not isinstance(body["data"], dict):
                 raise BadRequest("'data' must be a JSON object", param="data")
             changes["data"] = body["data"]
-        return self.store.update_bucket(bucket_id, changes)
+        return self.store.buckets.update(bucket_id, changes)
 
     def delete_bucket(self, bucket_id: str, *, force: bool) -> None:
         if not force and not self.info.testing:
             raise DeleteNeedsForce(
                 f"Deleting bucket '{bucket_id}' loses its data: repeat with ?force=1 to confirm"
             )
-        self.store.delete_bucket(bucket_id)
+        self.store.buckets.delete(bucket_id)
 
     # -- events --------------------------------------------------------------------------
     def events_json(self, bucket_id: str, limit: int | None, start_us: int | None,
                     end_us: int | None) -> Iterator[str]:
-        return self.store.iter_events_json(bucket_id, limit, start_us, end_us)
+        return self.store.events.iter_json(bucket_id, limit, start_us, end_us)
 
     def create_events(self, bucket_id: str, body: Any) -> Event | list[Event]:
         """One event (answered with it, id included) or a list (answered with the list,
         as aw-server-rust does, so a web UI learns the new ids)."""
         if isinstance(body, list):
             events = [Event.from_json(e, keep_id=True) for e in body]
-            return self.store.insert_events(bucket_id, events)
+            return self.store.events.insert(bucket_id, events)
         event = Event.from_json(body, keep_id=True)
-        return self.store.insert_events(bucket_id, [event])[0]
+        return self.store.events.insert(bucket_id, [event])[0]
 
     def heartbeat(self, bucket_id: str, body: Any, pulsetime_s: float) -> Event:
         beat = Event.from_json(body)
         # Past the whole timestamp range every pulsetime means the same: merge if equal.
         pulsetime_us = round(min(pulsetime_s, MAX_PULSETIME_S) * 1_000_000)
-        return self.store.heartbeat(bucket_id, beat, pulsetime_us)
+        return self.store.events.heartbeat(bucket_id, beat, pulsetime_us)
 
     def count_events(self, bucket_id: str, start_us: int | None, end_us: int | None) -> int:
-        return self.store.count_events(bucket_id, start_us, end_us)
+        return self.store.events.count(bucket_id, start_us, end_us)
 
     def get_event(self, bucket_id: str, event_id: int) -> Event:
-        return self.store.get_event(bucket_id, event_id)
+        return self.store.events.get(bucket_id, event_id)
 
     def delete_event(self, bucket_id: str, event_id: int) -> bool:
-        return self.store.delete_event(bucket_id, event_id)
+        return self.store.events.delete(bucket_id, event_id)
 
     # -- export / import -----------------------------------------------------------------
     def export_chunks(self, bucket_ids: list[str] | None = None, start_us: int | None = None,
@@ -171,10 +171,10 @@ class ServerAPI:
         exports of adjacent ranges import back without loss or duplicates. Backups add
         `"settings": {...}` (`include_settings`), which ActivityWatch ignores.
         """
-        ids = self.store.bucket_ids() if bucket_ids is None else bucket_ids
+        ids = self.store.buckets.ids() if bucket_ids is None else bucket_ids
         # Look the buckets up now, not lazily: an unknown id must fail before the 200
         # status line is sent, which happens as soon as streaming starts.
-        buckets = [self.store.get_bucket(b) for b in ids]
+        buckets = [self.store.buckets.get(b) for b in ids]
         return self._export_stream(buckets, start_us, end_us, include_settings)
 
     def _export_stream(self, buckets: list[Bucket], start_us: int | None, end_us: int | None,
@@ -187,7 +187,7 @@ class ServerAPI:
             yield f'{", " if n else ""}{key}: {head}, "events": ['
             batch: list[str] = []
             first = True
-            for start, end, data in self.store.iter_export_rows(bucket.id, start_us, end_us):
+            for start, end, data in self.store.events.export_rows(bucket.id, start_us, end_us):
                 batch.append(event_json_text(None, start, end, data))
                 if len(batch) >= 2000:
                     yield ("" if first else ", ") + ", ".join(batch)
@@ -197,7 +197,7 @@ class ServerAPI:
             yield "]}"
         yield "}"
         if include_settings:
-            yield ', "settings": ' + json.dumps(self.store.all_settings(), ensure_ascii=False)
+            yield ', "settings": ' + json.dumps(self.store.settings.all(), ensure_ascii=False)
         yield "}"
 
     def import_file(self, path: Path | str, *, progress: ProgressFn | None = None
@@ -205,7 +205,7 @@ class ServerAPI:
         """Import an ActivityWatch database (aw-server or aw-server-rust) or JSON export
         from disk, streamed; re-running an interrupted import resumes it."""
         with open_source(Path(path)) as source:
-            return self.store.import_source(source, progress=progress)
+            return self.store.imports.run(source, progress=progress)
 
     # -- query ---------------------------------------------------------------------------
     def query(self, program: list[str], timeperiods: list[str], *,
@@ -223,18 +223,18 @@ class ServerAPI:
                              param="key")
 
     def get_settings(self) -> dict[str, Any]:
-        return self.store.all_settings()
+        return self.store.settings.all()
 
     def get_setting(self, key: str) -> Any:
         self._check_key(key)
-        return self.store.get_setting(key)
+        return self.store.settings.get(key)
 
     def set_setting(self, key: str, value: Any) -> Any:
         """Any JSON value is stored, false, 0 and "" included (aw-server dropped those)."""
         self._check_key(key)
-        self.store.set_setting(key, value)
+        self.store.settings.set(key, value)
         return value
 
     def delete_setting(self, key: str) -> None:
         self._check_key(key)
-        self.store.delete_setting(key)
+        self.store.settings.delete(key)

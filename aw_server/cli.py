@@ -14,7 +14,7 @@ from types import FrameType
 
 from aw_server import __version__
 from aw_server.config import ServerConfig, is_loopback_host, load_config
-from aw_server.datastore.core import DatabaseCorrupt
+from aw_server.datastore.database import DatabaseCorrupt
 from aw_server.datastore.schema import SchemaTooNew
 from aw_server.logsetup import setup_logging
 

@@ -44,7 +44,7 @@ Params = tuple[int, int, int, int]  # bucket key, (after, until] of starts, clip
 # inside strings), so splitting on it is exact; a count mismatch still falls back.
 _SEPARATOR = b"\x1e"
 
-# One slice of starts, in the order of `EventOps._range_rows` (newest first; ties by end,
+# One slice of starts, in the order of `EventStore._range_rows` (newest first; ties by end,
 # then id, both descending): the row-by-row fallback.
 _SLICE = (
     "SELECT start, end, id, data FROM event WHERE bucket = ? AND start > ? AND start <= ? "

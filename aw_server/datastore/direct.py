@@ -19,7 +19,7 @@ What keeps that safe:
   An interrupted import resumes from the staging file's cursor, at most one batch
   behind; that batch's direct part was committed, and is not written again.
 - Damage found later. "Nothing partial is left behind" becomes "written, then removed":
-  a source found damaged rolls its direct buckets back (`TransferOps._roll_back_direct`).
+  a source found damaged rolls its direct buckets back (`ImportStore._roll_back_direct`).
 - Surprises. A bucket whose events turn out not to be in time order, or more than its
   block holds, stops direct publishing for the whole import (`DirectBroken`): what it
   published is rolled back, and the source is read again through staging.

@@ -6,7 +6,7 @@ it counts *as many times as it is stored*: importing the same source twice, or a
 of a bucket that kept growing since, adds only what is new, while events that a source
 really holds twice (ActivityWatch does store exact duplicates) arrive twice.
 
-File imports (`import_source`) run in two phases, each resumable:
+File imports (`ImportStore.run`) run in two phases, each resumable:
 1. Reading: the source is streamed into a staging file beside the database, batch by
    batch, each committed with the source position after it. Every value is validated
    here, so a damaged or truncated source fails in this phase, and failing means deleting
@@ -59,10 +59,12 @@ from aw_server.datastore.staging import (
 )
 from aw_server.errors import EventTooLarge, Forbidden
 from aw_server.gc_pause import gc_paused
-from aw_server.models import MAX_US, MIN_US, Bucket, Event, canonical_data, format_us
+from aw_server.models import Bucket, Event, canonical_data, format_us
 
 if TYPE_CHECKING:
-    from aw_server.datastore.core import Database
+    from aw_server.datastore.buckets import BucketStore
+    from aw_server.datastore.cache import BucketCache
+    from aw_server.datastore.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -130,34 +132,24 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class TransferOps:
-    """Mixed into `Datastore`."""
+class ImportStore:
+    """The database side of import: jobs, staging, publishing, merging into buckets.
 
-    db: Database
-    _buckets: dict[str, BucketRow]
-    _last: dict[int, Event]
-    _next_event_id: int
-    max_event_bytes: int
+    Contract: it reads only a `BatchSource` (the readers live in `aw_server.transfer`);
+    each phase step is its own short transaction through `cache.write()`, so heartbeats
+    keep being answered; it creates and deletes buckets only through `buckets`. The
+    three tuning attributes are per store so the CLI and tests can change them.
+    """
 
-    read_batch = 50_000  # source events per staging commit
-    publish_window = 20_000  # events per published transaction
-    direct_publish = True  # new buckets in time order skip staging (`direct.py`)
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _bucket(self, bucket_id: str) -> BucketRow:
-        raise NotImplementedError
-
-    def create_bucket(self, bucket: Bucket) -> Bucket:
-        raise NotImplementedError
-
-    def delete_bucket(self, bucket_id: str) -> None:
-        raise NotImplementedError
-
-    def _grow_max_duration(self, conn: sqlite3.Connection, row: BucketRow, duration: int
-                           ) -> None:
-        raise NotImplementedError
+    def __init__(self, db: Database, cache: BucketCache, buckets: BucketStore,
+                 max_event_bytes: int) -> None:
+        self.db = db
+        self.cache = cache
+        self.buckets = buckets
+        self.max_event_bytes = max_event_bytes
+        self.read_batch = 50_000  # source events per staging commit
+        self.publish_window = 20_000  # events per published transaction
+        self.direct_publish = True  # new buckets in time order skip staging (`direct.py`)
 
     # -- merging -----------------------------------------------------------------------
     def _insert_stored(self, conn: sqlite3.Connection, row: BucketRow,
@@ -167,8 +159,7 @@ class TransferOps:
         params = []
         longest = 0
         for start, end, data in rows:
-            event_id = self._next_event_id
-            self._next_event_id += 1
+            event_id = self.cache.take_event_ids(1)
             params.append((event_id, row.key, start, end, data, origin, event_id,
                            self.db.next_seq()))
             longest = max(longest, end - start)
@@ -177,7 +168,7 @@ class TransferOps:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params,
         )
-        self._grow_max_duration(conn, row, longest)
+        self.cache.grow_max_duration(conn, row, longest)
 
     def _fresh_rows(self, conn: sqlite3.Connection, row: BucketRow,
                     rows: list[StoredRow]) -> tuple[list[StoredRow], int]:
@@ -210,13 +201,13 @@ class TransferOps:
                 fresh.append(r)
         return fresh, skipped
 
-    def import_bucket(self, bucket: Bucket, events: list[Event]) -> ImportResult:
+    def merge_bucket(self, bucket: Bucket, events: list[Event]) -> ImportResult:
         """Create the bucket if needed and add the events it lacks, in one transaction."""
-        with self._write() as conn:
-            created = bucket.id not in self._buckets
+        with self.cache.write() as conn:
+            created = bucket.id not in self.cache.rows
             if created:
-                self.create_bucket(bucket)
-            row = self._buckets[bucket.id]
+                self.buckets.create(bucket)
+            row = self.cache.rows[bucket.id]
             if row.readonly:
                 raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
             limit = self.max_event_bytes
@@ -227,7 +218,7 @@ class TransferOps:
             fresh, skipped = (rows, 0) if created else self._fresh_rows(conn, row, rows)
             for i in range(0, len(fresh), _CHUNK):
                 self._insert_stored(conn, row, fresh[i : i + _CHUNK])
-            self._last.pop(row.key, None)
+            self.cache.newest.pop(row.key, None)
         return ImportResult(bucket.id, created, len(fresh), skipped)
 
     # -- file imports --------------------------------------------------------------------
@@ -238,7 +229,7 @@ class TransferOps:
 
     def _open_job(self, source_path: str, kind: str, fingerprint: str) -> tuple[_Job, bool]:
         """The unfinished job of this source if the file is unchanged, else a new one."""
-        with self._write() as conn:
+        with self.cache.write() as conn:
             found = conn.execute(
                 f"SELECT {_JOB_COLUMNS}, fingerprint FROM import_job WHERE source = ? "
                 "AND phase != 'done' ORDER BY id DESC", (source_path,),
@@ -270,11 +261,11 @@ class TransferOps:
         Staging(Path(job.staging)).remove()
         conn.execute("DELETE FROM import_job WHERE id = ?", (job.id,))
 
-    def drop_unresumable_imports(self) -> list[str]:
+    def drop_unresumable(self) -> list[str]:
         """Unfinished imports whose source file is gone (an upload a stopped server left)
         can never resume: forget them (see `_forget`); returns their sources."""
         dropped = []
-        with self._write() as conn:
+        with self.cache.write() as conn:
             for row in conn.execute(
                 f"SELECT {_JOB_COLUMNS}, source FROM import_job WHERE phase != 'done'"
             ).fetchall():
@@ -283,7 +274,7 @@ class TransferOps:
                     dropped.append(str(row[7]))
         return dropped
 
-    def unfinished_imports(self) -> list[dict[str, Any]]:
+    def unfinished(self) -> list[dict[str, Any]]:
         """Interrupted imports (for the tray or dashboard to offer resuming)."""
         rows = self.db.conn().execute(
             "SELECT id, source, kind, phase, started, updated FROM import_job "
@@ -292,7 +283,7 @@ class TransferOps:
         names = ("id", "source", "kind", "phase", "started", "updated")
         return [dict(zip(names, r, strict=True)) for r in rows]
 
-    def import_source(self, source: BatchSource, *, progress: ProgressFn | None = None
+    def run(self, source: BatchSource, *, progress: ProgressFn | None = None
                       ) -> ImportReport:
         """Import a whole ActivityWatch file; re-running an interrupted import resumes it.
         The cyclic collector pauses meanwhile (see `gc_pause`): the import makes millions
@@ -311,7 +302,7 @@ class TransferOps:
             return self._publish(job, staging, source, resumed, report_progress)
         except (ImportSourceError, Forbidden, EventTooLarge):
             staging.remove()
-            with self._write() as conn:
+            with self.cache.write() as conn:
                 self._roll_back_direct(job, enabled=True)
                 conn.execute("DELETE FROM import_job WHERE id = ?", (job.id,))
             raise
@@ -336,7 +327,7 @@ class TransferOps:
             raise ImportSourceError(source.path, str(exc)) from None
         for bucket_id, direct in job.direct.buckets.items():
             job.results[bucket_id] = [True, direct.count, 0]
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute("UPDATE import_job SET phase = 'publishing', results = ?, updated = ? "
                          "WHERE id = ?", (json.dumps(job.results), _now(), job.id))
         job.phase = "publishing"
@@ -354,7 +345,7 @@ class TransferOps:
         ahead = None if direct_cursor == staging.get("direct") else direct_cursor
         planner = DirectPlanner(
             job.direct, source.direct_order if self.direct_publish else None,
-            lambda b: b not in self._buckets and not staging.has_rows(b), ahead)
+            lambda b: b not in self.cache.rows and not staging.has_rows(b), ahead)
         checkpoints: AbstractContextManager[object] = nullcontext()
         if planner.enabled and self.db.path != ":memory:":
             checkpoints = BackgroundCheckpointer(self.db.path)
@@ -393,20 +384,20 @@ class TransferOps:
         # leaving checkpoints to the `BackgroundCheckpointer` of `_read_batches`.
         self.db.conn().execute("PRAGMA main.cache_size = -65536")
         self.db.conn().execute("PRAGMA wal_autocheckpoint = 0")
-        with self._write() as conn:
+        with self.cache.write() as conn:
             for part in parts:
                 found = buckets.get(part.bucket_id)
                 if found is None:
                     found = self._start_direct(conn, part)
-                row = self._buckets.get(part.bucket_id)
+                row = self.cache.rows.get(part.bucket_id)
                 if row is None or row.key != found.key:
                     raise DirectBroken(f"bucket {part.bucket_id!r} was deleted meanwhile")
                 first = found.first_id(part.count)
                 seq = self.db.take_seqs(part.count)
                 insert_events(conn, part.rows, first, found.first_origin_id(), row.key, origin,
                               seq)
-                self._grow_max_duration(conn, row, part.longest)
-                self._last.pop(row.key, None)
+                self.cache.grow_max_duration(conn, row, part.longest)
+                self.cache.newest.pop(row.key, None)
                 buckets[part.bucket_id] = replace(found, count=found.count + part.count,
                                                   last=part.last)
             state = DirectState(True, cursor, buckets)
@@ -418,31 +409,30 @@ class TransferOps:
         """Create the bucket and reserve its id block (moving the event table's counter,
         which also survives a restart, past it)."""
         meta = part.new
-        if meta is None or meta.id in self._buckets:
+        if meta is None or meta.id in self.cache.rows:
             raise DirectBroken(f"bucket {part.bucket_id!r} was created meanwhile")
-        self.create_bucket(Bucket(meta.id, meta.type, meta.client, meta.hostname,
+        self.buckets.create(Bucket(meta.id, meta.type, meta.client, meta.hostname,
                                   meta.created, meta.data, meta.name))
-        low = self._next_event_id
+        low = self.cache.take_event_ids(part.capacity)
         high = low + part.capacity - 1
-        self._next_event_id = high + 1
         if not conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'event'",
                             (high,)).rowcount:
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('event', ?)", (high,))
-        return DirectBucket(self._buckets[meta.id].key, low, high, part.descending, 0, 0)
+        return DirectBucket(self.cache.rows[meta.id].key, low, high, part.descending, 0, 0)
 
     def _roll_back_direct(self, job: _Job, *, enabled: bool) -> None:
         """Remove what the job published directly: each bucket's id block, and the bucket
         itself (a tombstone that sync passes on) unless something else wrote to it, when
         each removed event gets its own tombstone instead."""
-        with self._write() as conn:
+        with self.cache.write() as conn:
             for bucket_id, direct in job.direct.buckets.items():
-                row = self._buckets.get(bucket_id)
+                row = self.cache.rows.get(bucket_id)
                 if row is None or row.key != direct.key:
                     continue  # deleted since
                 block = (row.key, direct.low, direct.high)
                 if conn.execute("SELECT 1 FROM event WHERE bucket = ? AND id NOT BETWEEN ? "
                                 "AND ? LIMIT 1", block).fetchone() is None:
-                    self.delete_bucket(bucket_id)
+                    self.buckets.delete(bucket_id)
                     continue
                 for origin, origin_id in conn.execute(
                         "SELECT origin, origin_id FROM event WHERE bucket = ? AND id BETWEEN "
@@ -452,7 +442,7 @@ class TransferOps:
                                  (origin, origin_id, bucket_id, self.db.next_seq()))
                 conn.execute("DELETE FROM event WHERE bucket = ? AND id BETWEEN ? AND ?", block)
                 row.last_seq = self.db.current_seq
-                self._last.pop(row.key, None)
+                self.cache.newest.pop(row.key, None)
             state = DirectState(enabled)
             conn.execute("UPDATE import_job SET direct = ?, updated = ? WHERE id = ?",
                          (state.to_json(), _now(), job.id))
@@ -462,7 +452,7 @@ class TransferOps:
                  progress: ProgressFn) -> ImportReport:
         buckets = staging.buckets()
         for _, bucket in buckets:
-            found = self._buckets.get(bucket.id)
+            found = self.cache.rows.get(bucket.id)
             if found is not None and found.readonly:
                 raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
         direct = sum(d.count for d in job.direct.buckets.values())  # published already
@@ -517,14 +507,14 @@ class TransferOps:
         while True:
             edge = staging.edge(ord_, after, self.publish_window)
             last = edge is None or not staging.has_after(ord_, edge)
-            with self._write() as conn:
+            with self.cache.write() as conn:
                 result = results.setdefault(meta.id, [False, 0, 0])
-                if meta.id not in self._buckets:
-                    self.create_bucket(Bucket(meta.id, meta.type, meta.client,
+                if meta.id not in self.cache.rows:
+                    self.buckets.create(Bucket(meta.id, meta.type, meta.client,
                                               meta.hostname, meta.created, meta.data,
                                               meta.name))
                     result[0] = True
-                row = self._buckets[meta.id]
+                row = self.cache.rows[meta.id]
                 count, top, fresh, skipped = self._publish_window(
                     conn, row, ord_, after, edge, staging.direction(ord_))
                 result[1] += fresh
@@ -563,21 +553,21 @@ class TransferOps:
             by_rowid = direction is not None and \
                 span.high_rowid - span.low_rowid + 1 == span.count
             cur = conn.execute(insert_window_sql(_STAGING, by_rowid, direction), {
-                "id": self._next_event_id, "bucket": row.key, "origin": self.db.self_origin,
+                "id": self.cache.next_event_id, "bucket": row.key, "origin": self.db.self_origin,
                 "seq": first_seq, "ord": ord_, "after": low_bound(after),
                 "edge": high_bound(edge), "low": span.low_rowid,
                 "high": span.high_rowid})
             if cur.rowcount != span.count:
                 raise RuntimeError(f"published {cur.rowcount} rows of a window of {span.count}")
-            self._next_event_id += span.count
-            self._grow_max_duration(conn, row, span.longest)
-            self._last.pop(row.key, None)
+            self.cache.next_event_id += span.count
+            self.cache.grow_max_duration(conn, row, span.longest)
+            self.cache.newest.pop(row.key, None)
             return span.count, span.last, span.count, 0
         rows = window_rows(conn, _STAGING, ord_, after, edge, direction)
         fresh, skipped = self._fresh_rows(conn, row, rows)
         if fresh:
             self._insert_stored(conn, row, fresh)
-            self._last.pop(row.key, None)
+            self.cache.newest.pop(row.key, None)
         return span.count, span.last, len(fresh), skipped
 
     def _publish_settings(self, job: _Job, settings: dict[str, Any]
@@ -586,7 +576,7 @@ class TransferOps:
         ours (the user chose it here, after the source was written)."""
         added: list[str] = []
         kept: list[str] = []
-        with self._write() as conn:
+        with self.cache.write() as conn:
             for key, value in sorted(settings.items()):
                 found = conn.execute("SELECT value FROM setting WHERE key = ?",
                                      (key,)).fetchone()
@@ -599,16 +589,3 @@ class TransferOps:
             conn.execute("UPDATE import_job SET phase = 'done', updated = ? WHERE id = ?",
                          (_now(), job.id))
         return added, kept
-
-    # -- export reads ------------------------------------------------------------------
-    def iter_export_rows(self, bucket_id: str, start_us: int | None = None,
-                         end_us: int | None = None) -> Iterator[StoredRow]:
-        """Whole events (not clipped) overlapping [start, end], newest first, as stored."""
-        row = self._bucket(bucket_id)
-        lo = MIN_US if start_us is None else start_us
-        hi = MAX_US if end_us is None else end_us
-        yield from self.db.conn().execute(
-            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
-            "AND end >= ? ORDER BY start DESC, id DESC",
-            (row.key, lo - row.max_duration, hi, lo),
-        )

@@ -49,14 +49,28 @@ IDLE_S = 300.0
 GRACE_S = 20.0
 
 
-class WorkerStore(EventSource, Protocol):
-    """What the worker needs of the database it opens: the query source, columnar reads
-    and a way to see buckets the server created since the last query."""
-
-    def reload_buckets(self) -> None: ...
+class WorkerSource(EventSource, Protocol):
+    """The worker's query source: an `EventSource` with columnar reads."""
 
     def event_table(self, bucket_id: str, start_us: int, end_us: int,
                     rows_hint: int | None = None) -> EventTable: ...
+
+
+class BucketView(Protocol):
+    """Re-reads the bucket list, to see buckets the server created since the last query."""
+
+    def reload(self) -> None: ...
+
+
+class WorkerStore(Protocol):
+    """What the worker needs of the database it opens (a `Datastore`): its query source
+    and its in-memory bucket view."""
+
+    @property
+    def source(self) -> WorkerSource: ...
+
+    @property
+    def cache(self) -> BucketView: ...
 
 
 class _MarkedSource:
@@ -67,17 +81,17 @@ class _MarkedSource:
         self.markers = markers
 
     def buckets(self) -> list[BucketInfo]:
-        return self.store.buckets()
+        return self.store.source.buckets()
 
     def events(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
-        return self.store.events(bucket_id, start_us, end_us)
+        return self.store.source.events(bucket_id, start_us, end_us)
 
     def event_table(self, bucket_id: str, start_us: int, end_us: int,
                     rows_hint: int | None = None) -> EventTable:
-        return self.store.event_table(bucket_id, start_us, end_us, rows_hint)
+        return self.store.source.event_table(bucket_id, start_us, end_us, rows_hint)
 
     def eventcount(self, bucket_id: str, start_us: int, end_us: int) -> int:
-        return self.store.eventcount(bucket_id, start_us, end_us)
+        return self.store.source.eventcount(bucket_id, start_us, end_us)
 
     def change_marker(self, bucket_id: str) -> int:
         if bucket_id not in self.markers:
@@ -123,7 +137,7 @@ def _worker_query(tree: Program, periods: list[Period], name: str | None,
     store = _worker_store
     assert store is not None
     try:
-        store.reload_buckets()
+        store.cache.reload()
         return "ok", execute(tree, periods, _MarkedSource(store, markers), name, limits), None
     except AWError as exc:
         return "error", (type(exc).__name__, exc.status, exc.error_type), exc.message

@@ -127,7 +127,7 @@ def run_import(config: ServerConfig, path: Path) -> int:
             return 4
         # No server shares the database, so no heartbeat waits on a longer transaction:
         # fewer, larger windows publish ~10% faster.
-        store.publish_window = CLI_PUBLISH_WINDOW
+        store.imports.publish_window = CLI_PUBLISH_WINDOW
         api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
         bar = ProgressBar(sys.stderr)
         try:
@@ -185,9 +185,9 @@ def run_export(config: ServerConfig, *, since_text: str | None, until_text: str 
     store = Datastore(dbpath, durability=config.durability)
     try:
         api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
-        ids = buckets or store.bucket_ids()
+        ids = buckets or store.buckets.ids()
         for bucket_id in ids:
-            store.get_bucket(bucket_id)
+            store.buckets.get(bucket_id)
         with _output(output) as out:
             if fmt == "csv":
                 write_csv(api, out, bucket_ids=ids, start_us=since, end_us=until)

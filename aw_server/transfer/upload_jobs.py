@@ -100,7 +100,7 @@ class JobTable:
                 with contextlib.suppress(OSError):
                     path.unlink()
                     logger.info("removed the leftover upload %s", path)
-        for source in self.api.store.drop_unresumable_imports():
+        for source in self.api.store.imports.drop_unresumable():
             logger.info("forgot the interrupted import of %s: its file is gone", source)
 
     def new_upload(self, job_id: str) -> tuple[Path, IO[bytes]]:

@@ -48,7 +48,7 @@ class Setup:
 
     def counts(self) -> dict[str, int]:
         return {b: self.server.api.count_events(b, None, None)
-                for b in self.server.store.bucket_ids()}
+                for b in self.server.store.buckets.ids()}
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from aw_server.datastore.direct import (
 )
 from aw_server.datastore.schema import SCHEMA_VERSION
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import TransferOps
+from aw_server.datastore.transfer import ImportStore
 from aw_server.transfer import json_export_source
 
 META = {"created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t", "client": "c",
@@ -58,9 +58,9 @@ def open_api(tmp_path: Path) -> Iterator[Callable[..., ServerAPI]]:
 
     def make(name: str = "ours", *, direct: bool = True, batch: int = 7) -> ServerAPI:
         store = Datastore(tmp_path / f"{name}.sqlite")
-        store.direct_publish = direct
-        store.read_batch = batch
-        store.publish_window = 5
+        store.imports.direct_publish = direct
+        store.imports.read_batch = batch
+        store.imports.publish_window = 5
         stores.append(store)
         return ServerAPI(store, hostname="h")
 
@@ -73,7 +73,7 @@ def _events_in_order(api: ServerAPI) -> dict[str, list[tuple[int, int, str]]]:
     """Each bucket's events as a client sees them, newest first, ties by id."""
     conn = api.store.db.conn()
     out: dict[str, list[tuple[int, int, str]]] = {}
-    for bucket_id in api.store.bucket_ids():
+    for bucket_id in api.store.buckets.ids():
         out[bucket_id] = conn.execute(
             "SELECT e.start, e.end, e.data FROM event e JOIN bucket b ON b.key = e.bucket "
             "WHERE b.id = ? AND b.deleted = 0 ORDER BY e.start DESC, e.id DESC",
@@ -83,13 +83,13 @@ def _events_in_order(api: ServerAPI) -> dict[str, list[tuple[int, int, str]]]:
 
 def _count_direct_parts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    original = TransferOps._publish_direct
+    original = ImportStore._publish_direct
 
-    def counting(self: TransferOps, job: Any, parts: Any, cursor: str) -> None:
+    def counting(self: ImportStore, job: Any, parts: Any, cursor: str) -> None:
         calls.append(sum(part.count for part in parts))
         original(self, job, parts, cursor)
 
-    monkeypatch.setattr(TransferOps, "_publish_direct", counting)
+    monkeypatch.setattr(ImportStore, "_publish_direct", counting)
     return calls
 
 
@@ -137,7 +137,7 @@ def test_imported_buckets_are_listed_in_the_files_order(
     api = open_api(direct=direct)
     api.create_bucket("there", PLAIN)
     api.import_file(path)
-    assert api.store.bucket_ids() == ["there", "window_z", "afk_a", "m"]
+    assert api.store.buckets.ids() == ["there", "window_z", "afk_a", "m"]
 
 
 def test_an_existing_bucket_is_merged_through_staging_beside_direct_ones(
@@ -166,8 +166,8 @@ def test_damage_after_direct_publishing_takes_it_back(
     with pytest.raises(ImportSourceError, match="unparsable timestamp"):
         api.import_file(path)
     assert sum(calls) >= 90  # bucket "a" had been published (all but what was read last)
-    assert api.store.bucket_ids() == []
-    assert api.store.unfinished_imports() == []
+    assert api.store.buckets.ids() == []
+    assert api.store.imports.unfinished() == []
     conn = api.store.db.conn()
     assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == 0
     # The bucket stays as a tombstone, so a device that synced it meanwhile drops it.
@@ -194,7 +194,7 @@ def test_taking_back_keeps_what_others_wrote_to_the_bucket_meanwhile(
 
     with pytest.raises(ImportSourceError):
         api.import_file(path, progress=watcher_writes)
-    assert api.store.bucket_ids() == ["a"]
+    assert api.store.buckets.ids() == ["a"]
     assert [json.loads(r[2]) for r in _events_in_order(api)["a"]] == [{"from": "watcher"}]
     # Each removed event has a tombstone, for devices that synced it meanwhile.
     conn = api.store.db.conn()
@@ -221,14 +221,14 @@ def _no_fallback(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Records each time direct publishing is taken back (for damage or a fallback): the
     order checks would also catch a replayed batch, and hide a fault of the resuming."""
     calls: list[bool] = []
-    original = TransferOps._roll_back_direct
+    original = ImportStore._roll_back_direct
 
-    def recording(self: TransferOps, job: Any, *, enabled: bool) -> None:
+    def recording(self: ImportStore, job: Any, *, enabled: bool) -> None:
         if job.direct.buckets:
             calls.append(enabled)
         original(self, job, enabled=enabled)
 
-    monkeypatch.setattr(TransferOps, "_roll_back_direct", recording)
+    monkeypatch.setattr(ImportStore, "_roll_back_direct", recording)
     return calls
 
 
@@ -240,19 +240,19 @@ def test_a_bucket_created_meanwhile_is_merged_through_staging(
     path = _export(tmp_path / "e.json", {"a": _events(list(range(90, 30, -1))),
                                          "b": _events(list(range(90, 30, -1)))})
     api = open_api()
-    original = TransferOps._publish_direct
+    original = ImportStore._publish_direct
 
-    def watcher_first(self: TransferOps, job: Any, parts: Any, cursor: str) -> None:
-        if any(p.bucket_id == "b" and p.new for p in parts) and "b" not in api.store.bucket_ids():
+    def watcher_first(self: ImportStore, job: Any, parts: Any, cursor: str) -> None:
+        if any(p.bucket_id == "b" and p.new for p in parts) and "b" not in api.store.buckets.ids():
             api.create_bucket("b", {"type": "w", "client": "c", "hostname": "h"})
             api.create_events("b", _events([60]))
         original(self, job, parts, cursor)
 
-    monkeypatch.setattr(TransferOps, "_publish_direct", watcher_first)
+    monkeypatch.setattr(ImportStore, "_publish_direct", watcher_first)
     report = api.import_file(path)
     assert {r.bucket_id: (r.created, r.inserted, r.skipped) for r in report.buckets} == {
         "a": (True, 60, 0), "b": (False, 59, 1)}
-    assert api.store.get_bucket("b").type == "w"
+    assert api.store.buckets.get("b").type == "w"
     staged = open_api("staged", direct=False)
     staged.import_file(path)
     ours = _events_in_order(api)
@@ -289,7 +289,7 @@ def test_interrupted_direct_import_resumes_without_duplicates(
     ours = _events_in_order(again)
     assert ours.pop("other")
     assert ours == _events_in_order(clean)
-    assert again.store.unfinished_imports() == []
+    assert again.store.imports.unfinished() == []
     assert rolled_back == []
 
 
@@ -354,11 +354,11 @@ def test_an_import_whose_file_is_gone_is_forgotten_and_taken_back(
     path = _export(tmp_path / "upload", {"a": _events(list(range(90, 30, -1)))})
     api = open_api()
     _interrupt_after_first_batch(api, path)
-    assert api.store.bucket_ids() == ["a"]  # published directly, partly
-    assert api.store.drop_unresumable_imports() == []  # its file is still there
+    assert api.store.buckets.ids() == ["a"]  # published directly, partly
+    assert api.store.imports.drop_unresumable() == []  # its file is still there
     path.unlink()
-    assert api.store.drop_unresumable_imports() == [str(path)]
-    assert api.store.bucket_ids() == [] and api.store.unfinished_imports() == []
+    assert api.store.imports.drop_unresumable() == [str(path)]
+    assert api.store.buckets.ids() == [] and api.store.imports.unfinished() == []
     assert not list(tmp_path.glob("ours.sqlite.import-*"))
 
 

@@ -157,12 +157,12 @@ def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
 
     store = Datastore(tmp_path / "db.sqlite")
     try:
-        store.create_bucket(Bucket(BUCKET, "currentwindow", "t", "testhost", "2024-01-01"))
-        store.insert_events(BUCKET, [Event(i * 10**7, 10**7, {"app": str(i % 3)})
+        store.buckets.create(Bucket(BUCKET, "currentwindow", "t", "testhost", "2024-01-01"))
+        store.events.insert(BUCKET, [Event(i * 10**7, 10**7, {"app": str(i % 3)})
                                      for i in range(50)])
-        source = _MarkedSource(store, {BUCKET: store.change_marker(BUCKET)})
+        source = _MarkedSource(store, {BUCKET: store.buckets.change_marker(BUCKET)})
         table = source.event_table(BUCKET, 0, 10**9)
         assert isinstance(table, EventTable)
-        assert table.to_events() == store.events(BUCKET, 0, 10**9)
+        assert table.to_events() == store.source.events(BUCKET, 0, 10**9)
     finally:
         store.close()

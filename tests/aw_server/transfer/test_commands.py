@@ -184,7 +184,7 @@ def test_csv_round_trip_in_memory(tmp_path: Path) -> None:
     assert write_csv(api, buffer) == len(values)
     buffer.seek(0)
     rows = [e for _, e in read_csv(buffer)]
-    expected = [json.loads(t) for t in store.iter_events_json("b", with_ids=False)]
+    expected = [json.loads(t) for t in store.events.iter_json("b", with_ids=False)]
     assert rows == expected
     store.close()
 

@@ -24,7 +24,7 @@ from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError, StagedEvent
 from aw_server.datastore.rows import dump_json
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import TransferOps
+from aw_server.datastore.transfer import ImportStore
 from aw_server.models import MAX_US, MIN_US
 from aw_server.transfer import json_export_source
 from aw_server.transfer.json_export_source import JsonExportSource
@@ -226,10 +226,10 @@ def _import(db: Path, sources: list[Path], slow: bool, monkeypatch: pytest.Monke
             window: int) -> list[tuple[Any, ...]]:
     with monkeypatch.context() as patch:
         if slow:
-            patch.setattr(TransferOps, "_has_events_between", lambda *args: True)
+            patch.setattr(ImportStore, "_has_events_between", lambda *args: True)
         store = Datastore(db)
-        store.publish_window = window
-        store.direct_publish = False  # a new bucket would skip staging
+        store.imports.publish_window = window
+        store.imports.direct_publish = False  # a new bucket would skip staging
         try:
             api = ServerAPI(store, hostname="h")
             for source in sources:
@@ -273,8 +273,8 @@ def test_publishing_by_insert_select_equals_the_general_path(
 def test_interrupted_insert_select_publishing_resumes(tmp_path: Path) -> None:
     path = _export(tmp_path / "export.json", list(range(100)))
     store = Datastore(tmp_path / "db.sqlite")
-    store.publish_window = 9
-    store.direct_publish = False  # a new bucket would skip staging
+    store.imports.publish_window = 9
+    store.imports.direct_publish = False  # a new bucket would skip staging
     api = ServerAPI(store, hostname="h")
     calls = {"n": 0}
 

@@ -264,12 +264,12 @@ def test_damaged_sources_are_refused_and_leave_nothing(tmp_path: Path, api: Serv
                          for i in range(3000))
         content = content.replace(b'"events": [', b'"events": [' + good.encode() + b", ")
     path.write_bytes(content)
-    api.store.read_batch = 1000
+    api.store.imports.read_batch = 1000
     with pytest.raises(ImportSourceError) as info:
         api.import_file(path)
     assert str(path) in str(info.value) and what in str(info.value)
-    assert api.store.bucket_ids() == []
-    assert api.store.unfinished_imports() == []
+    assert api.store.buckets.ids() == []
+    assert api.store.imports.unfinished() == []
     assert not list(tmp_path.glob("ours.sqlite.import-*"))
 
 
@@ -281,14 +281,14 @@ def test_truncated_database_is_refused(tmp_path: Path, api: ServerAPI) -> None:
     with pytest.raises(ImportSourceError) as info:
         api.import_file(path)
     assert str(path) in str(info.value)
-    assert api.store.bucket_ids() == []
+    assert api.store.buckets.ids() == []
 
 
 def test_interrupted_import_resumes_without_duplicates(tmp_path: Path, api: ServerAPI) -> None:
     path = tmp_path / "sqlite.db"
     rust_db(path, 5)
-    api.store.read_batch = 7
-    api.store.publish_window = 5
+    api.store.imports.read_batch = 7
+    api.store.imports.publish_window = 5
     calls = {"n": 0}
 
     def crash_at(limit: int) -> Any:
@@ -303,7 +303,7 @@ def test_interrupted_import_resumes_without_duplicates(tmp_path: Path, api: Serv
     calls["n"] = 0
     with pytest.raises(KeyboardInterrupt):
         api.import_file(path, progress=crash_at(20))  # while publishing
-    assert api.store.unfinished_imports()
+    assert api.store.imports.unfinished()
     report = api.import_file(path)
     assert report.resumed
     clean = ServerAPI(Datastore(tmp_path / "clean.sqlite"))
@@ -312,7 +312,7 @@ def test_interrupted_import_resumes_without_duplicates(tmp_path: Path, api: Serv
         assert export_of(api) == export_of(clean)
     finally:
         clean.store.close()
-    assert api.store.unfinished_imports() == []
+    assert api.store.imports.unfinished() == []
 
 
 def test_standard_places_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -341,7 +341,7 @@ def test_server_start_points_at_an_activitywatch_database(
     try:
         assert server.found_databases == [rust]
         assert f"import it with `aw-server import {rust}`" in caplog.text
-        assert server.store.bucket_ids() == []  # never imported without consent
+        assert server.store.buckets.ids() == []  # never imported without consent
     finally:
         server.stop()
 
