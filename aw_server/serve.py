@@ -21,11 +21,12 @@ from aw_server.config import ServerConfig
 from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app, start_app
 from aw_server.query import QueryCache, QueryService
-from aw_server.sync_loader import SyncLoader
+from aw_server.sync.loader import SyncLoader
 from aw_server.transfer.backup import BackupScheduler
 from aw_server.transfer.finding import find_activitywatch_databases
 
 if TYPE_CHECKING:
+    from aw_server.sync.local import ApplyFaults
     from aw_server.sync.service import SyncService
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,10 @@ RECV_BYTES = 64 * 1024
 
 
 class Server:
-    def __init__(self, config: ServerConfig, *, store: Datastore | None = None) -> None:
+    def __init__(self, config: ServerConfig, *, store: Datastore | None = None,
+                 sync_faults: ApplyFaults | None = None) -> None:
+        """`store`: an open datastore to serve (else the config's database is opened).
+        `sync_faults`: test support only, handed to the sync service (sync/local.py)."""
         self.config = config
         self.store = store or Datastore(config.database_path(), durability=config.durability,
                                         max_event_bytes=config.max_event_bytes,
@@ -46,11 +50,11 @@ class Server:
         self.queries = self._query_service()
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname,
                              queries=self.queries)
-        self.app = create_app(config, self.api)
         self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
                                 testing=config.testing, db_path=config.database_path(),
-                                default_port=config.default_sync_port)
-        self.app.extensions["aw_sync"] = self._sync
+                                default_port=config.default_sync_port,
+                                interval=config.sync_interval_s or None, faults=sync_faults)
+        self.app = create_app(config, self.api, sync=self._sync)
         try:
             self._waitress: Any = create_server(
                 self.app,
@@ -83,15 +87,15 @@ class Server:
         turns that off (or the database is in memory, which a worker cannot open)."""
         path = self.config.database_path()
         if not self.config.query_worker or str(path) == ":memory:":
-            return QueryService(self.store.source, cache=QueryCache())
+            return QueryService(self.store, cache=QueryCache())
         from aw_server.query.pool import QueryPool
 
-        return QueryService(self.store.source, cache=QueryCache(),
+        return QueryService(self.store, cache=QueryCache(),
                             pool=QueryPool(functools.partial(Datastore, str(path))))
 
     def _look_for_activitywatch(self) -> list[Path]:
         """On a first start, point at an existing ActivityWatch database (never automatic)."""
-        if self.store.buckets.ids():
+        if self.store.bucket_ids():
             return []
         found = find_activitywatch_databases(testing=self.config.testing)
         for path in found:

@@ -17,6 +17,7 @@ from aw_server.http.pages import register_pages
 from aw_server.http.routes import buckets, events, imports, query, settings, sync, transfer
 from aw_server.http.routing import Route, register_routes
 from aw_server.http.upload_body import EXTENSION as UPLOADS
+from aw_server.sync.loader import SyncLoader
 from aw_server.transfer.upload_jobs import JobTable
 
 
@@ -25,14 +26,18 @@ def api_routes() -> list[Route]:
             *settings.ROUTES, *sync.ROUTES]
 
 
-def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None) -> Flask:
+def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None,
+               sync: SyncLoader | None = None) -> Flask:
     """`port` is the port actually bound (it differs from config.port when that is 0);
-    `serve.Server` updates it after binding."""
+    `serve.Server` updates it after binding. `sync` serves `/api/0/sync/*` (without it
+    those routes answer 503)."""
     app = Flask("aw_server", static_folder=None)
     app.url_map.strict_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["aw_api"] = api
+    if sync is not None:
+        app.extensions["aw_sync"] = sync
     app.extensions[UPLOADS] = JobTable(api)
     policy = security.SecurityPolicy(config, port or config.port)
     security.install(app, policy)

@@ -21,8 +21,9 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import SyncGap, SyncRejected
 from aw_server.errors import AWError, BadRequest
 from aw_server.sync import crypto
+from aw_server.sync.local import LocalAccess
 from aw_server.sync.pairing import PairedPeer, RateLimit, Responder, b64, unb64
-from aw_server.sync.protocol import MAX_BODY, LocalAccess, Summary, parse_push
+from aw_server.sync.protocol import MAX_BODY, Summary, parse_push
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class PeerEndpoint:
     def _sealed(self, method: str, path: str, host: str, headers: dict[str, str],
                 body: bytes) -> Answer:
         sender = headers.get("x-aws-device", "")
-        peer = self.store.trust.peer(sender) if sender else None
+        peer = self.store.peer(sender) if sender else None
         if peer is None or peer.state not in ("active", "revoked"):
             return plain(401, {"error": "unknown"})
         try:

@@ -186,11 +186,6 @@ class Responder:
         with self._lock:
             self._window = None
 
-    @property
-    def is_open(self) -> bool:
-        with self._lock:
-            return self._live() is not None
-
     def _live(self) -> PairingWindow | None:
         window = self._window
         if window is not None and self.clock() >= window.expires:

@@ -35,16 +35,15 @@ pytest.importorskip("playwright.sync_api", reason="the playwright package is not
 
 def start(base: Path, hostname: str) -> Server:
     server = Server(ServerConfig(testing=True, port=0, dbpath=base / f"{hostname}.sqlite",
-                                 hostname=hostname))
+                                 hostname=hostname, sync_interval_s=0))
     server.start_in_thread()
     return server
 
 
 @pytest.fixture
-def devices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Server, Server]]:
+def devices(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     """Two servers with sync listeners on 127.0.0.1 (any free port) and no background
     schedule, so every sync is one a test clicked."""
-    monkeypatch.setenv("AWSYNC_INTERVAL", "off")
     laptop, desktop = start(tmp_path, "laptop"), start(tmp_path, "desktop")
     try:
         for server in (laptop, desktop):
