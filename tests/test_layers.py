@@ -84,3 +84,15 @@ def test_transfer_sits_between_the_datastore_and_http() -> None:
     ours = {m for m in imported_modules(ROOT / "aw_server/batches.py")
             if m.startswith("aw_server.")}
     assert ours <= {"aw_server.errors", "aw_server.models"}
+
+
+DATASTORE_MAY_NOT_IMPORT = {"aw_server.transform", "aw_server.query", "aw_server.transfer",
+                            "aw_server.sync", "aw_server.http"}
+
+
+def test_the_datastore_imports_nothing_above_it() -> None:
+    """The datastore is the bottom layer above the models: the query engine, import and
+    export, sync and HTTP build on it, never the other way round (its shared data types,
+    `EventTable` and the import batches, sit at model level)."""
+    for path in python_files("aw_server/datastore"):
+        assert not imported_modules(path) & DATASTORE_MAY_NOT_IMPORT, path

@@ -33,7 +33,7 @@ from itertools import chain
 import numpy as np
 from numpy.typing import NDArray
 
-from aw_server.transform.table import EventTable, Int64s, empty_table
+from aw_server.event_table import EventTable, Int64s, empty_table
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ def is_sql_integer(value: int) -> bool:
 if TYPE_CHECKING:
     from aw_server.datastore.cache import BucketCache
     from aw_server.datastore.database import Database
-    from aw_server.transform.table import EventTable
+    from aw_server.event_table import EventTable
 
 
 class EventStore:

@@ -34,7 +34,7 @@ from aw_server.datastore.transfer import ImportStore
 from aw_server.models import DEFAULT_MAX_EVENT_BYTES, BucketInfo, Event
 
 if TYPE_CHECKING:
-    from aw_server.transform.table import EventTable
+    from aw_server.event_table import EventTable
 
 
 class StoreSource:

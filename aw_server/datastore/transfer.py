@@ -47,7 +47,7 @@ from aw_server.datastore.direct import (
     DirectState,
     insert_events,
 )
-from aw_server.datastore.rows import BucketRow, dump_json, sized_json, text_size
+from aw_server.datastore.rows import BucketRow, dump_json, text_size
 from aw_server.datastore.staging import (
     Staging,
     StagingWriter,
@@ -59,7 +59,7 @@ from aw_server.datastore.staging import (
 )
 from aw_server.errors import EventTooLarge, Forbidden
 from aw_server.gc_pause import gc_paused
-from aw_server.models import Bucket, Event, canonical_data, format_us
+from aw_server.models import Bucket, canonical_data, format_us
 
 if TYPE_CHECKING:
     from aw_server.datastore.buckets import BucketStore
@@ -200,26 +200,6 @@ class ImportStore:
             else:
                 fresh.append(r)
         return fresh, skipped
-
-    def merge_bucket(self, bucket: Bucket, events: list[Event]) -> ImportResult:
-        """Create the bucket if needed and add the events it lacks, in one transaction."""
-        with self.cache.write() as conn:
-            created = bucket.id not in self.cache.rows
-            if created:
-                self.buckets.create(bucket)
-            row = self.cache.rows[bucket.id]
-            if row.readonly:
-                raise Forbidden(f"bucket '{bucket.id}' is a read-only mirror of another device")
-            limit = self.max_event_bytes
-            rows = sorted(((e.timestamp_us, e.end_us,
-                            sized_json(e.data, limit, f"bucket '{bucket.id}': the event at "
-                                                      f"{e.timestamp.isoformat()}"))
-                           for e in events), key=lambda r: r[0])
-            fresh, skipped = (rows, 0) if created else self._fresh_rows(conn, row, rows)
-            for i in range(0, len(fresh), _CHUNK):
-                self._insert_stored(conn, row, fresh[i : i + _CHUNK])
-            self.cache.newest.pop(row.key, None)
-        return ImportResult(bucket.id, created, len(fresh), skipped)
 
     # -- file imports --------------------------------------------------------------------
     def _staging_path(self, job_id: int) -> str:

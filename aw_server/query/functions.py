@@ -80,7 +80,7 @@ def _columnar() -> ModuleType:
 
 def _table(events: Any) -> Any:
     """`events` as an EventTable (a list is converted)."""
-    from aw_server.transform.table import EventTable
+    from aw_server.event_table import EventTable
 
     return events if isinstance(events, ColumnarEvents) else EventTable.from_events(events)
 

@@ -36,11 +36,11 @@ from aw_server.errors import AWError, QueryTooExpensive, StorageUnavailable
 from aw_server.models import BucketInfo, Event, EventSource
 
 if TYPE_CHECKING:
+    from aw_server.event_table import EventTable
     from aw_server.query.ast import Program
     from aw_server.query.execute import PeriodResult
     from aw_server.query.limits import QueryLimits
     from aw_server.query.program import Period
-    from aw_server.transform.table import EventTable
 
 logger = logging.getLogger(__name__)
 

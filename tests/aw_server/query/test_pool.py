@@ -151,9 +151,9 @@ def test_an_idle_worker_stops_and_a_stopped_server_leaves_none(tmp_path: Path) -
 
 
 def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
+    from aw_server.event_table import EventTable
     from aw_server.models import Bucket, Event
     from aw_server.query.pool import _MarkedSource
-    from aw_server.transform.table import EventTable
 
     store = Datastore(tmp_path / "db.sqlite")
     try:

@@ -1,5 +1,9 @@
 """EventTable: events as numpy columns plus one shared list of data dicts.
 
+A data type at model level, below both the datastore (which reads a bucket straight
+into one, `datastore/columns.py`) and the query engine (whose columnar transforms work
+on it), so neither has to import the other.
+
 A month of window events is a million `Event` objects. Building them, and every
 transform building new ones, was most of a 30-day summary's time and memory. Here an
 event is one row of four int64 columns, and its data an index into `datas`, so
@@ -21,8 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from aw_server.models import US_PER_S, ColumnarEvents, Event, format_us
-from aw_server.transform.merge import freeze
+from aw_server.models import US_PER_S, ColumnarEvents, Event, format_us, freeze
 
 Int64s = NDArray[np.int64]
 Indices = NDArray[np.intp]
