@@ -87,15 +87,15 @@ class Server:
         turns that off (or the database is in memory, which a worker cannot open)."""
         path = self.config.database_path()
         if not self.config.query_worker or str(path) == ":memory:":
-            return QueryService(self.store, cache=QueryCache())
+            return QueryService(self.store.source, cache=QueryCache())
         from aw_server.query.pool import QueryPool
 
-        return QueryService(self.store, cache=QueryCache(),
+        return QueryService(self.store.source, cache=QueryCache(),
                             pool=QueryPool(functools.partial(Datastore, str(path))))
 
     def _look_for_activitywatch(self) -> list[Path]:
         """On a first start, point at an existing ActivityWatch database (never automatic)."""
-        if self.store.bucket_ids():
+        if self.store.buckets.ids():
             return []
         found = find_activitywatch_databases(testing=self.config.testing)
         for path in found:

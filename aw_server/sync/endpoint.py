@@ -131,7 +131,7 @@ class PeerEndpoint:
     def _sealed(self, method: str, path: str, host: str, headers: dict[str, str],
                 body: bytes) -> Answer:
         sender = headers.get("x-aws-device", "")
-        peer = self.store.peer(sender) if sender else None
+        peer = self.store.trust.peer(sender) if sender else None
         if peer is None or peer.state not in ("active", "revoked"):
             return plain(401, {"error": "unknown"})
         try:

@@ -74,7 +74,7 @@ class SyncLoader:
             service = self._service
         if service is not None:
             service.start()
-        elif self._store.peers():
+        elif self._store.trust.peers():
             self.get()
 
     def stop(self) -> None:

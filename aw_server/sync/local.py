@@ -37,21 +37,21 @@ class LocalAccess:
         self.peer = peer
         self.on_handout = on_handout
         self.before_commit = before_commit
-        self.signer = signing.Signer(store.sign_seed(), store.device_id)
+        self.signer = signing.Signer(store.trust.sign_seed(), store.device_id)
         self.verifier = Verifier(store, self.signer)
 
     def summary(self) -> Summary:
-        hwms, skip = self.store.sync_summary()
-        tip = self.store.segment_tip(self.peer) if self.peer else None
+        hwms, skip = self.store.deltas.summary()
+        tip = self.store.trust.segment_tip(self.peer) if self.peer else None
         return Summary(hwms, skip, self.verifier.revocation_ids(), tip)
 
     def pull(self, since: Summary, *, max_items: int = MAX_ITEMS,
              max_bytes: int = MAX_BYTES) -> tuple[Delta, Summary]:
-        delta = self.store.read_delta(since.hwms, set(since.skip),
+        delta = self.store.deltas.read(since.hwms, set(since.skip),
                                       max_items=min(max_items, MAX_ITEMS),
                                       max_bytes=min(max_bytes, MAX_BYTES), signer=self.signer)
         if delta.skipped:
-            self.store.record_own_skipped(delta.skipped)
+            self.store.trust.record_own_skipped(delta.skipped)
         if delta.own_up_to and self.on_handout is not None:
             # Recorded outside the database before any of it leaves (log regression check).
             self.on_handout(delta.own_up_to)
@@ -66,5 +66,5 @@ class LocalAccess:
         verified, refused = self.verifier.check(delta)
         skipped = 0
         if verified:
-            skipped = self.store.apply_delta(verified, before_commit=self.before_commit).skipped
+            skipped = self.store.sync.apply(verified, before_commit=self.before_commit).skipped
         return self.summary(), refused, skipped

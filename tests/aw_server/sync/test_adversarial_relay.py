@@ -53,21 +53,21 @@ class World:
 def edit(world: World, name: str, op: str, n: int) -> None:
     store = world.stores[name]
     target = f"w{n % 2}"
-    if target not in store.bucket_ids():
-        store.create_bucket(bucket(target))
+    if target not in store.buckets.ids():
+        store.buckets.create(bucket(target))
     world.clock += 1 + n % 3
-    events = store.get_events(target)
+    events = store.events.read(target)
     if op == "beat":
-        store.heartbeat(target, Event(T0 + world.clock * S, 0, {"n": n % 2}), 3 * S)
+        store.events.heartbeat(target, Event(T0 + world.clock * S, 0, {"n": n % 2}), 3 * S)
     elif op == "insert" or not events:
-        store.insert_events(target, [Event(T0 + world.clock * S, S, {"i": n})])
+        store.events.insert(target, [Event(T0 + world.clock * S, S, {"i": n})])
     elif op == "edit":
         e = events[n % len(events)]
-        store.insert_events(target, [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
+        store.events.insert(target, [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
     elif op == "delete":
-        store.delete_event(target, events[n % len(events)].id or 0)
+        store.events.delete(target, events[n % len(events)].id or 0)
     else:
-        store.delete_bucket(target)
+        store.buckets.delete(target)
     world.record(name)
 
 

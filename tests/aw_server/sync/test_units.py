@@ -103,7 +103,7 @@ def test_malformed_codes_are_rejected() -> None:
 def test_sync_now_is_409_while_a_session_with_that_peer_runs(tmp_path: Path) -> None:
     store = Datastore(tmp_path / "s.sqlite")
     try:
-        store.save_peer("peer-1", "p", b"k" * 32, "127.0.0.1:9", "123456", KEY_I)
+        store.trust.save_peer("peer-1", "p", b"k" * 32, "127.0.0.1:9", "123456", KEY_I)
         service = SyncService(store, hostname="h", testing=True)
         release, entered = threading.Event(), threading.Event()
 
