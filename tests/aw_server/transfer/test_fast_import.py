@@ -1,7 +1,7 @@
 """The fast paths of file import give exactly what the general paths give.
 
 - JSON: orjson decodes runs of events and encodes `data` (`loads_exact`,
-  `fast_stored_json`, `_fast_rows`); the general path decodes one event at a time with
+  `fast_stored_json`, `fast_rows`); the general path decodes one event at a time with
   `json` and encodes with `rows.dump_json`.
 - Timestamps: `parse_time_text` measures the time in one C call.
 - Publishing: a window the bucket has no events in goes in by one INSERT ... SELECT;
