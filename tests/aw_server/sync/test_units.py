@@ -165,3 +165,20 @@ def test_backoff_doubles_with_jitter_up_to_its_cap_and_a_success_resets_it() -> 
     assert max(scheduler.note("q", UNREACHABLE) for _ in range(12)) <= MAX_BACKOFF_S
     assert outcome_of(None) == OK and outcome_of("unreachable") == UNREACHABLE
     assert outcome_of("bad_signature") == STUCK and outcome_of("too_large") == STUCK
+
+
+def test_the_schedule_comes_from_the_constructor(tmp_path: Path) -> None:
+    """No interval: only the syncs asked for run (tests, "sync_interval = 0"); an
+    interval: a scheduler with it."""
+    store = Datastore(tmp_path / "s.sqlite")
+    try:
+        manual = SyncService(store, hostname="h", interval=None)
+        manual.start()
+        assert manual._scheduler is None
+        manual.stop()
+        scheduled = SyncService(store, hostname="h", interval=42.0)
+        scheduled.start()
+        assert scheduled._scheduler is not None and scheduled._scheduler.interval == 42.0
+        scheduled.stop()
+    finally:
+        store.close()
