@@ -96,3 +96,14 @@ def test_the_datastore_imports_nothing_above_it() -> None:
     `EventTable` and the import batches, sit at model level)."""
     for path in python_files("aw_server/datastore"):
         assert not imported_modules(path) & DATASTORE_MAY_NOT_IMPORT, path
+
+
+def test_domain_errors_know_no_http() -> None:
+    """Errors carry no status: the HTTP layer maps each class to its status in one place
+    (`aw_server/http/statuses.py`), so the tray and sync raise and catch the same classes."""
+    imported = imported_modules(ROOT / "aw_server/errors.py")
+    assert not imported & {"flask", "werkzeug", "aw_server.http"}
+    from aw_server import errors
+
+    assert not [name for name, value in vars(errors).items()
+                if isinstance(value, type) and "status" in vars(value)]

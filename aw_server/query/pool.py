@@ -131,7 +131,8 @@ def _return_freed_memory_promptly() -> None:
 
 def _worker_query(tree: Program, periods: list[Period], name: str | None,
                   markers: dict[str, int], limits: QueryLimits) -> tuple[str, Any, Any]:
-    """("ok", period results, None) or ("error", (class name, status, type), message)."""
+    """("ok", period results, None) or ("error", (class names, type), message): the
+    error's class and its bases, nearest first, so the server can rebuild it."""
     from aw_server.query.execute import execute
 
     store = _worker_store
@@ -140,21 +141,25 @@ def _worker_query(tree: Program, periods: list[Period], name: str | None,
         store.cache.reload()
         return "ok", execute(tree, periods, _MarkedSource(store, markers), name, limits), None
     except AWError as exc:
-        return "error", (type(exc).__name__, exc.status, exc.error_type), exc.message
+        names = [cls.__name__ for cls in type(exc).__mro__]
+        return "error", (names, exc.error_type), exc.message
 
 
-def _remote_error(kind: tuple[str, int, str], message: str) -> AWError:
-    """The worker's error as the same class when it has the plain signature, else an
-    AWError with that status and type (the HTTP answer is the same either way)."""
-    name, status, error_type = kind
-    cls = getattr(errors, name, None)
-    if isinstance(cls, type) and issubclass(cls, AWError):
-        try:
-            return cls(message)
-        except TypeError:
-            pass
+def _remote_error(kind: tuple[list[str], str], message: str) -> AWError:
+    """The worker's error as the same class when it has the plain signature, else as its
+    nearest base in `aw_server.errors` that has, keeping the worker's error type: the
+    HTTP layer maps classes to statuses, so the answer is the same either way."""
+    names, error_type = kind
+    for name in names:
+        cls = getattr(errors, name, None)
+        if isinstance(cls, type) and issubclass(cls, AWError):
+            try:
+                error = cls(message)
+            except TypeError:
+                continue
+            error.error_type = error_type
+            return error
     error = AWError(message)
-    error.status = status
     error.error_type = error_type
     return error
 

@@ -21,18 +21,11 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import OriginInfo, b64, prepare_batch, unb64
 from aw_server.datastore.sync_store import VerifiedBatch
 from aw_server.datastore.sync_trust import Revocation
-from aw_server.errors import AWError
 from aw_server.sync import signing
+from aw_server.sync.errors import KeyChanged
 from aw_server.sync.protocol import Delta, Refusal
 
 logger = logging.getLogger(__name__)
-
-
-class KeyChanged(AWError):
-    """A paired device signs with another key than the one it paired with."""
-
-    status = 409
-    error_type = "key_changed"
 
 
 class Verifier:

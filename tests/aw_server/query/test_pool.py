@@ -17,6 +17,7 @@ import requests
 from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.errors import AWError
+from aw_server.http.statuses import status_of
 from aw_server.query import QueryLimits, parse_period
 from aw_server.query.parser import parse
 from aw_server.query.pool import QueryPool
@@ -116,7 +117,7 @@ def test_errors_from_the_worker_are_those_of_an_in_process_run(
     in_process = ServerAPI(Datastore(server.config.database_path()), hostname="testhost")
     with pytest.raises(AWError) as raised:
         in_process.query(program, [DAY])
-    assert answer.status_code == raised.value.status
+    assert answer.status_code == status_of(raised.value)
     assert answer.json()["message"] == raised.value.message
 
 
