@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aw_server import __version__
+from aw_server.datastore.imports.jobs import ImportReport, ProgressFn
 from aw_server.datastore.rows import event_json_text
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportReport, ProgressFn
 from aw_server.errors import BadRequest, DeleteNeedsForce
 from aw_server.models import Bucket, Event, format_us, require_str
 from aw_server.transfer.finding import open_source

@@ -2,7 +2,7 @@
 
 These types sit at model level, beside `models.py`, because two layers share them: the
 readers in `aw_server.transfer` produce them, and the datastore's bulk import
-(`datastore/transfer.py`, `staging.py`, `direct.py`) consumes them. The datastore must
+(`datastore/imports/`) consumes them. The datastore must
 not import the transfer package (which imports the datastore), so it knows a source only
 through the `BatchSource` protocol below.
 """
@@ -60,7 +60,7 @@ class BatchSource(Protocol):
     kind: str
     total: int | None
     # "ascending"/"descending" when a bucket's events come in time order reliably enough
-    # to publish them as they are read (see `datastore/direct.py`); None otherwise.
+    # to publish them as they are read (see `datastore/imports/direct.py`); None otherwise.
     direct_order: str | None
 
     @property

@@ -86,8 +86,9 @@ def _add_import_jobs(conn: sqlite3.Connection) -> None:
     """Resumable file import: one row per file import, the resume point of its publish phase.
 
     The events read from the source wait in a staging file beside the database (see
-    `transfer.py`); this row says which staging file belongs to which source and how far
-    its publishing got, and is updated in the same transaction as each published chunk.
+    `datastore/imports/store.py`); this row says which staging file belongs to which
+    source and how far its publishing got, and is updated in the same transaction as
+    each published chunk.
     Local bookkeeping only: no seq, never synced.
     """
     conn.execute(

@@ -26,11 +26,11 @@ from aw_server.datastore.buckets import BucketStore
 from aw_server.datastore.cache import BucketCache
 from aw_server.datastore.database import Database
 from aw_server.datastore.events import EventStore
+from aw_server.datastore.imports.store import ImportStore
 from aw_server.datastore.settings import SettingsStore
 from aw_server.datastore.sync_read import DeltaReader
 from aw_server.datastore.sync_store import SyncStore
 from aw_server.datastore.sync_trust import TrustStore
-from aw_server.datastore.transfer import ImportStore
 from aw_server.models import DEFAULT_MAX_EVENT_BYTES, BucketInfo, Event
 
 if TYPE_CHECKING:

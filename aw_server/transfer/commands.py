@@ -24,8 +24,8 @@ from typing import TextIO
 from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError
 from aw_server.config import ServerConfig
+from aw_server.datastore.imports.jobs import ImportReport
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportReport
 from aw_server.errors import AWError
 from aw_server.models import dt_to_us
 from aw_server.transfer.csv_export import write_csv

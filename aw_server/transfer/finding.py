@@ -4,7 +4,7 @@ list form, `json_export_source.py`), told apart by content.
 
 Each reader turns its file into a stream of `Batch`es: bucket metadata plus events in
 the form the store keeps them (integer microseconds, `data` as compact JSON text). The
-datastore's import (`datastore/transfer.py`) stages those batches and publishes them;
+datastore's import (`datastore/imports/`) stages those batches and publishes them;
 nothing here writes.
 
 The source is never modified. A database without a `-wal` file is opened `immutable`

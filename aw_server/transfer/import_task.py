@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aw_server.datastore.transfer import ImportReport
+from aw_server.datastore.imports.jobs import ImportReport
 from aw_server.errors import AWError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aw_server.batches import SQLITE_MAGIC, ImportSourceError
-from aw_server.datastore.transfer import ImportReport
+from aw_server.datastore.imports.jobs import ImportReport
 from aw_server.errors import BadRequest
 from aw_server.transfer.finding import find_activitywatch_databases, open_source
 

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError, StagedEvent
+from aw_server.datastore.imports.publisher import Publisher
 from aw_server.datastore.rows import dump_json
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportStore
 from aw_server.models import MAX_US, MIN_US
 from aw_server.transfer import json_export_source
 from aw_server.transfer.json_export_source import JsonExportSource
@@ -226,7 +226,7 @@ def _import(db: Path, sources: list[Path], slow: bool, monkeypatch: pytest.Monke
             window: int) -> list[tuple[Any, ...]]:
     with monkeypatch.context() as patch:
         if slow:
-            patch.setattr(ImportStore, "_has_events_between", lambda *args: True)
+            patch.setattr(Publisher, "_has_events_between", lambda *args: True)
         store = Datastore(db)
         store.imports.publish_window = window
         store.imports.direct_publish = False  # a new bucket would skip staging
@@ -299,7 +299,7 @@ def test_staging_knows_which_buckets_are_adjacent_and_in_order(tmp_path: Path) -
     from collections import Counter
 
     from aw_server.batches import Batch
-    from aw_server.datastore.staging import ASCENDING, DESCENDING, Staging
+    from aw_server.datastore.imports.staging import ASCENDING, DESCENDING, Staging
 
     def batch(*events: tuple[str, int]) -> Batch:
         return Batch([], [(b, s, s + 1, "{}") for b, s in events], "", 0)
@@ -333,7 +333,7 @@ def test_staging_of_an_older_version_resumes_without_newest_first_tracking(
     from collections import Counter
 
     from aw_server.batches import Batch
-    from aw_server.datastore.staging import ASCENDING, Staging
+    from aw_server.datastore.imports.staging import ASCENDING, Staging
 
     staging = Staging(tmp_path / "staging.sqlite")
     staging.add(Batch([], [("up", 1, 2, "{}"), ("down", 5, 6, "{}")], "2", 0), Counter())
@@ -351,7 +351,7 @@ def test_staging_publishes_buckets_in_source_order_but_an_older_file_in_id_order
     from collections import Counter
 
     from aw_server.batches import Batch, SourceBucket
-    from aw_server.datastore.staging import Staging
+    from aw_server.datastore.imports.staging import Staging
 
     described = [SourceBucket(b, "t", "c", "h", "2024-01-01T00:00:00+00:00") for b in "zam"]
     staging = Staging(tmp_path / "staging.sqlite")
@@ -380,7 +380,7 @@ def test_staging_rows_packed_as_json_read_back_exactly(
     from collections import Counter
 
     from aw_server.batches import Batch
-    from aw_server.datastore.staging import Staging, StagingWriter
+    from aw_server.datastore.imports.staging import Staging, StagingWriter
 
     path = tmp_path / "staging.sqlite"
     path.unlink(missing_ok=True)
@@ -403,7 +403,7 @@ def test_staging_writer_hands_its_error_to_the_reader(tmp_path: Path) -> None:
     from collections import Counter
 
     from aw_server.batches import Batch
-    from aw_server.datastore.staging import Staging, StagingWriter
+    from aw_server.datastore.imports.staging import Staging, StagingWriter
 
     staging = Staging(tmp_path / "staging.sqlite")
     too_long = Batch([], [("b", 0, 2**64, "{}")], "1", 1)  # no SQLite integer holds it
@@ -495,7 +495,7 @@ def test_window_edges_of_ordered_buckets_are_counted_by_rowid_exactly(
     from itertools import accumulate
 
     from aw_server.batches import Batch
-    from aw_server.datastore.staging import Staging, window_span
+    from aw_server.datastore.imports.staging import Staging, window_span
 
     path = tmp_path / "staging.sqlite"
     path.unlink(missing_ok=True)
@@ -532,7 +532,7 @@ def test_staging_numbers_each_rows_bucket_however_many_share_a_batch(
     from collections import Counter
 
     from aw_server.batches import Batch
-    from aw_server.datastore.staging import Staging
+    from aw_server.datastore.imports.staging import Staging
 
     staging = Staging(tmp_path / "staging.sqlite")
     try:

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from aw_server.datastore.checkpointer import BackgroundCheckpointer
+from aw_server.datastore.imports.checkpointer import BackgroundCheckpointer
 
 
 def _writer(path: Path) -> sqlite3.Connection:

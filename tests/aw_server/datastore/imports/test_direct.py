@@ -14,17 +14,17 @@ import pytest
 
 from aw_server.api import ServerAPI
 from aw_server.batches import Batch, ImportSourceError, SourceBucket
-from aw_server.datastore import staging as staging_module
-from aw_server.datastore.direct import (
+from aw_server.datastore.imports import staging as staging_module
+from aw_server.datastore.imports.direct import (
     DirectBroken,
     DirectBucket,
     DirectPlanner,
     DirectState,
     insert_events,
 )
+from aw_server.datastore.imports.store import ImportStore
 from aw_server.datastore.schema import SCHEMA_VERSION
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportStore
 from aw_server.transfer import json_export_source
 
 META = {"created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t", "client": "c",

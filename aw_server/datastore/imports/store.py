@@ -1,10 +1,4 @@
-"""Bulk import and export reads.
-
-Import merges into what is stored. An event counts as already present when a stored
-event of the bucket has the same start, end and data (compared as canonical JSON), and
-it counts *as many times as it is stored*: importing the same source twice, or an export
-of a bucket that kept growing since, adds only what is new, while events that a source
-really holds twice (ActivityWatch does store exact duplicates) arrive twice.
+"""File import, the database side: jobs, reading into staging, direct publishing.
 
 File imports (`ImportStore.run`) run in two phases, each resumable:
 1. Reading: the source is streamed into a staging file beside the database, batch by
@@ -14,10 +8,9 @@ File imports (`ImportStore.run`) run in two phases, each resumable:
    skip staging: they are published as they are read (`direct.py`), and taken back if
    the source fails; of the others nothing ever reached the database.
 2. Publishing: staged events go into the database one time window of one bucket at a
-   time; each window is one transaction that also moves the job's resume point
-   (`import_job.bucket_pos/start_pos`), so a killed import continues after the last
-   committed window and a window is never published twice. Short transactions keep the
-   server answering heartbeats while a big import runs.
+   time (`publisher.py`).
+The readers of import files live in `aw_server.transfer`; this package sees a source
+only as a `BatchSource`.
 """
 
 from __future__ import annotations
@@ -28,18 +21,18 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aw_server.batches import Batch, BatchSource, ImportSourceError, SourceBucket, StagedEvent
-from aw_server.datastore.checkpointer import BackgroundCheckpointer
-from aw_server.datastore.direct import (
+from aw_server.batches import Batch, BatchSource, ImportSourceError, StagedEvent
+from aw_server.datastore.buckets import BucketStore
+from aw_server.datastore.cache import BucketCache
+from aw_server.datastore.database import Database
+from aw_server.datastore.imports.checkpointer import BackgroundCheckpointer
+from aw_server.datastore.imports.direct import (
     DirectBroken,
     DirectBucket,
     DirectPart,
@@ -47,89 +40,27 @@ from aw_server.datastore.direct import (
     DirectState,
     insert_events,
 )
-from aw_server.datastore.rows import BucketRow, dump_json, text_size
-from aw_server.datastore.staging import (
-    Staging,
-    StagingWriter,
-    high_bound,
-    insert_window_sql,
-    low_bound,
-    window_rows,
-    window_span,
+from aw_server.datastore.imports.jobs import (
+    JOB_COLUMNS,
+    ImportReport,
+    ImportResult,
+    Job,
+    ProgressFn,
+    now,
 )
+from aw_server.datastore.imports.publisher import Publisher
+from aw_server.datastore.imports.staging import Staging, StagingWriter
+from aw_server.datastore.rows import text_size
 from aw_server.errors import EventTooLarge, Forbidden
 from aw_server.gc_pause import gc_paused
-from aw_server.models import Bucket, canonical_data, format_us
-
-if TYPE_CHECKING:
-    from aw_server.datastore.buckets import BucketStore
-    from aw_server.datastore.cache import BucketCache
-    from aw_server.datastore.database import Database
+from aw_server.models import Bucket, format_us
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 5000
-_STAGING = "import_staging"  # the staging file's schema name while publishing
 # One file import at a time per process: two imports resuming the same job would
 # publish its windows twice. (Another process is kept out by `aw-server import`, which
 # refuses while a server of the database answers.)
 _IMPORT_LOCK = threading.Lock()
-ProgressFn = Callable[[str, int, "int | None"], None]
-StoredRow = tuple[int, int, str]
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    bucket_id: str
-    created: bool
-    inserted: int
-    skipped: int
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """What one file import did, bucket by bucket."""
-
-    source: str
-    kind: str
-    buckets: list[ImportResult]
-    settings_added: list[str] = field(default_factory=list)
-    settings_kept: list[str] = field(default_factory=list)  # ours differed: ours kept
-    notes: dict[str, int] = field(default_factory=dict)
-    resumed: bool = False
-
-    @property
-    def inserted(self) -> int:
-        return sum(r.inserted for r in self.buckets)
-
-    @property
-    def skipped(self) -> int:
-        return sum(r.skipped for r in self.buckets)
-
-
-@dataclass(slots=True)
-class _Job:
-    id: int
-    staging: str
-    phase: str
-    bucket_pos: int
-    start_pos: int | None
-    results: dict[str, list[Any]]
-    direct: DirectState
-
-    @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> _Job:
-        """From the columns of `_JOB_COLUMNS`, in order."""
-        job_id, staging, phase, bucket_pos, start_pos, results, direct = row[:7]
-        return cls(job_id, staging, phase, bucket_pos, start_pos, json.loads(results),
-                   DirectState.from_json(direct))
-
-
-_JOB_COLUMNS = "id, staging, phase, bucket_pos, start_pos, results, direct"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class ImportStore:
@@ -150,72 +81,23 @@ class ImportStore:
         self.read_batch = 50_000  # source events per staging commit
         self.publish_window = 20_000  # events per published transaction
         self.direct_publish = True  # new buckets in time order skip staging (`direct.py`)
+        self.publisher = Publisher(db, cache, buckets)
 
     # -- merging -----------------------------------------------------------------------
-    def _insert_stored(self, conn: sqlite3.Connection, row: BucketRow,
-                       rows: list[StoredRow]) -> None:
-        """Insert events given in stored form (data already JSON text), oldest first."""
-        origin = self.db.self_origin
-        params = []
-        longest = 0
-        for start, end, data in rows:
-            event_id = self.cache.take_event_ids(1)
-            params.append((event_id, row.key, start, end, data, origin, event_id,
-                           self.db.next_seq()))
-            longest = max(longest, end - start)
-        conn.executemany(
-            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            params,
-        )
-        self.cache.grow_max_duration(conn, row, longest)
-
-    def _fresh_rows(self, conn: sqlite3.Connection, row: BucketRow,
-                    rows: list[StoredRow]) -> tuple[list[StoredRow], int]:
-        """The rows (sorted by start) that the bucket lacks, counting multiplicity."""
-        if not rows:
-            return rows, 0
-        existing = conn.execute(
-            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ?",
-            (row.key, rows[0][0], rows[-1][0]),
-        ).fetchall()
-        if not existing:
-            return rows, 0
-        canon: dict[str, str] = {}
-
-        def key(start: int, end: int, text: str) -> tuple[int, int, str]:
-            found = canon.get(text)
-            if found is None:
-                found = canon[text] = canonical_data(json.loads(text))
-            return start, end, found
-
-        have = Counter(key(*r) for r in existing)
-        fresh: list[StoredRow] = []
-        skipped = 0
-        for r in rows:
-            k = key(*r)
-            if have[k] > 0:
-                have[k] -= 1
-                skipped += 1
-            else:
-                fresh.append(r)
-        return fresh, skipped
-
-    # -- file imports --------------------------------------------------------------------
     def _staging_path(self, job_id: int) -> str:
         if self.db.path == ":memory:":
             return os.path.join(tempfile.gettempdir(), f"aw-import-{os.getpid()}-{job_id}.sqlite")
         return f"{self.db.path}.import-{job_id}.sqlite"
 
-    def _open_job(self, source_path: str, kind: str, fingerprint: str) -> tuple[_Job, bool]:
+    def _open_job(self, source_path: str, kind: str, fingerprint: str) -> tuple[Job, bool]:
         """The unfinished job of this source if the file is unchanged, else a new one."""
         with self.cache.write() as conn:
             found = conn.execute(
-                f"SELECT {_JOB_COLUMNS}, fingerprint FROM import_job WHERE source = ? "
+                f"SELECT {JOB_COLUMNS}, fingerprint FROM import_job WHERE source = ? "
                 "AND phase != 'done' ORDER BY id DESC", (source_path,),
             ).fetchall()
             for row in found:
-                job, fp = _Job.from_row(row), row[7]
+                job, fp = Job.from_row(row), row[7]
                 usable = fp == fingerprint and (job.phase == "reading"
                                                 or Path(job.staging).exists())
                 if usable:
@@ -226,14 +108,14 @@ class ImportStore:
             cur = conn.execute(
                 "INSERT INTO import_job (source, kind, fingerprint, staging, phase, started, "
                 "updated) VALUES (?, ?, ?, '', 'reading', ?, ?)",
-                (source_path, kind, fingerprint, _now(), _now()),
+                (source_path, kind, fingerprint, now(), now()),
             )
             job_id = int(cur.lastrowid or 0)
             staging = self._staging_path(job_id)
             conn.execute("UPDATE import_job SET staging = ? WHERE id = ?", (staging, job_id))
-        return _Job(job_id, staging, "reading", 0, None, {}, DirectState()), False
+        return Job(job_id, staging, "reading", 0, None, {}, DirectState()), False
 
-    def _forget(self, conn: sqlite3.Connection, job: _Job) -> None:
+    def _forget(self, conn: sqlite3.Connection, job: Job) -> None:
         """Drop a job that will not resume. What its reading published directly was not
         finished, and goes; windows it published are complete, and stay."""
         if job.phase == "reading":
@@ -247,10 +129,10 @@ class ImportStore:
         dropped = []
         with self.cache.write() as conn:
             for row in conn.execute(
-                f"SELECT {_JOB_COLUMNS}, source FROM import_job WHERE phase != 'done'"
+                f"SELECT {JOB_COLUMNS}, source FROM import_job WHERE phase != 'done'"
             ).fetchall():
                 if not Path(row[7]).exists():
-                    self._forget(conn, _Job.from_row(row))
+                    self._forget(conn, Job.from_row(row))
                     dropped.append(str(row[7]))
         return dropped
 
@@ -289,7 +171,7 @@ class ImportStore:
         finally:
             staging.close()
 
-    def _read(self, job: _Job, source: BatchSource, staging: Staging,
+    def _read(self, job: Job, source: BatchSource, staging: Staging,
               progress: ProgressFn) -> None:
         if staging.get("read"):
             return
@@ -309,10 +191,10 @@ class ImportStore:
             job.results[bucket_id] = [True, direct.count, 0]
         with self.cache.write() as conn:
             conn.execute("UPDATE import_job SET phase = 'publishing', results = ?, updated = ? "
-                         "WHERE id = ?", (json.dumps(job.results), _now(), job.id))
+                         "WHERE id = ?", (json.dumps(job.results), now(), job.id))
         job.phase = "publishing"
 
-    def _read_batches(self, job: _Job, source: BatchSource, staging: Staging,
+    def _read_batches(self, job: Job, source: BatchSource, staging: Staging,
                       progress: ProgressFn) -> None:
         """Stage each batch, after publishing its direct part (see `direct.py`) in the
         same thread, first."""
@@ -355,7 +237,7 @@ class ImportStore:
                 raise EventTooLarge(f"bucket '{bucket_id}': the event at {format_us(start)}",
                                     text_size(text), limit)
 
-    def _publish_direct(self, job: _Job, parts: list[DirectPart], cursor: str) -> None:
+    def _publish_direct(self, job: Job, parts: list[DirectPart], cursor: str) -> None:
         """One batch's direct parts and the cursor after it, in one transaction (in the
         staging writer's thread)."""
         buckets = dict(job.direct.buckets)
@@ -382,7 +264,7 @@ class ImportStore:
                                                   last=part.last)
             state = DirectState(True, cursor, buckets)
             conn.execute("UPDATE import_job SET direct = ?, updated = ? WHERE id = ?",
-                         (state.to_json(), _now(), job.id))
+                         (state.to_json(), now(), job.id))
         job.direct = state
 
     def _start_direct(self, conn: sqlite3.Connection, part: DirectPart) -> DirectBucket:
@@ -400,7 +282,7 @@ class ImportStore:
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('event', ?)", (high,))
         return DirectBucket(self.cache.rows[meta.id].key, low, high, part.descending, 0, 0)
 
-    def _roll_back_direct(self, job: _Job, *, enabled: bool) -> None:
+    def _roll_back_direct(self, job: Job, *, enabled: bool) -> None:
         """Remove what the job published directly: each bucket's id block, and the bucket
         itself (a tombstone that sync passes on) unless something else wrote to it, when
         each removed event gets its own tombstone instead."""
@@ -425,10 +307,10 @@ class ImportStore:
                 self.cache.newest.pop(row.key, None)
             state = DirectState(enabled)
             conn.execute("UPDATE import_job SET direct = ?, updated = ? WHERE id = ?",
-                         (state.to_json(), _now(), job.id))
+                         (state.to_json(), now(), job.id))
         job.direct = state
 
-    def _publish(self, job: _Job, staging: Staging, source: BatchSource, resumed: bool,
+    def _publish(self, job: Job, staging: Staging, source: BatchSource, resumed: bool,
                  progress: ProgressFn) -> ImportReport:
         buckets = staging.buckets()
         for _, bucket in buckets:
@@ -442,12 +324,13 @@ class ImportStore:
         if job.start_pos is not None and job.bucket_pos < len(buckets):
             done = direct + sum(staging.count(o) for o, _ in buckets[: job.bucket_pos])
             done += staging.count_before(buckets[job.bucket_pos][0], job.start_pos)
-        with self._attached(staging):
+        with self.publisher.attached(staging):
             for pos in range(job.bucket_pos, len(buckets)):
                 after = job.start_pos if pos == job.bucket_pos else None
-                done = self._publish_bucket(job, staging, pos, buckets[pos], after, done,
-                                            total, progress)
-        added, kept = self._publish_settings(job, staging.get("settings", {}))
+                done = self.publisher.publish_bucket(job, staging, pos, buckets[pos], after,
+                                                     done, total, progress,
+                                                     self.publish_window)
+        added, kept = self.publisher.publish_settings(job, staging.get("settings", {}))
         report = ImportReport(
             source=str(source.path), kind=source.kind,
             buckets=[ImportResult(b, bool(r[0]), int(r[1]), int(r[2]))
@@ -458,114 +341,3 @@ class ImportStore:
         staging.remove()
         return report
 
-    @contextmanager
-    def _attached(self, staging: Staging) -> Iterator[None]:
-        """The staging file attached to this thread's connection, so a window goes from
-        it into the event table in one statement, without passing through Python."""
-        conn = self.db.conn()
-        conn.execute(f"ATTACH DATABASE ? AS {_STAGING}", (str(staging.path),))
-        # While publishing, this connection keeps more of the event table's pages (index
-        # pages are revisited by every window) and checkpoints less often, in larger steps.
-        cache = conn.execute("PRAGMA main.cache_size").fetchone()[0]
-        checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        conn.execute("PRAGMA main.cache_size = -65536")
-        conn.execute("PRAGMA wal_autocheckpoint = 16384")
-        try:
-            yield
-        finally:
-            conn.execute(f"PRAGMA main.cache_size = {int(cache)}")
-            conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
-            conn.execute(f"DETACH DATABASE {_STAGING}")
-
-    def _publish_bucket(self, job: _Job, staging: Staging, pos: int,
-                        bucket: tuple[int, SourceBucket], after: int | None, done: int,
-                        total: int, progress: ProgressFn) -> int:
-        """Publish one bucket's staged rows from `after` on, one window per transaction,
-        each also moving the job's resume point; returns the new progress count."""
-        ord_, meta = bucket
-        results = job.results
-        while True:
-            edge = staging.edge(ord_, after, self.publish_window)
-            last = edge is None or not staging.has_after(ord_, edge)
-            with self.cache.write() as conn:
-                result = results.setdefault(meta.id, [False, 0, 0])
-                if meta.id not in self.cache.rows:
-                    self.buckets.create(Bucket(meta.id, meta.type, meta.client,
-                                              meta.hostname, meta.created, meta.data,
-                                              meta.name))
-                    result[0] = True
-                row = self.cache.rows[meta.id]
-                count, top, fresh, skipped = self._publish_window(
-                    conn, row, ord_, after, edge, staging.direction(ord_))
-                result[1] += fresh
-                result[2] += skipped
-                after = top if count else after
-                conn.execute(
-                    "UPDATE import_job SET bucket_pos = ?, start_pos = ?, results = ?, "
-                    "updated = ? WHERE id = ?",
-                    (pos + 1 if last else pos, None if last else after,
-                     json.dumps(results), _now(), job.id),
-                )
-            done += count
-            progress("writing", done, total)
-            if last:
-                return done
-
-    def _has_events_between(self, conn: sqlite3.Connection, row: BucketRow, first: int,
-                            last: int) -> bool:
-        """Whether the bucket has an event starting in [first, last]: only those can be
-        copies of staged rows (`_fresh_rows` compares the same span)."""
-        return conn.execute(
-            "SELECT 1 FROM event WHERE bucket = ? AND start BETWEEN ? AND ? LIMIT 1",
-            (row.key, first, last)).fetchone() is not None
-
-    def _publish_window(self, conn: sqlite3.Connection, row: BucketRow, ord_: int,
-                        after: int | None, edge: int | None, direction: str | None
-                        ) -> tuple[int, int, int, int]:
-        """One window into the bucket: (rows, last start, inserted, skipped). When the
-        bucket has no event in the window's time span, nothing can be a duplicate and
-        one INSERT ... SELECT copies it; otherwise the rows are compared in Python."""
-        span = window_span(conn, _STAGING, ord_, after, edge)
-        if not span.count:
-            return 0, 0, 0, 0
-        if not self._has_events_between(conn, row, span.first, span.last):
-            first_seq = self.db.take_seqs(span.count)
-            by_rowid = direction is not None and \
-                span.high_rowid - span.low_rowid + 1 == span.count
-            cur = conn.execute(insert_window_sql(_STAGING, by_rowid, direction), {
-                "id": self.cache.next_event_id, "bucket": row.key, "origin": self.db.self_origin,
-                "seq": first_seq, "ord": ord_, "after": low_bound(after),
-                "edge": high_bound(edge), "low": span.low_rowid,
-                "high": span.high_rowid})
-            if cur.rowcount != span.count:
-                raise RuntimeError(f"published {cur.rowcount} rows of a window of {span.count}")
-            self.cache.next_event_id += span.count
-            self.cache.grow_max_duration(conn, row, span.longest)
-            self.cache.newest.pop(row.key, None)
-            return span.count, span.last, span.count, 0
-        rows = window_rows(conn, _STAGING, ord_, after, edge, direction)
-        fresh, skipped = self._fresh_rows(conn, row, rows)
-        if fresh:
-            self._insert_stored(conn, row, fresh)
-            self.cache.newest.pop(row.key, None)
-        return span.count, span.last, len(fresh), skipped
-
-    def _publish_settings(self, job: _Job, settings: dict[str, Any]
-                          ) -> tuple[list[str], list[str]]:
-        """Settings the database lacks are added; one it has with another value keeps
-        ours (the user chose it here, after the source was written)."""
-        added: list[str] = []
-        kept: list[str] = []
-        with self.cache.write() as conn:
-            for key, value in sorted(settings.items()):
-                found = conn.execute("SELECT value FROM setting WHERE key = ?",
-                                     (key,)).fetchone()
-                if found is None:
-                    conn.execute("INSERT INTO setting (key, value, seq) VALUES (?, ?, ?)",
-                                 (key, dump_json(value), self.db.next_seq()))
-                    added.append(key)
-                elif json.loads(found[0]) != value:
-                    kept.append(key)
-            conn.execute("UPDATE import_job SET phase = 'done', updated = ? WHERE id = ?",
-                         (_now(), job.id))
-        return added, kept
