@@ -26,8 +26,8 @@ from aw_server.datastore.buckets import BucketStore
 from aw_server.datastore.cache import BucketCache
 from aw_server.datastore.database import Database
 from aw_server.datastore.imports.jobs import Job, ProgressFn, StoredRow, now
-from aw_server.datastore.imports.staging import (
-    Staging,
+from aw_server.datastore.imports.staging import Staging
+from aw_server.datastore.imports.windows import (
     high_bound,
     insert_window_sql,
     low_bound,

@@ -495,7 +495,8 @@ def test_window_edges_of_ordered_buckets_are_counted_by_rowid_exactly(
     from itertools import accumulate
 
     from aw_server.batches import Batch
-    from aw_server.datastore.imports.staging import Staging, window_span
+    from aw_server.datastore.imports.staging import Staging
+    from aw_server.datastore.imports.windows import window_span
 
     path = tmp_path / "staging.sqlite"
     path.unlink(missing_ok=True)
