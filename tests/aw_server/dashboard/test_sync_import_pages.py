@@ -25,7 +25,7 @@ from aw_server.serve import Server
 from aw_server.transfer.csv_export import read_csv
 from aw_server.transfer.finding import standard_database_paths
 from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
-from tests.aw_server.transfer.test_legacy_import import BUCKET, rust_db
+from tests.aw_server.transfer.activitywatch_files import BUCKET, rust_db
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "

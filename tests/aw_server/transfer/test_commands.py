@@ -18,7 +18,7 @@ import requests
 from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.transfer.csv_export import read_csv, write_csv
-from tests.aw_server.transfer.test_legacy_import import rust_db
+from tests.aw_server.transfer.activitywatch_files import rust_db
 from tests.support.servers import ServerProcess
 
 

@@ -420,7 +420,7 @@ def test_databases_are_read_in_index_order_once_and_resumably(tmp_path: Path) ->
     import random
 
     from aw_server.transfer.database_source import PeeweeSource, RustSource, SqliteSource
-    from tests.aw_server.transfer.test_legacy_import import rust_db
+    from tests.aw_server.transfer.activitywatch_files import rust_db
 
     peewee = tmp_path / "peewee.db"
     conn = sqlite3.connect(peewee)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError
 from aw_server.datastore.store import Datastore
 from aw_server.transfer.finding import find_activitywatch_databases, open_source
+from tests.aw_server.transfer.activitywatch_files import BUCKET, EVENTS, rust_db
 from tests.support.reference import ReferenceServer
 
 
@@ -94,55 +94,6 @@ def test_database_of_the_real_aw_server_imports_exactly(reference_server: Refere
 
 
 # -- aw-server-rust, built from its published schema -----------------------------------
-def rust_db(path: Path, version: int) -> None:
-    """The tables aw-server-rust's migrations leave at `version` (aw-datastore
-    datastore.rs), filled with rows the way it writes them."""
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE buckets (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE "
-                 "NOT NULL, type TEXT NOT NULL, client TEXT NOT NULL, hostname TEXT NOT NULL, "
-                 "created TEXT NOT NULL)")
-    conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, bucketrow INTEGER "
-                 "NOT NULL, starttime INTEGER NOT NULL, endtime INTEGER NOT NULL, data TEXT NOT "
-                 "NULL, FOREIGN KEY (bucketrow) REFERENCES buckets(id))")
-    if version >= 2:
-        conn.execute("ALTER TABLE buckets ADD COLUMN data TEXT DEFAULT '{}'")
-    if version >= 3:
-        conn.execute("ALTER TABLE buckets RENAME COLUMN data TO data_deprecated")
-        conn.execute("ALTER TABLE buckets ADD COLUMN data TEXT NOT NULL DEFAULT '{}'")
-    if version >= 4:
-        conn.execute("CREATE TABLE key_value (key TEXT PRIMARY KEY, value TEXT, "
-                     "last_modified NUMBER NOT NULL)")
-        conn.executemany("INSERT INTO key_value VALUES (?, ?, 1700000000)", [
-            ("settings.startOfDay", '"04:00"'), ("settings.startOfWeek", '"Monday"'),
-            ("settings.classes", json.dumps([{"name": ["Work"], "rule": {"type": "regex",
-                                                                         "regex": "vim"}}])),
-            ("settings.showYearly", "false"), ("unrelated", '"x"'),
-        ])
-    if version >= 5:
-        conn.execute("CREATE INDEX events_bucketrow_starttime_endtime_index ON "
-                     "events(bucketrow, starttime DESC, endtime)")
-    else:
-        conn.execute("CREATE INDEX events_bucketrow_index ON events(bucketrow)")
-    columns = "name, type, client, hostname, created" + (", data" if version >= 2 else "")
-    marks = ", ".join("?" * (6 if version >= 2 else 5))
-    for b, created in enumerate(("2023-02-03 04:05:06.123456789+00:00",
-                                 "2023-02-03T04:05:06+00:00")):
-        values: list[Any] = [f"aw-watcher-window_r{b}", "currentwindow", "aw-watcher-window",
-                             "rusty", created]
-        if version >= 2:
-            values.append(json.dumps({"device_id": "d-1"}))
-        conn.execute(f"INSERT INTO buckets ({columns}) VALUES ({marks})", values)
-        conn.executemany(
-            "INSERT INTO events (bucketrow, starttime, endtime, data) VALUES (?, ?, ?, ?)",
-            [(b + 1, 1_700_000_000_123_456_789 + i * 10**10,
-              1_700_000_000_123_456_789 + i * 10**10 + (0 if i % 5 == 0 else i * 10**9 + 7),
-              json.dumps({"app": "ünï", "title": f"t{i}"}, ensure_ascii=False))
-             for i in range(50)])
-    conn.execute(f"PRAGMA user_version = {version}")
-    conn.commit()
-    conn.close()
-
-
 @pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_every_rust_schema_version_imports(tmp_path: Path, api: ServerAPI, version: int) -> None:
     path = tmp_path / "aw-server-rust" / "sqlite.db"
@@ -184,13 +135,6 @@ def test_settings_we_have_are_kept(tmp_path: Path, api: ServerAPI) -> None:
 
 
 # -- JSON exports ----------------------------------------------------------------------
-BUCKET = {"id": "b1", "created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t",
-          "client": "c", "hostname": "h", "data": {"x": 1}}
-EVENTS = [{"id": 9, "timestamp": "2020-01-01T00:00:00Z", "duration": 1.5, "data": {"a": "é"}},
-          {"timestamp": "2020-01-01T00:00:01Z", "duration": 0, "data": {"a": "b"}},
-          {"timestamp": "2020-01-01T00:00:01Z", "duration": 0, "data": {"a": "b"}}]
-
-
 @pytest.mark.parametrize("shape", ["dict", "list", "events-first", "no-ids"])
 def test_json_export_shapes(tmp_path: Path, api: ServerAPI, shape: str) -> None:
     events = [{k: v for k, v in e.items() if k != "id"} for e in EVENTS] \
