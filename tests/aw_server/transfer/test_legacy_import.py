@@ -14,7 +14,6 @@ import requests
 from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError
 from aw_server.datastore.store import Datastore
-from aw_server.transfer.finding import find_activitywatch_databases, open_source
 from tests.aw_server.transfer.activitywatch_files import BUCKET, EVENTS, rust_db
 from tests.support.reference import ReferenceServer
 
@@ -257,53 +256,6 @@ def test_interrupted_import_resumes_without_duplicates(tmp_path: Path, api: Serv
     finally:
         clean.store.close()
     assert api.store.imports.unfinished() == []
-
-
-def test_standard_places_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AW_BASE_DIR", str(tmp_path))
-    assert find_activitywatch_databases() == []
-    peewee = tmp_path / "data" / "aw-server" / "peewee-sqlite.v2.db"
-    peewee.parent.mkdir(parents=True)
-    peewee.write_bytes(b"x")
-    rust = tmp_path / "data" / "aw-server-rust" / "sqlite.db"
-    rust.parent.mkdir(parents=True)
-    rust_db(rust, 5)
-    assert find_activitywatch_databases() == [rust, peewee]
-    assert open_source(rust).kind == "aw-server-rust"
-
-
-def test_server_start_points_at_an_activitywatch_database(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from tests.conftest import make_server
-
-    monkeypatch.setenv("AW_BASE_DIR", str(tmp_path / "base"))
-    rust = tmp_path / "base" / "data" / "aw-server-rust" / "sqlite-testing.db"
-    rust.parent.mkdir(parents=True)
-    rust_db(rust, 5)
-    with caplog.at_level("INFO"):
-        server = make_server(tmp_path)
-    try:
-        assert server.found_databases == [rust]
-        assert f"import it with `aw-server import {rust}`" in caplog.text
-        assert server.store.buckets.ids() == []  # never imported without consent
-    finally:
-        server.stop()
-
-
-def test_background_task_reports_progress_and_result(tmp_path: Path, api: ServerAPI) -> None:
-    from aw_server.transfer.import_task import ImportTask
-
-    path = tmp_path / "src" / "sqlite.db"
-    path.parent.mkdir()
-    rust_db(path, 5)
-    status = ImportTask(api, path).start().wait(60)
-    assert status["state"] == "done" and status["phase"] == "writing"
-    assert status["done"] == status["total"] == 100
-    assert status["report"]["inserted"] == 100
-    bad = tmp_path / "bad.json"
-    bad.write_text("{")
-    failed = ImportTask(api, bad).start().wait(60)
-    assert failed["state"] == "failed" and str(bad) in failed["error"]
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64])
