@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QMessageBox
 
+from aw_qt.controller import Controller
 from aw_qt.desktop.gnome_extension import (
     OFFER_TITLE,
     RESULT_TITLE,
@@ -28,9 +29,6 @@ from aw_qt.desktop.gnome_extension import (
     offer_wanted,
 )
 from aw_qt.qt import dialogs
-
-if TYPE_CHECKING:
-    from aw_qt.qt.tray import TrayApp
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +48,27 @@ def offer_box(text: str, on_install: Callable[[], None]) -> QMessageBox:
     return box
 
 
+class OfferHost(Protocol):
+    """What the offer needs of the tray: its controller, a place to keep dialogs alive
+    and a refresh of the menu. A Protocol, so the offer does not import the tray that
+    owns it."""
+
+    ctl: Controller
+    dialogs: list[QObject]
+
+    def refresh(self) -> None: ...
+
+
 class GnomeExtensionOffer:
     """Owns the offer's dialogs and the install in flight; `install` is injectable."""
 
-    def __init__(self, tray: TrayApp,
+    def __init__(self, tray: OfferHost,
                  install: Callable[[], InstallResult] = install_and_enable) -> None:
         self.tray = tray
         self.install = install
         self.result: InstallResult | None = None
         self._worker: threading.Thread | None = None
-        self._timer = QTimer(tray)
+        self._timer = QTimer()  # kept by this object, on the GUI thread that builds it
         self._timer.setInterval(RESULT_POLL_MS)
         self._timer.timeout.connect(self._check_done)
         supervisor = tray.ctl.supervisor
