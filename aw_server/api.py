@@ -12,16 +12,13 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aw_server import __version__
-from aw_server.datastore.imports.jobs import ImportReport, ProgressFn
 from aw_server.datastore.rows import event_json_text
 from aw_server.datastore.store import Datastore
 from aw_server.errors import BadRequest, DeleteNeedsForce
 from aw_server.models import Bucket, Event, format_us, require_str
-from aw_server.transfer.finding import open_source
 
 if TYPE_CHECKING:
     from aw_server.query.service import QueryService
@@ -199,13 +196,6 @@ class ServerAPI:
         if include_settings:
             yield ', "settings": ' + json.dumps(self.store.settings.all(), ensure_ascii=False)
         yield "}"
-
-    def import_file(self, path: Path | str, *, progress: ProgressFn | None = None
-                    ) -> ImportReport:
-        """Import an ActivityWatch database (aw-server or aw-server-rust) or JSON export
-        from disk, streamed; re-running an interrupted import resumes it."""
-        with open_source(Path(path)) as source:
-            return self.store.imports.run(source, progress=progress)
 
     # -- query ---------------------------------------------------------------------------
     def query(self, program: list[str], timeperiods: list[str], *,

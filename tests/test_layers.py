@@ -107,3 +107,26 @@ def test_domain_errors_know_no_http() -> None:
 
     assert not [name for name, value in vars(errors).items()
                 if isinstance(value, type) and "status" in vars(value)]
+
+
+def test_the_domain_api_imports_nothing_above_it() -> None:
+    """`aw_server/api.py` is what a request means, for HTTP, the tray, sync and the import
+    jobs alike: it builds on the datastore and the query service and is used by
+    `transfer/`, `sync/` and `http/`, so it imports none of them (reading a file for
+    import is `aw_server.transfer.finding.import_file`, above it)."""
+    imported = imported_modules(ROOT / "aw_server/api.py")
+    assert not imported & {"aw_server.transfer", "aw_server.sync", "aw_server.http",
+                           "flask", "werkzeug"}
+
+
+SYNC_HTTP_SURFACE = ("aw_server/sync/peer_api.py", "aw_server/sync/endpoint.py")
+
+
+def test_sync_reaches_http_only_through_its_listener() -> None:
+    """The sync listener is an HTTP surface of its own (a second waitress app): its two
+    modules map errors to statuses with the HTTP layer's one table; the rest of sync,
+    which the tray and the scheduler call, knows nothing of HTTP statuses."""
+    for path in python_files("aw_server/sync"):
+        if str(path.relative_to(ROOT)) in SYNC_HTTP_SURFACE:
+            continue
+        assert "aw_server.http" not in imported_modules(path), path

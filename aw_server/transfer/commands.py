@@ -29,6 +29,7 @@ from aw_server.datastore.store import Datastore
 from aw_server.errors import AWError
 from aw_server.models import dt_to_us
 from aw_server.transfer.csv_export import write_csv
+from aw_server.transfer.finding import import_file
 
 logger = logging.getLogger("aw_server")
 
@@ -131,7 +132,7 @@ def run_import(config: ServerConfig, path: Path) -> int:
         api = ServerAPI(store, testing=config.testing, hostname=config.hostname)
         bar = ProgressBar(sys.stderr)
         try:
-            report = api.import_file(path, progress=bar)
+            report = import_file(api.store, path, progress=bar)
         finally:
             bar.close()
     except ImportSourceError as exc:

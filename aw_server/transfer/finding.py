@@ -27,6 +27,8 @@ from pathlib import Path
 
 from aw_server import dirs
 from aw_server.batches import SQLITE_MAGIC, ImportSourceError
+from aw_server.datastore.imports.jobs import ImportReport, ProgressFn
+from aw_server.datastore.store import Datastore
 from aw_server.transfer.database_source import PeeweeSource, RustSource, SqliteSource
 from aw_server.transfer.source import Source
 
@@ -78,3 +80,11 @@ def find_activitywatch_databases(*, testing: bool = False) -> list[Path]:
             if path.is_file() and path.stat().st_size > 0:
                 found.append(path)
     return found
+
+
+def import_file(store: Datastore, path: Path | str, *, progress: ProgressFn | None = None
+                ) -> ImportReport:
+    """Import an ActivityWatch database (aw-server or aw-server-rust) or JSON export
+    from disk, streamed; re-running an interrupted import resumes it."""
+    with open_source(Path(path)) as source:
+        return store.imports.run(source, progress=progress)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aw_server.datastore.imports.jobs import ImportReport
 from aw_server.errors import AWError
+from aw_server.transfer.finding import import_file
 
 if TYPE_CHECKING:
     from aw_server.api import ServerAPI
@@ -71,7 +72,7 @@ class ImportTask:
     def _import(self) -> None:
         started = time.monotonic()
         try:
-            report = self.api.import_file(self.path, progress=self._progress)
+            report = import_file(self.api.store, self.path, progress=self._progress)
         except AWError as exc:
             logger.warning("import of %s failed: %s", self.path, exc.message)
             with self._lock:

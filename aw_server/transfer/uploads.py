@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aw_server.batches import SQLITE_MAGIC, ImportSourceError
 from aw_server.datastore.imports.jobs import ImportReport
 from aw_server.errors import BadRequest
-from aw_server.transfer.finding import find_activitywatch_databases, open_source
+from aw_server.transfer.finding import find_activitywatch_databases, import_file, open_source
 
 if TYPE_CHECKING:
     from aw_server.api import ServerAPI
@@ -89,7 +89,7 @@ def import_export_upload(api: ServerAPI, path: Path, what: str) -> ImportReport:
         if problem is not None:
             raise BadRequest(f"{what} is not a valid JSON export: it looks like {problem}")
         try:
-            return api.import_file(path)
+            return import_file(api.store, path)
         except ImportSourceError as exc:
             raise BadRequest(f"{what} is not a valid JSON export: {exc.what}") from None
     finally:

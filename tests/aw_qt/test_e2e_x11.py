@@ -21,6 +21,7 @@ import psutil
 import pytest
 import requests
 
+from aw_server.transfer.finding import import_file
 from tests.aw_qt.xsession import Geometry, XSession, missing_tools
 from tests.conftest import make_server
 from tests.support.servers import free_port
@@ -159,7 +160,7 @@ def test_tray_end_to_end(xsession: XSession, tmp_path: Path) -> None:
         document = json.loads(target.read_text(encoding="utf-8"))
         fresh = make_server(tmp_path / "fresh")
         try:
-            fresh.api.import_file(target)
+            import_file(fresh.api.store, target)
             assert set(document["buckets"]) == set(
                 requests.get(f"{url}/api/0/buckets/", timeout=5).json())
             for bucket in document["buckets"]:

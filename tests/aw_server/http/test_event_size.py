@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.errors import EventTooLarge
 from aw_server.serve import Server
+from aw_server.transfer.finding import import_file
 from tests.aw_server.http.test_import_jobs import upload, wait_for
 from tests.conftest import make_server
 from tests.support.client import HttpClient
@@ -123,7 +123,7 @@ def test_file_import_takes_back_what_it_published(tmp_path: Path) -> None:
     try:
         store.imports.read_batch = 50
         with pytest.raises(EventTooLarge, match="bucket 'imported'"):
-            ServerAPI(store, hostname="h").import_file(source)
+            import_file(store, source)
         assert store.buckets.ids() == []
         assert store.db.conn().execute("SELECT count(*) FROM event").fetchone()[0] == 0
     finally:

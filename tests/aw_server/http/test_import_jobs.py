@@ -18,7 +18,7 @@ from aw_server.api import ServerAPI
 from aw_server.datastore.store import Datastore
 from aw_server.serve import Server
 from aw_server.transfer.csv_export import read_csv
-from aw_server.transfer.finding import standard_database_paths
+from aw_server.transfer.finding import import_file, standard_database_paths
 from tests.aw_server.transfer.activitywatch_files import BUCKET, EVENTS, rust_db
 from tests.support.client import HttpClient
 
@@ -109,7 +109,7 @@ def test_rust_database_upload_matches_a_direct_import(client: HttpClient, server
 
     direct = ServerAPI(Datastore(tmp_path / "direct.sqlite"), hostname="h")
     try:
-        direct.import_file(source)
+        import_file(direct.store, source)
         want = json.loads("".join(direct.export_chunks()))
     finally:
         direct.store.close()

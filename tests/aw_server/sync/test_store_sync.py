@@ -16,6 +16,7 @@ from aw_server.errors import BucketIdTaken, Forbidden, NoSuchBucket
 from aw_server.models import Event
 from aw_server.sync.local import LocalAccess
 from aw_server.sync.protocol import Delta, Summary
+from aw_server.transfer.finding import import_file
 from tests.aw_server.sync.helpers import (
     T0,
     S,
@@ -249,7 +250,6 @@ def test_events_an_import_published_directly_sync_edit_and_delete_like_any(
     # Their origin ids are not their ids (docs/sync.md): identity must still hold.
     import json
 
-    from aw_server.api import ServerAPI
 
     a, b, _ = trio
     events = [{"timestamp": f"2020-01-01T00:{m:02d}:00+00:00", "duration": 30,
@@ -259,7 +259,7 @@ def test_events_an_import_published_directly_sync_edit_and_delete_like_any(
         "id": "w", "created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t",
         "client": "c", "hostname": "h", "data": {}, "events": events}}}), encoding="utf-8")
     a.imports.read_batch = 7  # many direct parts, each below the last
-    ServerAPI(a, hostname="h").import_file(export)
+    import_file(a, export)
     ids = [r[0] for r in a.db.conn().execute("SELECT id FROM event WHERE id != origin_id")]
     assert len(ids) > 50, "the import did not take the direct path"
     a.events.insert("w", [Event(T0, S, {"new": 1})])

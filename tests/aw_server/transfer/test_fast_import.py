@@ -27,6 +27,7 @@ from aw_server.datastore.rows import dump_json
 from aw_server.datastore.store import Datastore
 from aw_server.models import MAX_US, MIN_US
 from aw_server.transfer import json_export_source
+from aw_server.transfer.finding import import_file
 from aw_server.transfer.json_export_source import JsonExportSource
 from aw_server.transfer.source_values import (
     fast_stored_json,
@@ -233,7 +234,7 @@ def _import(db: Path, sources: list[Path], slow: bool, monkeypatch: pytest.Monke
         try:
             api = ServerAPI(store, hostname="h")
             for source in sources:
-                api.import_file(source)
+                import_file(api.store, source)
         finally:
             store.close()
     return _table(db)
@@ -284,12 +285,12 @@ def test_interrupted_insert_select_publishing_resumes(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        api.import_file(path, progress=crash)
-    report = api.import_file(path)
+        import_file(api.store, path, progress=crash)
+    report = import_file(api.store, path)
     assert report.resumed and report.inserted + report.skipped == 150
     store.close()
     clean = Datastore(tmp_path / "clean.sqlite")
-    ServerAPI(clean, hostname="h").import_file(path)
+    import_file(clean, path)
     clean.close()
     ours = [r[1:5] for r in _table(tmp_path / "db.sqlite")]
     assert ours == [r[1:5] for r in _table(tmp_path / "clean.sqlite")]
@@ -472,11 +473,11 @@ def test_collector_pauses_during_an_import_and_resumes_after_success_or_damage(
     seen: list[bool] = []
     try:
         assert gc.isenabled()
-        api.import_file(good, progress=lambda *args: seen.append(gc.isenabled()))
+        import_file(api.store, good, progress=lambda *args: seen.append(gc.isenabled()))
         assert seen and not any(seen)
         assert gc.isenabled()
         with pytest.raises(ImportSourceError):
-            api.import_file(damaged)
+            import_file(api.store, damaged)
         assert gc.isenabled()
     finally:
         store.close()

@@ -14,6 +14,7 @@ import requests
 from aw_server.api import ServerAPI
 from aw_server.batches import ImportSourceError
 from aw_server.datastore.store import Datastore
+from aw_server.transfer.finding import import_file
 from tests.aw_server.transfer.activitywatch_files import BUCKET, EVENTS, rust_db
 from tests.support.reference import ReferenceServer
 
@@ -75,7 +76,7 @@ def test_database_of_the_real_aw_server_imports_exactly(reference_server: Refere
     source_dir = reference_server.db_path.parent
     before = digest(source_dir)
 
-    report = api.import_file(reference_server.db_path)
+    report = import_file(api.store, reference_server.db_path)
 
     assert report.kind == "aw-server"
     assert digest(source_dir) == before, "the source must not be modified"
@@ -88,7 +89,7 @@ def test_database_of_the_real_aw_server_imports_exactly(reference_server: Refere
     assert events_by_bucket(ours) == events_by_bucket(theirs)
     assert report.inserted == 12 * 121
 
-    again = api.import_file(reference_server.db_path)
+    again = import_file(api.store, reference_server.db_path)
     assert again.inserted == 0 and again.skipped == 12 * 121
 
 
@@ -99,7 +100,7 @@ def test_every_rust_schema_version_imports(tmp_path: Path, api: ServerAPI, versi
     path.parent.mkdir()
     rust_db(path, version)
     before = digest(path.parent)
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert digest(path.parent) == before
     assert report.kind == "aw-server-rust" and report.inserted == 100
     doc = export_of(api)
@@ -120,14 +121,14 @@ def test_every_rust_schema_version_imports(tmp_path: Path, api: ServerAPI, versi
         assert sorted(report.settings_added) == sorted(settings)
     else:
         assert settings == {}
-    assert api.import_file(path).inserted == 0
+    assert import_file(api.store, path).inserted == 0
 
 
 def test_settings_we_have_are_kept(tmp_path: Path, api: ServerAPI) -> None:
     path = tmp_path / "sqlite.db"
     rust_db(path, 5)
     api.set_setting("startOfDay", "06:00")
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert report.settings_kept == ["startOfDay"]
     assert api.get_setting("startOfDay") == "06:00"
     assert api.get_setting("startOfWeek") == "Monday"
@@ -144,13 +145,13 @@ def test_json_export_shapes(tmp_path: Path, api: ServerAPI, shape: str) -> None:
     doc = {"buckets": [bucket] if shape == "list" else {"b1": bucket}}
     path = tmp_path / "export.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert report.inserted == 3  # the exact duplicate in the file arrives twice
     got = export_of(api)["buckets"]["b1"]
     assert got["data"] == {"x": 1} and got["created"] == BUCKET["created"]
     assert sorted(e["timestamp"] for e in got["events"]) == [
         "2020-01-01T00:00:00+00:00", "2020-01-01T00:00:01+00:00", "2020-01-01T00:00:01+00:00"]
-    assert api.import_file(path).inserted == 0
+    assert import_file(api.store, path).inserted == 0
 
 
 def test_export_import_round_trip_is_identity(tmp_path: Path, api: ServerAPI) -> None:
@@ -164,7 +165,7 @@ def test_export_import_round_trip_is_identity(tmp_path: Path, api: ServerAPI) ->
     path.write_text("".join(api.export_chunks(include_settings=True)), encoding="utf-8")
     fresh = ServerAPI(Datastore(tmp_path / "fresh.sqlite"))
     try:
-        fresh.import_file(path)
+        import_file(fresh.store, path)
         assert export_of(fresh) == export_of(api)
         assert fresh.get_settings() == {"startOfDay": "05:00"}
     finally:
@@ -178,7 +179,7 @@ def test_import_into_a_bucket_with_events_merges(tmp_path: Path, api: ServerAPI)
     api.create_events("b1", [{"timestamp": "2020-01-01T00:00:00+00:00", "duration": 1.5,
                               "data": {"a": "é"}},
                              {"timestamp": "2021-01-01T00:00:00Z", "data": {}}])
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert (report.inserted, report.skipped) == (2, 1)
     assert api.count_events("b1", None, None) == 4
 
@@ -209,7 +210,7 @@ def test_damaged_sources_are_refused_and_leave_nothing(tmp_path: Path, api: Serv
     path.write_bytes(content)
     api.store.imports.read_batch = 1000
     with pytest.raises(ImportSourceError) as info:
-        api.import_file(path)
+        import_file(api.store, path)
     assert str(path) in str(info.value) and what in str(info.value)
     assert api.store.buckets.ids() == []
     assert api.store.imports.unfinished() == []
@@ -222,7 +223,7 @@ def test_truncated_database_is_refused(tmp_path: Path, api: ServerAPI) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ImportSourceError) as info:
-        api.import_file(path)
+        import_file(api.store, path)
     assert str(path) in str(info.value)
     assert api.store.buckets.ids() == []
 
@@ -242,16 +243,16 @@ def test_interrupted_import_resumes_without_duplicates(tmp_path: Path, api: Serv
         return progress
 
     with pytest.raises(KeyboardInterrupt):
-        api.import_file(path, progress=crash_at(5))  # while reading
+        import_file(api.store, path, progress=crash_at(5))  # while reading
     calls["n"] = 0
     with pytest.raises(KeyboardInterrupt):
-        api.import_file(path, progress=crash_at(20))  # while publishing
+        import_file(api.store, path, progress=crash_at(20))  # while publishing
     assert api.store.imports.unfinished()
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert report.resumed
     clean = ServerAPI(Datastore(tmp_path / "clean.sqlite"))
     try:
-        clean.import_file(path)
+        import_file(clean.store, path)
         assert export_of(api) == export_of(clean)
     finally:
         clean.store.close()
@@ -272,7 +273,7 @@ def test_json_reader_across_tiny_buffers_and_odd_spacing(tmp_path: Path, api: Se
     pretty = tmp_path / "pretty.json"
     pretty.write_text("\ufeff" + json.dumps(doc, indent=3, ensure_ascii=False), encoding="utf-8")
     monkeypatch.setattr(json_export_source, "_CHUNK", chunk)
-    report = api.import_file(pretty)
+    report = import_file(api.store, pretty)
     assert report.inserted == 31
     got = export_of(api)["buckets"]["b"]["events"]
     assert {e["duration"] for e in got} == {e.get("duration", 0) for e in events}

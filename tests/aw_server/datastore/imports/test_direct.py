@@ -26,6 +26,7 @@ from aw_server.datastore.imports.store import ImportStore
 from aw_server.datastore.schema import SCHEMA_VERSION
 from aw_server.datastore.store import Datastore
 from aw_server.transfer import json_export_source
+from aw_server.transfer.finding import import_file
 
 META = {"created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t", "client": "c",
         "hostname": "h", "data": {"k": "v"}}
@@ -111,10 +112,10 @@ def test_direct_publishing_equals_staging(tmp_path: Path, open_api: Callable[...
                                          "b": _events(stamps[::3], "b"), "empty": []})
     calls = _count_direct_parts(monkeypatch)
     direct = open_api("direct")
-    report = direct.import_file(path)
+    report = import_file(direct.store, path)
     assert calls, "the direct path was not taken"
     staged = open_api("staged", direct=False)
-    assert staged.import_file(path).buckets == report.buckets
+    assert import_file(staged.store, path).buckets == report.buckets
     assert _events_in_order(direct) == _events_in_order(staged)
     assert json.loads("".join(direct.export_chunks())) == \
         json.loads("".join(staged.export_chunks()))
@@ -124,7 +125,7 @@ def test_direct_publishing_equals_staging(tmp_path: Path, open_api: Callable[...
         "SELECT e.id FROM event e JOIN bucket b ON b.key = e.bucket WHERE b.id = 'a' "
         "ORDER BY e.start, e.id")]
     assert ids == sorted(ids)
-    assert direct.import_file(path).inserted == 0  # the second time, through staging
+    assert import_file(direct.store, path).inserted == 0  # the second time, through staging
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "staged"])
@@ -136,7 +137,7 @@ def test_imported_buckets_are_listed_in_the_files_order(
                                          "m": _events([3, 2, 1])})
     api = open_api(direct=direct)
     api.create_bucket("there", PLAIN)
-    api.import_file(path)
+    import_file(api.store, path)
     assert api.store.buckets.ids() == ["there", "window_z", "afk_a", "m"]
 
 
@@ -149,7 +150,7 @@ def test_an_existing_bucket_is_merged_through_staging_beside_direct_ones(
     api = open_api()
     api.create_bucket("old", PLAIN)
     api.create_events("old", _events([5, 6, 7]))
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert {r.bucket_id: (r.created, r.inserted, r.skipped) for r in report.buckets} == {
         "new": (True, 30, 0), "old": (False, 27, 3)}
     assert sum(calls) == 30  # "new" only
@@ -164,7 +165,7 @@ def test_damage_after_direct_publishing_takes_it_back(
     calls = _count_direct_parts(monkeypatch)
     api = open_api()
     with pytest.raises(ImportSourceError, match="unparsable timestamp"):
-        api.import_file(path)
+        import_file(api.store, path)
     assert sum(calls) >= 90  # bucket "a" had been published (all but what was read last)
     assert api.store.buckets.ids() == []
     assert api.store.imports.unfinished() == []
@@ -193,7 +194,7 @@ def test_taking_back_keeps_what_others_wrote_to_the_bucket_meanwhile(
                                      "data": {"from": "watcher"}}])
 
     with pytest.raises(ImportSourceError):
-        api.import_file(path, progress=watcher_writes)
+        import_file(api.store, path, progress=watcher_writes)
     assert api.store.buckets.ids() == ["a"]
     assert [json.loads(r[2]) for r in _events_in_order(api)["a"]] == [{"from": "watcher"}]
     # Each removed event has a tombstone, for devices that synced it meanwhile.
@@ -208,12 +209,12 @@ def test_events_out_of_order_are_read_again_through_staging(
     path = _export(tmp_path / "e.json", {"a": _events(stamps), "b": _events([3, 2, 1])})
     calls = _count_direct_parts(monkeypatch)
     api = open_api()
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert calls  # it began directly
     assert {r.bucket_id: (r.created, r.inserted) for r in report.buckets} == {
         "a": (True, 71), "b": (True, 3)}
     staged = open_api("staged", direct=False)
-    staged.import_file(path)
+    import_file(staged.store, path)
     assert _events_in_order(api) == _events_in_order(staged)
 
 
@@ -249,12 +250,12 @@ def test_a_bucket_created_meanwhile_is_merged_through_staging(
         original(self, job, parts, cursor)
 
     monkeypatch.setattr(ImportStore, "_publish_direct", watcher_first)
-    report = api.import_file(path)
+    report = import_file(api.store, path)
     assert {r.bucket_id: (r.created, r.inserted, r.skipped) for r in report.buckets} == {
         "a": (True, 60, 0), "b": (False, 59, 1)}
     assert api.store.buckets.get("b").type == "w"
     staged = open_api("staged", direct=False)
-    staged.import_file(path)
+    import_file(staged.store, path)
     ours = _events_in_order(api)
     assert ours["a"] == _events_in_order(staged)["a"] and len(ours["b"]) == 60
 
@@ -276,16 +277,16 @@ def test_interrupted_direct_import_resumes_without_duplicates(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        api.import_file(path, progress=stop)
+        import_file(api.store, path, progress=stop)
     api.store.close()
     # As after a restart: a new event elsewhere must not take an id the import keeps.
     again = open_api()
     again.create_bucket("other", PLAIN)
     again.create_events("other", _events([1, 2, 3]))
-    report = again.import_file(path)
+    report = import_file(again.store, path)
     assert report.resumed
     clean = open_api("clean")
-    clean.import_file(path)
+    import_file(clean.store, path)
     ours = _events_in_order(again)
     assert ours.pop("other")
     assert ours == _events_in_order(clean)
@@ -315,14 +316,14 @@ def test_a_batch_published_directly_but_not_staged_is_not_published_twice(
     with monkeypatch.context() as patch:
         patch.setattr(staging_module.Staging, "write", dies_on_fourth)
         with pytest.raises(KeyboardInterrupt):
-            api.import_file(path)
-    report = api.import_file(path)
+            import_file(api.store, path)
+    report = import_file(api.store, path)
     assert report.resumed
     assert {r.bucket_id: r.inserted for r in report.buckets} == {"a": 60, "b": 30}
     assert rolled_back == []
     clean = open_api("clean")
     clean.create_bucket("b", PLAIN)
-    clean.import_file(path)
+    import_file(clean.store, path)
     assert _events_in_order(api) == _events_in_order(clean)
 
 
@@ -333,7 +334,7 @@ def _interrupt_after_first_batch(api: ServerAPI, path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        api.import_file(path, progress=stop)
+        import_file(api.store, path, progress=stop)
 
 
 def test_a_source_changed_midway_takes_back_the_unfinished_direct_part(
@@ -342,7 +343,7 @@ def test_a_source_changed_midway_takes_back_the_unfinished_direct_part(
     api = open_api()
     _interrupt_after_first_batch(api, path)
     _export(path, {"a": _events(list(range(90, 60, -1)), "changed")})
-    api.import_file(path)
+    import_file(api.store, path)
     got = _events_in_order(api)["a"]
     assert len(got) == 30 and all(json.loads(r[2])["tag"] == "changed" for r in got)
 
@@ -447,7 +448,7 @@ def test_origin_ids_of_an_import_name_each_event_once_beside_later_events(
     # Origin ids come from the bottom of the block, in insertion order, not from the ids.
     path = _export(tmp_path / "e.json", {"a": _events(list(range(100, 40, -1)))})
     api = open_api()
-    api.import_file(path)
+    import_file(api.store, path)
     api.create_events("a", _events([200, 201]))
     api.create_bucket("other", PLAIN)
     api.create_events("other", _events([1, 2, 3]))
