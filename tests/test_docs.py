@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TOP_FOLDERS = ("aw_server", "aw_qt", "watchers", "tests", "bench", "scripts", "resources",
                "docs", "packaging")
-PATH_IN_TEXT = re.compile(r"`((?:%s)/[A-Za-z0-9_./-]*)`" % "|".join(TOP_FOLDERS))
+FOLDER_CHOICE = "|".join(TOP_FOLDERS)
+PATH_IN_TEXT = re.compile(rf"`((?:{FOLDER_CHOICE})/[A-Za-z0-9_./-]*)`")
 OUTSIDE_FILE = re.compile(
     r"(?<![\w/.])(?:notes|design|reference)/[\w.-]+\.md|\b(?:DESIGN|STYLE)\.md|\.\./shared/")
 
