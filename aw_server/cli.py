@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 
 from aw_server import __version__
 from aw_server.config import ServerConfig, is_loopback_host, load_config
@@ -137,7 +135,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
 
 
 def serve(config: ServerConfig) -> int:
-    from aw_server.serve import Server
+    from aw_server.serve import Server, serve_until_signalled
 
     if not is_loopback_host(config.host) and not config.allow_remote:
         logger.error("refusing to listen on %s: other machines could read your data. "
@@ -157,17 +155,7 @@ def serve(config: ServerConfig) -> int:
                      config.host, config.port, exc)
         return 4
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("received signal %d", signum)
-        import threading
-
-        threading.Thread(target=server.stop, name="aw-server-stop").start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.serve_forever()
-    server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 def command_in(argv: list[str]) -> tuple[str | None, list[str]]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import signal
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from waitress.server import create_server
@@ -160,3 +162,19 @@ class Server:
         self.queries.close()
         self.store.close()
         logger.info("aw-server stopped")
+
+
+def serve_until_signalled(server: Server) -> int:
+    """Serve in this thread until SIGTERM or SIGINT, then stop cleanly: what the
+    `aw-server` command does once its server is built. The stop runs on a thread of its
+    own because a signal handler must not wait for the loop it interrupts."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logger.info("received signal %d", signum)
+        threading.Thread(target=server.stop, name="aw-server-stop").start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.serve_forever()
+    server.stop()
+    return 0

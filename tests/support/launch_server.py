@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-from types import FrameType
 
 from aw_server.cli import build_parser, config_from_args
 from aw_server.logsetup import setup_logging
-from aw_server.serve import Server
+from aw_server.serve import Server, serve_until_signalled
 from tests.support.sync_faults import FaultPlan
 
 logger = logging.getLogger(__name__)
@@ -33,16 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                   to_file=not args.no_log_file)
     faults = FaultPlan(options.sync_fault) if options.sync_fault else None
     server = Server(config_from_args(args), sync_faults=faults)
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("received signal %d", signum)
-        threading.Thread(target=server.stop, name="aw-server-stop").start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.serve_forever()
-    server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":
