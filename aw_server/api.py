@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aw_server import __version__
-from aw_server.datastore.legacy_import import open_source
+from aw_server.datastore.imports.jobs import ImportReport, ProgressFn
 from aw_server.datastore.rows import event_json_text
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.transfer import ImportReport, ImportResult, ProgressFn
 from aw_server.errors import BadRequest, DeleteNeedsForce
 from aw_server.models import Bucket, Event, format_us, require_str
+from aw_server.transfer.finding import open_source
 
 if TYPE_CHECKING:
-    from aw_server.query_pool import QueryPool
+    from aw_server.query.service import QueryService
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,16 @@ class ServerInfo:
 
 class ServerAPI:
     def __init__(self, store: Datastore, *, testing: bool = False,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, queries: QueryService | None = None) -> None:
+        """`queries` is the server's query service (with its worker pool); without one,
+        queries run in the caller's thread with a cache of their own."""
         self.store = store
         self.info = ServerInfo(hostname or socket.gethostname(), testing)
-        self._query_cache: Any = None
-        self.query_pool: QueryPool | None = None  # set by the server that owns a worker
+        if queries is None:
+            from aw_server.query import QueryCache, QueryService
+
+            queries = QueryService(store.source, cache=QueryCache())
+        self.queries = queries
 
     # -- info ----------------------------------------------------------------------------
     def get_info(self) -> dict[str, Any]:
@@ -60,7 +65,7 @@ class ServerAPI:
     # -- buckets -------------------------------------------------------------------------
     def _bucket_json(self, bucket: Bucket) -> dict[str, Any]:
         out = bucket.to_json()
-        first, last = self.store.bucket_time_span(bucket.id)
+        first, last = self.store.buckets.time_span(bucket.id)
         out["last_updated"] = format_us(last) if last is not None else None
         out["metadata"] = {
             "start": format_us(first) if first is not None else None,
@@ -69,10 +74,10 @@ class ServerAPI:
         return out
 
     def get_buckets(self) -> dict[str, dict[str, Any]]:
-        return {b.id: self._bucket_json(b) for b in self.store.list_buckets()}
+        return {b.id: self._bucket_json(b) for b in self.store.buckets.all()}
 
     def get_bucket(self, bucket_id: str) -> dict[str, Any]:
-        return self._bucket_json(self.store.get_bucket(bucket_id))
+        return self._bucket_json(self.store.buckets.get(bucket_id))
 
     def _bucket_from_body(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
         hostname = require_str(body, "hostname")
@@ -104,7 +109,7 @@ class ServerAPI:
     def create_bucket(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
         if not bucket_id or len(bucket_id) > 512:
             raise BadRequest("a bucket id must be 1 to 512 characters long", param="bucket_id")
-        return self.store.create_bucket(self._bucket_from_body(bucket_id, body))
+        return self.store.buckets.create(self._bucket_from_body(bucket_id, body))
 
     def update_bucket(self, bucket_id: str, body: dict[str, Any]) -> Bucket:
         changes: dict[str, Any] = {}
@@ -117,43 +122,43 @@ class ServerAPI:
             if not isinstance(body["data"], dict):
                 raise BadRequest("'data' must be a JSON object", param="data")
             changes["data"] = body["data"]
-        return self.store.update_bucket(bucket_id, changes)
+        return self.store.buckets.update(bucket_id, changes)
 
     def delete_bucket(self, bucket_id: str, *, force: bool) -> None:
         if not force and not self.info.testing:
             raise DeleteNeedsForce(
                 f"Deleting bucket '{bucket_id}' loses its data: repeat with ?force=1 to confirm"
             )
-        self.store.delete_bucket(bucket_id)
+        self.store.buckets.delete(bucket_id)
 
     # -- events --------------------------------------------------------------------------
     def events_json(self, bucket_id: str, limit: int | None, start_us: int | None,
                     end_us: int | None) -> Iterator[str]:
-        return self.store.iter_events_json(bucket_id, limit, start_us, end_us)
+        return self.store.events.iter_json(bucket_id, limit, start_us, end_us)
 
     def create_events(self, bucket_id: str, body: Any) -> Event | list[Event]:
         """One event (answered with it, id included) or a list (answered with the list,
         as aw-server-rust does, so a web UI learns the new ids)."""
         if isinstance(body, list):
             events = [Event.from_json(e, keep_id=True) for e in body]
-            return self.store.insert_events(bucket_id, events)
+            return self.store.events.insert(bucket_id, events)
         event = Event.from_json(body, keep_id=True)
-        return self.store.insert_events(bucket_id, [event])[0]
+        return self.store.events.insert(bucket_id, [event])[0]
 
     def heartbeat(self, bucket_id: str, body: Any, pulsetime_s: float) -> Event:
         beat = Event.from_json(body)
         # Past the whole timestamp range every pulsetime means the same: merge if equal.
         pulsetime_us = round(min(pulsetime_s, MAX_PULSETIME_S) * 1_000_000)
-        return self.store.heartbeat(bucket_id, beat, pulsetime_us)
+        return self.store.events.heartbeat(bucket_id, beat, pulsetime_us)
 
     def count_events(self, bucket_id: str, start_us: int | None, end_us: int | None) -> int:
-        return self.store.count_events(bucket_id, start_us, end_us)
+        return self.store.events.count(bucket_id, start_us, end_us)
 
     def get_event(self, bucket_id: str, event_id: int) -> Event:
-        return self.store.get_event(bucket_id, event_id)
+        return self.store.events.get(bucket_id, event_id)
 
     def delete_event(self, bucket_id: str, event_id: int) -> bool:
-        return self.store.delete_event(bucket_id, event_id)
+        return self.store.events.delete(bucket_id, event_id)
 
     # -- export / import -----------------------------------------------------------------
     def export_chunks(self, bucket_ids: list[str] | None = None, start_us: int | None = None,
@@ -166,10 +171,10 @@ class ServerAPI:
         exports of adjacent ranges import back without loss or duplicates. Backups add
         `"settings": {...}` (`include_settings`), which ActivityWatch ignores.
         """
-        ids = self.store.bucket_ids() if bucket_ids is None else bucket_ids
+        ids = self.store.buckets.ids() if bucket_ids is None else bucket_ids
         # Look the buckets up now, not lazily: an unknown id must fail before the 200
         # status line is sent, which happens as soon as streaming starts.
-        buckets = [self.store.get_bucket(b) for b in ids]
+        buckets = [self.store.buckets.get(b) for b in ids]
         return self._export_stream(buckets, start_us, end_us, include_settings)
 
     def _export_stream(self, buckets: list[Bucket], start_us: int | None, end_us: int | None,
@@ -182,7 +187,7 @@ class ServerAPI:
             yield f'{", " if n else ""}{key}: {head}, "events": ['
             batch: list[str] = []
             first = True
-            for start, end, data in self.store.iter_export_rows(bucket.id, start_us, end_us):
+            for start, end, data in self.store.events.export_rows(bucket.id, start_us, end_us):
                 batch.append(event_json_text(None, start, end, data))
                 if len(batch) >= 2000:
                     yield ("" if first else ", ") + ", ".join(batch)
@@ -192,7 +197,7 @@ class ServerAPI:
             yield "]}"
         yield "}"
         if include_settings:
-            yield ', "settings": ' + json.dumps(self.store.all_settings(), ensure_ascii=False)
+            yield ', "settings": ' + json.dumps(self.store.settings.all(), ensure_ascii=False)
         yield "}"
 
     def import_file(self, path: Path | str, *, progress: ProgressFn | None = None
@@ -200,66 +205,15 @@ class ServerAPI:
         """Import an ActivityWatch database (aw-server or aw-server-rust) or JSON export
         from disk, streamed; re-running an interrupted import resumes it."""
         with open_source(Path(path)) as source:
-            return self.store.import_source(source, progress=progress)
-
-    def import_document(self, document: Any) -> list[ImportResult]:
-        """Accepts the dict form `{"buckets": {id: bucket}}`, the older list form
-        `{"buckets": [bucket, ...]}`, and a bare `{id: bucket}` map. Everything is
-        validated before anything is written."""
-        if not isinstance(document, dict):
-            raise BadRequest("an import must be a JSON object with a 'buckets' key")
-        raw = document.get("buckets", document)
-        if isinstance(raw, dict):
-            items = list(raw.items())
-        elif isinstance(raw, list):
-            items = [(b.get("id") if isinstance(b, dict) else None, b) for b in raw]
-        else:
-            raise BadRequest("'buckets' must be an object or a list")
-        parsed: list[tuple[Bucket, list[Event]]] = []
-        for key, raw_bucket in items:
-            if not isinstance(raw_bucket, dict):
-                raise BadRequest(f"bucket {key!r} must be a JSON object")
-            bucket_id = raw_bucket.get("id", key)
-            if not isinstance(bucket_id, str) or not bucket_id:
-                raise BadRequest(f"bucket {key!r} has no valid 'id'")
-            bucket = self._bucket_from_body(bucket_id, raw_bucket)
-            raw_events = raw_bucket.get("events")
-            raw_events = [] if raw_events is None else raw_events
-            if not isinstance(raw_events, list):
-                raise BadRequest(f"bucket '{bucket_id}': 'events' must be a list")
-            try:
-                events = [Event.from_json(e) for e in raw_events]
-            except BadRequest as exc:
-                raise BadRequest(f"bucket '{bucket_id}': {exc.message}") from None
-            parsed.append((bucket, events))
-        return [self.store.import_bucket(bucket, events) for bucket, events in parsed]
+            return self.store.imports.run(source, progress=progress)
 
     # -- query ---------------------------------------------------------------------------
     def query(self, program: list[str], timeperiods: list[str], *,
               name: str | None = None) -> list[Any]:
-        """Cached periods are answered here; the rest runs in the query worker when the
-        server has one (`query_pool`), else in this thread."""
-        from aw_server import query as query2
-
-        if self._query_cache is None:
-            self._query_cache = query2.QueryCache()
-        cache = self._query_cache
-        if self.query_pool is None:
-            return query2.run_query(program, timeperiods, self.store, name=name, cache=cache)
-        cached = query2.cached_results(program, timeperiods, self.store, cache, name=name)
-        if cached is not None:
-            return cached
-        markers = {b: self.store.change_marker(b) for b in self.store.bucket_ids()}
-        results, entries = self.query_pool.run(
-            program, timeperiods, name, markers, query2.QueryLimits().max_seconds)
-        for key, entry_markers, bucket_list, result in entries:
-            cache.put(key, entry_markers, bucket_list, result)
-        return results
+        return self.queries.query(program, timeperiods, name=name)
 
     def query_functions(self) -> list[dict[str, str]]:
-        from aw_server import query as query2
-
-        return query2.describe_functions()
+        return self.queries.functions()
 
     # -- settings ------------------------------------------------------------------------
     @staticmethod
@@ -269,18 +223,18 @@ class ServerAPI:
                              param="key")
 
     def get_settings(self) -> dict[str, Any]:
-        return self.store.all_settings()
+        return self.store.settings.all()
 
     def get_setting(self, key: str) -> Any:
         self._check_key(key)
-        return self.store.get_setting(key)
+        return self.store.settings.get(key)
 
     def set_setting(self, key: str, value: Any) -> Any:
         """Any JSON value is stored, false, 0 and "" included (aw-server dropped those)."""
         self._check_key(key)
-        self.store.set_setting(key, value)
+        self.store.settings.set(key, value)
         return value
 
     def delete_setting(self, key: str) -> None:
         self._check_key(key)
-        self.store.delete_setting(key)
+        self.store.settings.delete(key)

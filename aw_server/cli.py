@@ -1,4 +1,6 @@
-"""The `aw-server` command: ActivityWatch's flags, then config file, then defaults."""
+"""The `aw-server` command's arguments: the server's (ActivityWatch's flags, then config
+file, then defaults) and those of its `import` and `export` commands, which run in
+`aw_server.transfer.commands`."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from types import FrameType
 
 from aw_server import __version__
 from aw_server.config import ServerConfig, is_loopback_host, load_config
-from aw_server.datastore.core import DatabaseCorrupt
+from aw_server.datastore.database import DatabaseCorrupt
 from aw_server.datastore.schema import SchemaTooNew
 from aw_server.logsetup import setup_logging
 
@@ -42,6 +44,69 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", help=argparse.SUPPRESS)  # aw-server's flag; one backend here
     parser.add_argument("--no-log-file", action="store_true", help="log to stderr only")
     return parser
+
+
+COMMANDS = ("import", "export")
+# The server's flags that the commands take too (see `_common`); the others are refused.
+SHARED_FLAGS = ("testing", "dbpath", "config", "verbose")
+
+
+def _common(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    """The flags every command takes, before its name (`aw-server --testing import X`, as
+    users type them) or after it. After it they default to SUPPRESS, so an absent flag
+    does not overwrite one given before the name."""
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument("--testing", action="store_true", default=default(False),
+                        help="use the testing database")
+    parser.add_argument("--dbpath", type=Path, default=default(None), help="database file to use")
+    parser.add_argument("--config", "-c", type=Path, default=default(None), help="config file")
+    parser.add_argument("--verbose", "-v", action="store_true", default=default(False),
+                        help="debug logging")
+
+
+def build_command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aw-server")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", required=True)
+    imp = sub.add_parser("import", help="import an ActivityWatch database or JSON export",
+                         description="Import aw-server's peewee-sqlite.v2.db, aw-server-rust's "
+                         "sqlite.db or an ActivityWatch JSON export. The source is only read. "
+                         "Running it again after an interruption continues where it stopped; "
+                         "events already present are never added twice.")
+    imp.add_argument("path", type=Path, help="the file to import")
+    _common(imp, after_command=True)
+    exp = sub.add_parser("export", help="export events as JSON or CSV")
+    exp.add_argument("--since", help="start of the time range (date or ISO 8601; "
+                     "without an offset: local time)")
+    exp.add_argument("--until", help="end of the time range")
+    exp.add_argument("--bucket", action="append", dest="buckets", metavar="ID",
+                     help="only this bucket (repeatable)")
+    exp.add_argument("--format", choices=("json", "csv"), default="json")
+    exp.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    _common(exp, after_command=True)
+    return parser
+
+
+def run_command(argv: list[str]) -> int:
+    """`aw-server import ...` or `aw-server export ...`; the work is imported only here,
+    so the server's start does not pay for it."""
+    from aw_server.transfer.commands import run_export, run_import
+
+    args = build_command_parser().parse_args(argv)
+    setup_logging("aw-server", testing=args.testing, verbose=args.verbose, to_file=False)
+    try:
+        config = load_config(args.config, testing=args.testing)
+        if args.dbpath:
+            config = replace(config, dbpath=args.dbpath)
+        if args.command == "import":
+            return run_import(config, args.path)
+        return run_export(config, since_text=args.since, until_text=args.until,
+                          buckets=args.buckets, fmt=args.format, output=args.output)
+    except (DatabaseCorrupt, SchemaTooNew, ValueError) as exc:
+        logger.error("%s", exc)
+        return 3
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -111,8 +176,6 @@ def command_in(argv: list[str]) -> tuple[str | None, list[str]]:
     flag's value names the command, so flags may come before it, as users type them
     (`aw-server --testing import X`). Help and version are left out here: a command's
     own help must not be answered by the server's."""
-    from aw_server.commands import COMMANDS, SHARED_FLAGS
-
     parser = build_parser()
     args, rest = parser.parse_known_args(
         [arg for arg in argv if arg not in ("-h", "--help", "--version")])
@@ -128,8 +191,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command, server_only = command_in(argv)
     if command is not None:
-        from aw_server.commands import main as run_command
-
         if server_only:
             print(f"aw-server {command} does not take {', '.join(server_only)} (server "
                   "flags); it takes --testing, --dbpath, --config and --verbose, before or "

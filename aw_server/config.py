@@ -50,6 +50,9 @@ DEFAULT_CONFIG_TEXT = """\
 # Port of the device-sync listener when the pairing dialog asks for none (testing: 5667).
 # If it is taken, a free port is chosen and remembered.
 #sync_port = 5601
+# Seconds between scheduled syncs with each paired device; 0 = only when asked
+# ("Sync now"). After a failure the wait grows by itself (docs/sync.md §12).
+#sync_interval = 300
 
 # Extra static folders served at /pages/<name>/ (ActivityWatch's custom_static).
 #[server.custom_static]
@@ -91,10 +94,11 @@ class ServerConfig:
     max_body_bytes: int = 1024 * 1024 * 1024
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     sync_port: int | None = None  # None: DEFAULT_SYNC_PORT or TESTING_SYNC_PORT
+    sync_interval_s: float = 300.0  # between scheduled syncs per peer; 0: only "Sync now"
     allow_remote: bool = False
     verbose: bool = False
     threads: int = 8
-    query_worker: bool = True  # queries in a worker process (see query_pool.py)
+    query_worker: bool = True  # queries in a worker process (see query/pool.py)
     hostname: str | None = None
     backup_folder: Path | None = None
     backup_every: str = "daily"
@@ -208,6 +212,12 @@ def load_config(path: Path | None = None, *, testing: bool = False) -> ServerCon
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise ValueError(f"config file {path}: sync_port must be a port number")
         changes["sync_port"] = port
+    if "sync_interval" in section:
+        interval = section["sync_interval"]
+        if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+            raise ValueError(f"config file {path}: sync_interval must be a number of seconds "
+                             "(0: no scheduled sync)")
+        changes["sync_interval_s"] = float(interval)
     static = section.get("custom_static", {})
     if isinstance(static, dict):
         changes["custom_static"] = {str(k): Path(str(v)) for k, v in static.items()}

@@ -29,11 +29,9 @@ def _dir(kind: str, module: str) -> Path:
         path = Path(platformdirs.user_data_dir(APP)) / module
     elif kind == "config":
         path = Path(platformdirs.user_config_dir(APP)) / module
-    elif kind == "log":
+    else:
         # ActivityWatch writes logs to <cache>/activitywatch/log/<module>/ on Linux.
         path = Path(platformdirs.user_cache_dir(APP)) / "log" / module
-    else:
-        path = Path(platformdirs.user_cache_dir(APP)) / module
     return path
 
 
@@ -47,10 +45,6 @@ def config_dir(module: str) -> Path:
 
 def log_dir(module: str) -> Path:
     return _dir("log", module)
-
-
-def cache_dir(module: str) -> Path:
-    return _dir("cache", module)
 
 
 def ensure(path: Path) -> Path:

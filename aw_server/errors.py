@@ -1,7 +1,9 @@
-"""Typed domain errors. The HTTP layer maps each class to one status code in one place.
+"""Typed domain errors: a class says what went wrong, its message says it to a person.
 
-Nothing here knows about HTTP frameworks: the status lives on the class so the domain,
-the tray and sync can raise and catch the same errors.
+Nothing here knows about HTTP: the HTTP layer maps each class to its status code in one
+place (`aw_server/http/statuses.py`), so the domain, the tray and sync raise and catch
+the same classes without caring how a web client will be answered. `error_type` is the
+word clients see in an error body.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 class AWError(Exception):
     """Base of every error meant for a user or client: it carries a clear message."""
 
-    status = 500
     error_type = "Error"
 
     def __init__(self, message: str) -> None:
@@ -19,7 +20,6 @@ class AWError(Exception):
 
 
 class BadRequest(AWError):
-    status = 400
     error_type = "BadRequest"
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
@@ -28,7 +28,6 @@ class BadRequest(AWError):
 
 
 class Unauthorized(AWError):
-    status = 401
     error_type = "Unauthorized"
 
 
@@ -39,12 +38,10 @@ class DeleteNeedsForce(Unauthorized):
 
 
 class Forbidden(AWError):
-    status = 403
     error_type = "Forbidden"
 
 
 class NotFound(AWError):
-    status = 404
     error_type = "NotFound"
 
 
@@ -66,7 +63,6 @@ class NoSuchEvent(NotFound):
 class BucketExists(AWError):
     """ActivityWatch answers 304 when a bucket that already exists is created again."""
 
-    status = 304
     error_type = "BucketExists"
 
     def __init__(self, bucket_id: str) -> None:
@@ -74,7 +70,6 @@ class BucketExists(AWError):
 
 
 class Conflict(AWError):
-    status = 409
     error_type = "Conflict"
 
 
@@ -86,7 +81,6 @@ class BucketIdTaken(Conflict):
 
 
 class PayloadTooLarge(AWError):
-    status = 413
     error_type = "PayloadTooLarge"
 
 
@@ -116,7 +110,6 @@ def describe_size(n: int) -> str:
 
 
 class UnsupportedMediaType(AWError):
-    status = 415
     error_type = "UnsupportedMediaType"
 
 
@@ -135,15 +128,12 @@ class QueryError(BadRequest):
 class QueryTooExpensive(AWError):
     """A query that hit its time or memory budget; retrying with a smaller range may work."""
 
-    status = 503
     error_type = "QueryTooExpensive"
 
 
 class StorageFull(AWError):
-    status = 507
     error_type = "InsufficientStorage"
 
 
 class StorageUnavailable(AWError):
-    status = 503
     error_type = "StorageUnavailable"

@@ -148,7 +148,7 @@ class Event:
 
 
 class ColumnarEvents:
-    """Base of the query engine's column-wise event list (`aw_server.transform.table`).
+    """Base of the query engine's column-wise event list (`aw_server.event_table`).
 
     It lives here, free of numpy, so the interpreter and the result encoder can recognise
     one without loading numpy into every process that only parses queries.
@@ -238,3 +238,27 @@ class EventSource(Protocol):
     def change_marker(self, bucket_id: str) -> int:
         """A number that changes whenever anything in the bucket changes (cache keys)."""
         ...
+
+
+class _DictKey(tuple[Any, ...]):
+    """A frozen dict: equal only to a frozen dict with the same items, never to a frozen
+    list holding the same pairs ({"a": 1} and [["a", 1]] are different values)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _DictKey and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
+
+
+def freeze(value: Any) -> Any:
+    """A hashable stand-in for a JSON value (lists and dicts, e.g. "$category" paths)."""
+    if isinstance(value, list | tuple):  # tuple: a group key holding list values
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return _DictKey(sorted((k, freeze(v)) for k, v in value.items()))
+    return value

@@ -7,6 +7,7 @@ thread of its own process (`start_in_thread`), the command in the foreground.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import threading
@@ -16,14 +17,16 @@ from typing import TYPE_CHECKING, Any
 from waitress.server import create_server
 
 from aw_server.api import ServerAPI
-from aw_server.backup import BackupScheduler
 from aw_server.config import ServerConfig
-from aw_server.datastore.legacy_import import find_activitywatch_databases
 from aw_server.datastore.store import Datastore
-from aw_server.http.app import create_app
-from aw_server.sync_loader import SyncLoader
+from aw_server.http.app import create_app, start_app
+from aw_server.query import QueryCache, QueryService
+from aw_server.sync.loader import SyncLoader
+from aw_server.transfer.backup import BackupScheduler
+from aw_server.transfer.finding import find_activitywatch_databases
 
 if TYPE_CHECKING:
+    from aw_server.sync.local import ApplyFaults
     from aw_server.sync.service import SyncService
 
 logger = logging.getLogger(__name__)
@@ -36,21 +39,22 @@ RECV_BYTES = 64 * 1024
 
 
 class Server:
-    def __init__(self, config: ServerConfig, *, store: Datastore | None = None) -> None:
+    def __init__(self, config: ServerConfig, *, store: Datastore | None = None,
+                 sync_faults: ApplyFaults | None = None) -> None:
+        """`store`: an open datastore to serve (else the config's database is opened).
+        `sync_faults`: test support only, handed to the sync service (sync/local.py)."""
         self.config = config
         self.store = store or Datastore(config.database_path(), durability=config.durability,
                                         max_event_bytes=config.max_event_bytes,
                                         private_dir=config.dbpath is None)
-        self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname)
-        if config.query_worker and str(config.database_path()) != ":memory:":
-            from aw_server.query_pool import QueryPool
-
-            self.api.query_pool = QueryPool(config.database_path())
-        self.app = create_app(config, self.api)
+        self.queries = self._query_service()
+        self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname,
+                             queries=self.queries)
         self._sync = SyncLoader(self.store, hostname=self.api.info.hostname,
                                 testing=config.testing, db_path=config.database_path(),
-                                default_port=config.default_sync_port)
-        self.app.extensions["aw_sync"] = self._sync
+                                default_port=config.default_sync_port,
+                                interval=config.sync_interval_s or None, faults=sync_faults)
+        self.app = create_app(config, self.api, sync=self._sync)
         try:
             self._waitress: Any = create_server(
                 self.app,
@@ -78,9 +82,20 @@ class Server:
                                            every=config.backup_every, keep=config.backup_keep)
         self.found_databases = self._look_for_activitywatch()
 
+    def _query_service(self) -> QueryService:
+        """Queries run in a worker process on the same database file unless the config
+        turns that off (or the database is in memory, which a worker cannot open)."""
+        path = self.config.database_path()
+        if not self.config.query_worker or str(path) == ":memory:":
+            return QueryService(self.store.source, cache=QueryCache())
+        from aw_server.query.pool import QueryPool
+
+        return QueryService(self.store.source, cache=QueryCache(),
+                            pool=QueryPool(functools.partial(Datastore, str(path))))
+
     def _look_for_activitywatch(self) -> list[Path]:
         """On a first start, point at an existing ActivityWatch database (never automatic)."""
-        if self.store.bucket_ids():
+        if self.store.buckets.ids():
             return []
         found = find_activitywatch_databases(testing=self.config.testing)
         for path in found:
@@ -106,6 +121,7 @@ class Server:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         logger.info("aw-server listening on %s (database %s)", self.url,
                     self.config.database_path())
+        start_app(self.app)
         if self.backups is not None:
             self.backups.start()
         self._sync.start()
@@ -141,7 +157,6 @@ class Server:
         if self._thread is not None:
             self._thread.join(timeout)
         self._sync.stop()
-        if self.api.query_pool is not None:
-            self.api.query_pool.close()
+        self.queries.close()
         self.store.close()
         logger.info("aw-server stopped")

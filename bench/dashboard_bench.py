@@ -56,18 +56,18 @@ def build_db(path: Path, events: int) -> None:
     store = Datastore(path)
     for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
                              (datagen.AFK_BUCKET, "afkstatus")):
-        store.create_bucket(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME,
+        store.buckets.create(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME,
                                    "2024-01-01T00:00:00+00:00"))
     batch: dict[str, list[Any]] = {}
     for bucket_id, event in datagen.generate(seed=42, days=DAYS, window_events=events):
         chunk = batch.setdefault(bucket_id, [])
         chunk.append(event)
         if len(chunk) >= 20_000:
-            store.insert_events(bucket_id, chunk)
+            store.events.insert(bucket_id, chunk)
             batch[bucket_id] = []
     for bucket_id, chunk in batch.items():
         if chunk:
-            store.insert_events(bucket_id, chunk)
+            store.events.insert(bucket_id, chunk)
     store.close()
     done.touch()
     print(f"built {path.name}: {events:,} window events in {time.perf_counter() - began:.0f} s",

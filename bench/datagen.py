@@ -181,7 +181,7 @@ class ArraySource:
         """The same events as `events`, as the columnar table the query engine prefers."""
         import numpy as np
 
-        from aw_server.transform.table import EventTable
+        from aw_server.event_table import EventTable
 
         low, high = self._range(bucket_id, start_us, end_us)
         newest_first = slice(high - 1, low - 1 if low else None, -1)

@@ -13,7 +13,7 @@
    program, period and name) never answers; one extra row shows ours answering a repeat
    from that cache.
 3. Ours alone: 1M window events over 30 days written straight into a fresh database with
-   ``Datastore.insert_events`` (HTTP would take minutes and measures something else), then
+   ``Datastore.events.insert`` (HTTP would take minutes and measures something else), then
    the 30-day summary over HTTP, median of 3, with the server's peak RSS sampled by psutil
    during those queries.
 
@@ -126,17 +126,17 @@ def write_large_db(db_path: Path, days: int, events: int) -> tuple[int, float]:
         created = datetime.now(UTC).isoformat()
         for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
                                  (datagen.AFK_BUCKET, "afkstatus")):
-            store.create_bucket(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME, created))
+            store.buckets.create(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME, created))
         chunk: dict[str, list[Event]] = {datagen.WINDOW_BUCKET: [], datagen.AFK_BUCKET: []}
         for bucket_id, event in datagen.generate(seed=42, days=days, window_events=events):
             chunk[bucket_id].append(event)
             if len(chunk[bucket_id]) >= 50_000:
-                store.insert_events(bucket_id, chunk[bucket_id])
+                store.events.insert(bucket_id, chunk[bucket_id])
                 total += len(chunk[bucket_id])
                 chunk[bucket_id] = []
         for bucket_id, rest in chunk.items():
             if rest:
-                store.insert_events(bucket_id, rest)
+                store.events.insert(bucket_id, rest)
                 total += len(rest)
     finally:
         store.close()

@@ -15,7 +15,7 @@ Steps, one at a time (2 shared cores):
 4. No-op: B syncs again with nothing new. Median of --runs.
 5. Independence: the same hour on A' (10k history) synced to B'; bytes compared.
 6. Heartbeat latency p50 over HTTP on a paired server holding the 1M mirror (B) vs a
-   fresh unpaired one (noisy on shared cores), and T6 in process: `Datastore.heartbeat`
+   fresh unpaired one (noisy on shared cores), and T6 in process: `Datastore.events.heartbeat`
    p50 with change tracking as built vs the same code with the seq indexes dropped and a
    constant seq (what the store would cost without change tracking), 1M-row table.
 Bytes are counted by the syncing client: sealed bodies plus header lines, both ways.
@@ -54,7 +54,7 @@ def fill_history(path: Path, events: int, seed: int = 1) -> None:
     store = Datastore(path)
     try:
         for bucket_id in BUCKETS:
-            store.create_bucket(Bucket(bucket_id, "currentwindow", "bench", "benchhost",
+            store.buckets.create(Bucket(bucket_id, "currentwindow", "bench", "benchhost",
                                        "2020-01-01T00:00:00+00:00"))
         start = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp()) * S
         chunk = 10_000
@@ -65,7 +65,7 @@ def fill_history(path: Path, events: int, seed: int = 1) -> None:
                 data = {"app": rng.choice(WORDS), "title": title[: rng.randint(40, 180)]}
                 batch[BUCKETS[i % 4]].append(Event(start + i * 10 * S, 9 * S, data))
             for bucket_id, items in batch.items():
-                store.insert_events(bucket_id, items)
+                store.events.insert(bucket_id, items)
     finally:
         store.close()
 
@@ -137,13 +137,13 @@ def t6_in_process(base: Path, rows: int, beats: int = 4000) -> dict[str, float]:
                     for index in ("event_changes", "bucket_changes", "tombstone_changes"):
                         conn.execute(f"DROP INDEX {index}")
                 store.db.next_seq = lambda: 0  # type: ignore[method-assign]
-            store.create_bucket(Bucket("t6", "x", "bench", "h", "2020-01-01T00:00:00+00:00"))
+            store.buckets.create(Bucket("t6", "x", "bench", "h", "2020-01-01T00:00:00+00:00"))
             start = int(datetime(2032, 1, 1, tzinfo=UTC).timestamp()) * S
             times = []
             for i in range(beats):
                 beat = Event(start + i * S, 0, {"title": f"t{i // 30}"})
                 t0 = time.perf_counter()
-                store.heartbeat("t6", beat, 2 * S)
+                store.events.heartbeat("t6", beat, 2 * S)
                 times.append(time.perf_counter() - t0)
             out[variant] = statistics.median(times) * 1e6
         finally:

@@ -6,7 +6,7 @@ when the user is told about a failed sync, and every call that waits on the netw
 (`aw_qt/qt/menu_sync.py`, `aw_qt/qt/pairing_dialog.py`) only shows this and forwards
 clicks, so tests drive it against two real servers without a screen.
 
-The server loads its sync libraries only when first needed (`aw_server.sync_loader`), so
+The server loads its sync libraries only when first needed (`aw_server.sync.loader`), so
 this class does not touch the service until the Sync submenu is opened or a call is
 made, and looks for failures only once the service is loaded: before that nothing is
 paired, so nothing can fail.
@@ -27,7 +27,7 @@ from aw_qt.server import ServerHandle, ServerMode
 from aw_qt.sync import report as sync_report
 from aw_qt.sync.report import peer_name, peer_sort_key, shorten
 from aw_server.errors import AWError
-from aw_server.sync_loader import SyncLoader
+from aw_server.sync.loader import SyncLoader
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The job writes to a temporary file beside the target and renames it at the end, so a
 cancelled or failed export never leaves a half-written file under the chosen name.
 JSON is ActivityWatch's export document (`/api/0/export`), CSV comes from
-`aw_server.transfer_csv`. With an external server the same data is read over HTTP.
+`aw_server.transfer.csv_export`. With an external server the same data is read over HTTP.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from aw_server.transfer_csv import write_csv
+from aw_server.transfer.csv_export import write_csv
 
 
 class ExportSource(Protocol):

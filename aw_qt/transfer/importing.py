@@ -19,7 +19,7 @@ from aw_qt.background_call import Notice
 from aw_qt.config_edit import recall, remember
 from aw_qt.server import ServerHandle, ServerMode
 from aw_server.api import ServerAPI
-from aw_server.import_task import ImportTask
+from aw_server.transfer.import_task import ImportTask
 
 logger = logging.getLogger(__name__)
 

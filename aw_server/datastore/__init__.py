@@ -1,1 +1,22 @@
-"""Package."""
+"""The datastore: all SQL, and nothing above it (no query engine, transfer, sync or HTTP).
+
+Start at `store.py`: `Datastore` is the `Database` plus one store per concern, all
+sharing one `BucketCache`. The modules, bottom up:
+
+- `schema.py`      tables, indexes and migrations (`PRAGMA user_version`)
+- `database.py`    connections, the one writer, the change sequence
+- `rows.py`        stored rows <-> models, JSON text and its size limit
+- `cache.py`       `BucketCache`: live buckets, newest events, next event id
+- `buckets.py`     `BucketStore` (`store.buckets`): own buckets
+- `events.py`      `EventStore` (`store.events`): own events, heartbeats, range reads
+- `columns.py`     a bucket range read straight into an `EventTable` (query worker only)
+- `settings.py`    `SettingsStore` (`store.settings`)
+- `sync_items.py`  sync items in their signed form, digests, `SyncGap`/`SyncRejected`
+- `sync_store.py`  `SyncStore` (`store.sync`): applying verified batches to mirrors
+- `sync_trust.py`  `TrustStore` (`store.trust`): peers, keys, revocations, skipped items
+- `sync_read.py`   `DeltaReader` (`store.deltas`): what a peer lacks, as batch texts
+- `imports/`       `ImportStore` (`store.imports`): the SQL side of file import (job rows,
+  the staging file, direct and windowed publishing)
+- `store.py`       `Datastore`, and `StoreSource` (`store.source`), the query language's
+  `EventSource`
+"""

@@ -33,7 +33,7 @@ from itertools import chain
 import numpy as np
 from numpy.typing import NDArray
 
-from aw_server.transform.table import EventTable, Int64s, empty_table
+from aw_server.event_table import EventTable, Int64s, empty_table
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ Params = tuple[int, int, int, int]  # bucket key, (after, until] of starts, clip
 # inside strings), so splitting on it is exact; a count mismatch still falls back.
 _SEPARATOR = b"\x1e"
 
-# One slice of starts, in the order of `EventOps._range_rows` (newest first; ties by end,
+# One slice of starts, in the order of `EventStore._range_rows` (newest first; ties by end,
 # then id, both descending): the row-by-row fallback.
 _SLICE = (
     "SELECT start, end, id, data FROM event WHERE bucket = ? AND start > ? AND start <= ? "

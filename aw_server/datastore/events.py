@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from aw_server.datastore.rows import BucketRow, event_from_row, event_json_text, sized_json
-from aw_server.errors import BadRequest, Forbidden, NoSuchBucket, NoSuchEvent
+from aw_server.errors import BadRequest, NoSuchEvent
 from aw_server.models import MAX_US, MIN_US, Event
 
 SQLITE_MAX_INT = 2**63 - 1  # a bigger LIMIT means the same: everything
@@ -27,21 +26,24 @@ def is_sql_integer(value: int) -> bool:
     return SQLITE_MIN_INT <= value <= SQLITE_MAX_INT
 
 if TYPE_CHECKING:
-    from aw_server.datastore.core import Database
-    from aw_server.transform.table import EventTable
+    from aw_server.datastore.cache import BucketCache
+    from aw_server.datastore.database import Database
+    from aw_server.event_table import EventTable
 
 
-class EventOps:
-    """Mixed into `Datastore`; needs `db`, `_buckets` and `_last`."""
+class EventStore:
+    """Own events: reads by range or id, writes, and the heartbeat merge.
 
-    db: Database
-    _buckets: dict[str, BucketRow]
-    _last: dict[int, Event]
-    _next_event_id: int
-    max_event_bytes: int
+    Contract: every write goes through `cache.write()` and takes its change-sequence
+    numbers from the database inside that transaction; it marks its bucket as changed
+    (`BucketCache.grow_max_duration`) and drops the bucket's cached newest event unless
+    it set it itself. Reads never write.
+    """
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+    def __init__(self, db: Database, cache: BucketCache, max_event_bytes: int) -> None:
+        self.db = db
+        self.cache = cache
+        self.max_event_bytes = max_event_bytes
 
     def _event_json(self, event: Event) -> str:
         """The stored text of an event's data, refused above the per-event limit before
@@ -49,23 +51,11 @@ class EventOps:
         return sized_json(event.data, self.max_event_bytes,
                           f"the event at {event.timestamp.isoformat()}")
 
-    def _bucket(self, bucket_id: str) -> BucketRow:
-        row = self._buckets.get(bucket_id)
-        if row is None:
-            raise NoSuchBucket(bucket_id)
-        return row
-
-    def _writable(self, bucket_id: str) -> BucketRow:
-        row = self._bucket(bucket_id)
-        if row.readonly:
-            raise Forbidden(f"bucket '{bucket_id}' is a read-only mirror of another device")
-        return row
-
     # -- reads -------------------------------------------------------------------------
     def _range_rows(
         self, bucket_id: str, limit: int | None, start_us: int | None, end_us: int | None
     ) -> Iterator[tuple[int, int, int, str]]:
-        row = self._bucket(bucket_id)
+        row = self.cache.row(bucket_id)
         lo = MIN_US if start_us is None else start_us
         hi = MAX_US if end_us is None else end_us
         if lo > hi:
@@ -85,7 +75,7 @@ class EventOps:
                 end = end_us
             yield event_id, start, end, data
 
-    def get_events(
+    def read(
         self,
         bucket_id: str,
         limit: int | None = None,
@@ -95,7 +85,7 @@ class EventOps:
         """Events overlapping [start, end], clipped to it, newest first."""
         return [event_from_row(r) for r in self._range_rows(bucket_id, limit, start_us, end_us)]
 
-    def iter_events_json(
+    def iter_json(
         self,
         bucket_id: str,
         limit: int | None = None,
@@ -104,11 +94,11 @@ class EventOps:
         *,
         with_ids: bool = True,
     ) -> Iterator[str]:
-        """Like `get_events`, as wire JSON texts; avoids parsing and re-encoding `data`."""
+        """Like `read`, as wire JSON texts; avoids parsing and re-encoding `data`."""
         for event_id, start, end, data in self._range_rows(bucket_id, limit, start_us, end_us):
             yield event_json_text(event_id if with_ids else None, start, end, data)
 
-    def events_shared_data(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
+    def shared_data(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
         """For the query engine: equal `data` texts are parsed once and the dict is shared,
         which matters when a month holds a million events with a few thousand titles.
         The query transforms never modify data in place (their contract), so sharing is
@@ -122,23 +112,23 @@ class EventOps:
             out.append(Event(start, end - start, value, event_id))
         return out
 
-    def event_table(
+    def table(
         self, bucket_id: str, start_us: int, end_us: int, rows_hint: int | None = None
     ) -> EventTable:
-        """`events_shared_data` as columns: what the query engine reads (see columns.py).
+        """`shared_data` as columns: what the query engine reads (see columns.py).
         `rows_hint`, the range's event count if the caller has it, saves counting again."""
         from aw_server.datastore.columns import read_table  # numpy: query worker only
 
-        row = self._bucket(bucket_id)
+        row = self.cache.row(bucket_id)
         if start_us > end_us:
             raise BadRequest("'start' is after 'end'", param="start")
         return read_table(self.db.conn, row.key, start_us - row.max_duration, end_us,
                           start_us, end_us, rows_hint)
 
-    def count_events(
+    def count(
         self, bucket_id: str, start_us: int | None = None, end_us: int | None = None
     ) -> int:
-        row = self._bucket(bucket_id)
+        row = self.cache.row(bucket_id)
         if start_us is None and end_us is None:
             cur = self.db.conn().execute("SELECT count(*) FROM event WHERE bucket = ?", (row.key,))
             return int(cur.fetchone()[0])
@@ -150,8 +140,8 @@ class EventOps:
         )
         return int(cur.fetchone()[0])
 
-    def get_event(self, bucket_id: str, event_id: int) -> Event:
-        row = self._bucket(bucket_id)
+    def get(self, bucket_id: str, event_id: int) -> Event:
+        row = self.cache.row(bucket_id)
         if not is_sql_integer(event_id):
             raise NoSuchEvent(bucket_id, event_id)
         found = (
@@ -167,17 +157,6 @@ class EventOps:
         return event_from_row(found)
 
     # -- writes ------------------------------------------------------------------------
-    def _grow_max_duration(self, conn: sqlite3.Connection, row: BucketRow, duration: int) -> None:
-        """Called by every event write, so it also marks the bucket as changed."""
-        row.last_seq = self.db.current_seq
-        if duration > row.max_duration:
-            # Any bound at least as long as the longest event keeps range reads exact, so
-            # grow it geometrically: a heartbeat that keeps extending the longest event
-            # then writes the bucket row a few dozen times in its life, not every beat.
-            grown = max(duration, min(2 * row.max_duration, duration + 3_600_000_000), 60_000_000)
-            conn.execute("UPDATE bucket SET max_duration = ? WHERE key = ?", (grown, row.key))
-            row.max_duration = grown
-
     def _insert_rows(
         self, conn: sqlite3.Connection, row: BucketRow, events: Iterable[Event]
     ) -> list[Event]:
@@ -187,8 +166,7 @@ class EventOps:
         params = []
         longest = 0
         for event in events:
-            event_id = self._next_event_id
-            self._next_event_id += 1
+            event_id = self.cache.take_event_ids(1)
             seq = self.db.next_seq()
             params.append(
                 (event_id, row.key, event.timestamp_us, event.end_us, self._event_json(event),
@@ -201,20 +179,20 @@ class EventOps:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params,
         )
-        self._grow_max_duration(conn, row, longest)
+        self.cache.grow_max_duration(conn, row, longest)
         return stored
 
-    def insert_events(self, bucket_id: str, events: list[Event]) -> list[Event]:
+    def insert(self, bucket_id: str, events: list[Event]) -> list[Event]:
         """Insert events; one that carries the id of an event in this bucket replaces it
         (how ActivityWatch's web UI edits an event)."""
-        with self._write() as conn:
-            row = self._writable(bucket_id)
+        with self.cache.write() as conn:
+            row = self.cache.writable(bucket_id)
             fresh = [e for e in events if e.id is None]
             replacing = [e for e in events if e.id is not None]
             stored = self._insert_rows(conn, row, fresh) if fresh else []
             for event in replacing:
                 stored.append(self._replace(conn, row, event))
-            self._last.pop(row.key, None)
+            self.cache.newest.pop(row.key, None)
         return stored
 
     def _replace(self, conn: sqlite3.Connection, row: BucketRow, event: Event) -> Event:
@@ -227,14 +205,14 @@ class EventOps:
         if not updated:
             return self._insert_rows(conn, row, [Event(event.timestamp_us, event.duration_us,
                                                        event.data)])[0]
-        self._grow_max_duration(conn, row, event.duration_us)
+        self.cache.grow_max_duration(conn, row, event.duration_us)
         return event
 
-    def delete_event(self, bucket_id: str, event_id: int) -> bool:
+    def delete(self, bucket_id: str, event_id: int) -> bool:
         """False for an unknown id (as aw-server); an id no event can have is not found at
         all (as aw-server-rust, whose route takes only 64-bit ids)."""
-        with self._write() as conn:
-            row = self._writable(bucket_id)
+        with self.cache.write() as conn:
+            row = self.cache.writable(bucket_id)
             if not is_sql_integer(event_id):
                 raise NoSuchEvent(bucket_id, event_id)
             found = conn.execute(
@@ -250,11 +228,11 @@ class EventOps:
                 (found[0], found[1], bucket_id, self.db.next_seq()),
             )
             row.last_seq = self.db.current_seq
-            self._last.pop(row.key, None)
+            self.cache.newest.pop(row.key, None)
         return True
 
     def _newest(self, conn: sqlite3.Connection, row: BucketRow) -> Event | None:
-        cached = self._last.get(row.key)
+        cached = self.cache.newest.get(row.key)
         if cached is not None:
             return cached
         found = conn.execute(
@@ -266,8 +244,8 @@ class EventOps:
     def heartbeat(self, bucket_id: str, beat: Event, pulsetime_us: int) -> Event:
         """ActivityWatch's rule: merge into the newest event iff the data are equal and the
         beat starts within [last.start, last.end + pulsetime]; else insert it as new."""
-        with self._write() as conn:
-            row = self._writable(bucket_id)
+        with self.cache.write() as conn:
+            row = self.cache.writable(bucket_id)
             last = self._newest(conn, row)
             if (
                 last is not None
@@ -282,9 +260,23 @@ class EventOps:
                         "UPDATE event SET end = ?, seq = ? WHERE id = ?",
                         (end, self.db.next_seq(), last.id),
                     )
-                    self._grow_max_duration(conn, row, merged.duration_us)
-                self._last[row.key] = merged
+                    self.cache.grow_max_duration(conn, row, merged.duration_us)
+                self.cache.newest[row.key] = merged
                 return merged.copy()
             inserted = self._insert_rows(conn, row, [beat])[0]
-            self._last[row.key] = inserted
+            self.cache.newest[row.key] = inserted
             return inserted.copy()
+
+    # -- export ------------------------------------------------------------------------
+    def export_rows(self, bucket_id: str, start_us: int | None = None,
+                    end_us: int | None = None) -> Iterator[tuple[int, int, str]]:
+        """Whole events (not clipped) overlapping [start, end], newest first, as stored
+        (start, end, data text): an export writes the data text as it is."""
+        row = self.cache.row(bucket_id)
+        lo = MIN_US if start_us is None else start_us
+        hi = MAX_US if end_us is None else end_us
+        yield from self.db.conn().execute(
+            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
+            "AND end >= ? ORDER BY start DESC, id DESC",
+            (row.key, lo - row.max_duration, hi, lo),
+        )

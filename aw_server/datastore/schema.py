@@ -1,6 +1,6 @@
 """Tables, indexes and migrations, versioned with SQLite's `PRAGMA user_version`.
 
-Layout decisions (see ../../docs/storage.md):
+Layout decisions:
 - Times are integer microseconds (`start`, `end`), so range reads are index range scans
   instead of ActivityWatch's `julianday()` arithmetic on text.
 - Every row this device owns carries `(origin, origin_id, seq)`; `seq` comes from one
@@ -83,11 +83,12 @@ def _create_v1(conn: sqlite3.Connection) -> None:
 
 
 def _add_import_jobs(conn: sqlite3.Connection) -> None:
-    """Issue 9 (import): one row per file import, the resume point of its publish phase.
+    """Resumable file import: one row per file import, the resume point of its publish phase.
 
     The events read from the source wait in a staging file beside the database (see
-    `transfer.py`); this row says which staging file belongs to which source and how far
-    its publishing got, and is updated in the same transaction as each published chunk.
+    `datastore/imports/store.py`); this row says which staging file belongs to which
+    source and how far its publishing got, and is updated in the same transaction as
+    each published chunk.
     Local bookkeeping only: no seq, never synced.
     """
     conn.execute(
@@ -108,7 +109,7 @@ def _add_import_jobs(conn: sqlite3.Connection) -> None:
 
 
 def _add_sync(conn: sqlite3.Connection) -> None:
-    """Issue 7 (sync, docs/sync.md): peers, per-origin high-water marks, bucket epochs.
+    """Sync (docs/sync.md): peers, per-origin high-water marks, bucket epochs.
 
     - `sync_peer`: one row per paired device with its pairing key (state active, revoked
       or removed).
@@ -149,13 +150,13 @@ def _add_sync(conn: sqlite3.Connection) -> None:
 
 
 def _add_direct_import(conn: sqlite3.Connection) -> None:
-    """Issue 9 (import speed): `import_job.direct`, the state of the buckets an import
+    """Faster import: `import_job.direct`, the state of the buckets an import
     publishes straight from its source (see `direct.py`), as JSON; '{}' for none yet."""
     conn.execute("ALTER TABLE import_job ADD COLUMN direct TEXT NOT NULL DEFAULT '{}'")
 
 
 def _add_signing(conn: sqlite3.Connection) -> None:
-    """Issue 20 (signed change logs, docs/sync.md §11): every device signs what it
+    """Signed change logs (docs/sync.md §11): every device signs what it
     originates, so a relay can pass data on but never alter or invent it.
 
     - `meta['sync.sign_seed']`: this database's Ed25519 private key (32 random bytes,

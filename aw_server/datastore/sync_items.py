@@ -41,14 +41,12 @@ KIND_BUCKET, KIND_EVENT, KIND_TOMBSTONE = b"B", b"E", b"T"
 class SyncGap(AWError):
     """A batch starts above what the receiver holds of that origin (409 `gap`)."""
 
-    status = 409
     error_type = "gap"
 
 
 class SyncRejected(AWError):
     """A message that cannot be applied as a whole: nothing is written."""
 
-    status = 422
     error_type = "SyncRejected"
 
 

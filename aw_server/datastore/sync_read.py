@@ -39,7 +39,7 @@ from aw_server.datastore.sync_items import (
 )
 
 if TYPE_CHECKING:
-    from aw_server.datastore.core import Database
+    from aw_server.datastore.database import Database
 
 
 class BatchSigner(Protocol):
@@ -120,11 +120,16 @@ _MIRROR_BUCKET = ("origin_bucket_id, name, type, client, hostname, created, orig
                   "seq, deleted, epoch")
 
 
-class SyncReadOps:
-    """Mixed into `Datastore`."""
+class DeltaReader:
+    """Reads what a peer lacks, as ready-to-send batch texts; never writes.
 
-    db: Database
-    max_event_bytes: int
+    Contract: each read runs in one snapshot, so a delta is consistent even while the
+    writer commits; own items above `max_event_bytes` are left out, one `Skipped` each.
+    """
+
+    def __init__(self, db: Database, max_event_bytes: int) -> None:
+        self.db = db
+        self.max_event_bytes = max_event_bytes
 
     # -- snapshots ---------------------------------------------------------------------
     @contextmanager
@@ -138,7 +143,7 @@ class SyncReadOps:
             conn.execute("COMMIT")
 
     # -- summaries ---------------------------------------------------------------------
-    def sync_summary(self) -> tuple[dict[str, int], list[str]]:
+    def summary(self) -> tuple[dict[str, int], list[str]]:
         """What this database holds of each log (own: all of it), and the logs it refuses."""
         conn = self.db.conn()
         hwms = {self.db.log_id: self.db.current_seq}
@@ -163,7 +168,7 @@ class SyncReadOps:
         return top
 
     # -- reading deltas ----------------------------------------------------------------
-    def read_delta(self, summary: dict[str, int], skip: set[str], *, max_items: int,
+    def read(self, summary: dict[str, int], skip: set[str], *, max_items: int,
                    max_bytes: int, signer: BatchSigner) -> DeltaText:
         """Items above `summary` for every origin held, cut at the limits; all origins in
         one snapshot, each batch's `up_to` from the same snapshot."""

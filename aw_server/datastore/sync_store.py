@@ -1,6 +1,6 @@
 """Applying sync batches to mirrors (docs/sync.md §6, §11), and log identity.
 
-Mixed into `Datastore`. The sync layer hands in batches it has already checked against
+The sync layer hands in batches it has already checked against
 their origin's signature (`PreparedBatch`, texts and digests computed once); this
 module writes them in one transaction together with the new high-water marks: "for one
 identity the higher origin seq wins; a tombstone is a version". Own rows and blocked
@@ -14,7 +14,6 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,19 +22,19 @@ from aw_server.datastore.sync_items import (
     ORIGIN_KEY,
     OriginInfo,
     PreparedBatch,
-    Skipped,
     SyncGap,
     SyncRejected,
     parse_data,
     short_device_id,
 )
-from aw_server.models import Event
 
 if TYPE_CHECKING:
-    from aw_server.datastore.core import Database
+    from aw_server.datastore.cache import BucketCache
+    from aw_server.datastore.database import Database
+    from aw_server.datastore.sync_trust import TrustStore
 
 __all__ = ["ORIGIN_KEY", "ApplyStats", "OriginInfo", "SyncGap", "SyncRejected",
-           "SyncStoreOps", "short_device_id"]
+           "SyncStore", "short_device_id"]
 
 
 @dataclass
@@ -53,28 +52,28 @@ class VerifiedBatch:
     batch: PreparedBatch
 
 
-class SyncStoreOps:
-    """Mixed into `Datastore`; needs `db`, `_buckets`, `_last` and `_next_event_id`."""
+class SyncStore:
+    """Writes what sync receives: mirrors of other devices' buckets, events and
+    tombstones, their logs' identities and high-water marks.
 
-    db: Database
-    _buckets: dict[str, BucketRow]
-    _last: dict[int, Event]
-    _next_event_id: int
+    Contract: `apply` takes only batches the sync layer has verified; it writes them and
+    the new high-water marks in one transaction, or nothing (`SyncGap`). Own rows and
+    blocked logs are never touched. It keeps `cache` in step with the mirror rows it
+    writes, and records items it cannot hold through `trust.record_skipped`.
+    """
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def record_skipped(self, conn: sqlite3.Connection, origin: int,
-                       items: list[Skipped]) -> None:
-        raise NotImplementedError
+    def __init__(self, db: Database, cache: BucketCache, trust: TrustStore) -> None:
+        self.db = db
+        self.cache = cache
+        self.trust = trust
 
     # -- applying ----------------------------------------------------------------------
-    def apply_delta(self, batches: list[VerifiedBatch], *,
+    def apply(self, batches: list[VerifiedBatch], *,
                     before_commit: Callable[[], None] | None = None) -> ApplyStats:
         """Apply verified batches in one transaction, moving each origin's hwm with them.
         Raises `SyncGap` (nothing written) when a batch starts above our hwm."""
         stats = ApplyStats()
-        with self._write() as conn:
+        with self.cache.write() as conn:
             changes_before = conn.total_changes
             touched: set[str] = set()
             for verified in batches:
@@ -93,7 +92,7 @@ class SyncStoreOps:
                 keys = self._apply_buckets(conn, origin, info, batch.buckets, touched)
                 self._apply_events(conn, origin, info, keys, batch.events, touched)
                 self._apply_tombstones(conn, origin, batch.tombstones)
-                self.record_skipped(conn, origin, batch.skipped)
+                self.trust.record_skipped(conn, origin, batch.skipped)
                 stats.skipped += len(batch.skipped)
                 if header.up_to > hwm:
                     conn.execute("INSERT OR REPLACE INTO sync_hwm (origin, hwm) VALUES (?, ?)",
@@ -107,7 +106,7 @@ class SyncStoreOps:
             if touched:
                 marker = self.db.next_seq()
                 for bucket_id in touched:
-                    cached = self._buckets.get(bucket_id)
+                    cached = self.cache.rows.get(bucket_id)
                     if cached is not None:
                         cached.last_seq = marker
             if before_commit is not None:
@@ -158,8 +157,8 @@ class SyncStoreOps:
         """Drop everything held of a foreign log and refuse it from now on (local only)."""
         for key, bucket_id in conn.execute("SELECT key, id FROM bucket WHERE origin = ?",
                                            (origin,)).fetchall():
-            self._buckets.pop(bucket_id, None)
-            self._last.pop(key, None)
+            self.cache.rows.pop(bucket_id, None)
+            self.cache.newest.pop(key, None)
         for table in ("event", "tombstone", "bucket", "sync_hwm", "sync_segment"):
             conn.execute(f"DELETE FROM {table} WHERE origin = ?", (origin,))
         conn.execute("UPDATE origin SET blocked = 1 WHERE id = ?", (origin,))
@@ -168,7 +167,7 @@ class SyncStoreOps:
         """Give this database a new change-log id (after a restore): peers then fetch it
         whole as a new log and retire the old one. Its `created` grows past the old log's
         even if the clock went back, since peers keep the newest."""
-        with self._write() as conn:
+        with self.cache.write() as conn:
             new = uuid.uuid4().hex
             old = conn.execute("SELECT created FROM origin WHERE id = ?",
                                (self.db.self_origin,)).fetchone()[0]
@@ -180,7 +179,7 @@ class SyncStoreOps:
 
     def purge_device(self, device_id: str) -> int:
         """Delete every mirror of a device and refuse its logs from now on (local only)."""
-        with self._write() as conn:
+        with self.cache.write() as conn:
             origins = [int(r[0]) for r in conn.execute(
                 "SELECT id FROM origin WHERE device_id = ? AND is_self = 0", (device_id,))]
             for origin in origins:
@@ -246,10 +245,10 @@ class SyncStoreOps:
                                                 (key,)).fetchone()[0])
             touched.add(bucket_id)
             if item["deleted"]:
-                self._buckets.pop(bucket_id, None)
+                self.cache.rows.pop(bucket_id, None)
                 keys[b] = None
             else:
-                self._buckets[bucket_id] = BucketRow(key, bucket_id, True, max_duration, 0)
+                self.cache.rows[bucket_id] = BucketRow(key, bucket_id, True, max_duration, 0)
                 keys[b] = (key, item["epoch"])
         return keys
 
@@ -290,8 +289,7 @@ class SyncStoreOps:
                 # the bucket before its latest re-creation: it went with that life.
                 continue
             key = found[0]
-            event_id = self._next_event_id
-            self._next_event_id += 1
+            event_id = self.cache.take_event_ids(1)
             params.append((event_id, key, start, start + duration, data_text, origin,
                            oid, seq))
             if duration > longest.get(key, -1):
@@ -308,7 +306,7 @@ class SyncStoreOps:
         for key, duration in longest.items():
             conn.execute("UPDATE bucket SET max_duration = ? WHERE key = ? AND max_duration < ?",
                          (duration, key, duration))
-        for row in self._buckets.values():
+        for row in self.cache.rows.values():
             if row.key in longest and longest[row.key] > row.max_duration:
                 row.max_duration = longest[row.key]
 

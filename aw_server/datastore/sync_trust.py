@@ -2,7 +2,7 @@
 public keys of every device whose data is held, signed revocations, items left out of
 sync, and this device's own signing key.
 
-Mixed into `Datastore`; the sync layer decides (it holds the cryptography), this only
+The sync layer decides (it holds the cryptography), this only
 reads and writes rows.
 """
 
@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aw_server.datastore.rows import BucketRow, dump_json
+from aw_server.datastore.rows import dump_json
 from aw_server.datastore.sync_items import (
     ENTRY_BYTES,
     REVOKED_KEY,
@@ -25,7 +24,8 @@ from aw_server.datastore.sync_items import (
 )
 
 if TYPE_CHECKING:
-    from aw_server.datastore.core import Database
+    from aw_server.datastore.cache import BucketCache
+    from aw_server.datastore.database import Database
 
 SIGN_SEED_KEY = "sync.sign_seed"
 
@@ -64,14 +64,16 @@ class Revocation:
     sig: bytes
 
 
-class SyncTrustOps:
-    """Mixed into `Datastore`."""
+class TrustStore:
+    """Rows of trust: peers, device keys, revocations, skipped items, the signing seed.
 
-    db: Database
-    _buckets: dict[str, BucketRow]
+    Contract: stores and answers; deciding whom to trust is the sync layer's (it holds
+    the cryptography). Writes go through `cache.write()` so they join the one writer.
+    """
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+    def __init__(self, db: Database, cache: BucketCache) -> None:
+        self.db = db
+        self.cache = cache
 
     # -- meta --------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -79,7 +81,7 @@ class SyncTrustOps:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def sign_seed(self) -> bytes:
@@ -105,7 +107,7 @@ class SyncTrustOps:
         """A pairing (new, or again): the user's own act, so it also replaces whatever key
         the device had been known by and lifts a revocation of it here."""
         now = time.time()
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute(
                 "INSERT INTO sync_peer (device_id, name, key, state, created, changed, address, "
                 "sas, sign_key) VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?) "
@@ -121,12 +123,12 @@ class SyncTrustOps:
                          (device_id,))
 
     def set_peer_state(self, device_id: str, state: str) -> None:
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute("UPDATE sync_peer SET state = ?, changed = ? WHERE device_id = ?",
                          (state, time.time(), device_id))
 
     def set_peer_label(self, device_id: str, label: str) -> None:
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute("UPDATE sync_peer SET label = ? WHERE device_id = ?", (label, device_id))
 
     def record_peer_sync(self, device_id: str, *, error: str | None, nbytes: int,
@@ -134,7 +136,7 @@ class SyncTrustOps:
         """Every attempt leaves its time, bytes and error (None clears it); a session
         that ran to its end (perhaps refusing some data: `error`) is the last sync."""
         now = time.time()
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute(
                 "UPDATE sync_peer SET last_attempt = ?, last_bytes = ?, last_error = ?, "
                 "skew = coalesce(?, skew), last_sync = CASE WHEN ? THEN ? "
@@ -142,7 +144,7 @@ class SyncTrustOps:
                 (now, nbytes, error, skew, completed, now, device_id))
 
     def forget_revoked_peers(self, older_than: float) -> None:
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute("DELETE FROM sync_peer WHERE state = 'revoked' AND changed < ?",
                          (older_than,))
 
@@ -155,7 +157,7 @@ class SyncTrustOps:
     def pin_device_key(self, device_id: str, key: bytes, source: str) -> bytes:
         """The key a device is known by from now on: the first one seen (trust on first
         use, over an authenticated channel); answers the pinned key."""
-        with self._write() as conn:
+        with self.cache.write() as conn:
             conn.execute("INSERT OR IGNORE INTO sync_device (device_id, key, source, seen) "
                          "VALUES (?, ?, ?, ?)", (device_id, key, source, time.time()))
             if source == "paired-session":
@@ -189,7 +191,7 @@ class SyncTrustOps:
     def add_revocation(self, revocation: Revocation) -> bool:
         """Store a revocation the sync layer verified; the revoked device stops syncing
         with us (if paired) and what we hold of it is marked. False if already known."""
-        with self._write() as conn:
+        with self.cache.write() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO sync_revocation (device_id, key, by_device, at, sig, "
                 "received) VALUES (?, ?, ?, ?, ?, ?)",
@@ -224,7 +226,7 @@ class SyncTrustOps:
                 [(origin, s.seq, s.origin_id, s.bucket, s.size, s.reason, now) for s in items])
 
     def record_own_skipped(self, items: list[Skipped]) -> None:
-        with self._write() as conn:
+        with self.cache.write() as conn:
             self.record_skipped(conn, self.db.self_origin, items)
 
     def skipped_items(self, limit: int = 200) -> list[dict[str, Any]]:

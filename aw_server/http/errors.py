@@ -1,8 +1,8 @@
 """Every error becomes one JSON shape, `{"message": ...}`, with its status chosen here.
 
-Domain errors carry their status; framework errors (unknown route, wrong method, body too
-large) keep theirs; anything else is a bug: logged with its traceback, answered with a
-500 that reveals nothing of the internals.
+Domain errors get their status from `statuses.py`; framework errors (unknown route,
+wrong method, body too large) keep theirs; anything else is a bug: logged with its
+traceback, answered with a 500 that reveals nothing of the internals.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from aw_server.errors import AWError, BucketExists
 from aw_server.http.routing import json_response
+from aw_server.http.statuses import status_of
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,10 @@ def domain_error_response(exc: AWError) -> Response:
     if isinstance(exc, BucketExists):
         # A 304 carries no body; clients that keep the connection alive rely on it.
         return Response(status=304)
-    if exc.status >= 500:
+    status = status_of(exc)
+    if status >= 500:
         logger.warning("%s: %s", exc.error_type, exc.message)
-    return json_response(error_body(exc.message, exc.error_type), exc.status)
+    return json_response(error_body(exc.message, exc.error_type), status)
 
 
 def bug_response() -> Response:

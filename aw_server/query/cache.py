@@ -105,13 +105,6 @@ class QueryCache:
                 _, evicted = self._entries.popitem(last=False)
                 self._total -= evicted.size
 
-    def export_entries(self) -> list[tuple[Hashable, dict[str, int],
-                                          tuple[BucketInfo, ...] | None, Any]]:
-        """Every entry as `put` arguments: what a query worker sends back to the server."""
-        with self._lock:
-            return [(key, dict(e.markers), e.bucket_list, e.result)
-                    for key, e in self._entries.items()]
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

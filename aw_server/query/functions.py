@@ -1,205 +1,41 @@
-"""The query function registry: name -> implementation, typed parameters, description.
+"""Every query2 function, registered with its typed parameters and description.
 
-Arguments are checked against the declared parameters before the call, so a wrong
-argument is reported as such, and a `TypeError` raised inside an implementation is
-left alone to surface as the bug it is. The registry also feeds
-`describe_functions()` (API docs) and docs/query.md.
+The machinery (argument types, `QueryFunction`, `register`, `CallContext`) is in
+`registry.py`; importing this module fills `FUNCTIONS`, which is why the interpreter and
+the query service take `FUNCTIONS` from here.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from aw_server import transform
 from aw_server.errors import NoSuchBucket, QueryError
-from aw_server.models import US_PER_S, BucketInfo, ColumnarEvents, Event, EventSource
-from aw_server.query.limits import Budget
+from aw_server.models import US_PER_S, ColumnarEvents, Event
+from aw_server.query.registry import (
+    ANY,
+    EVENTS,
+    FUNCTIONS,
+    INT,
+    LIST,
+    LIST_OR_DICT,
+    NUMBER,
+    STRING,
+    CallContext,
+    Param,
+    QueryFunction,
+    as_list,
+    as_table,
+    columnar_engine,
+    register,
+    type_name,
+)
+
+__all__ = ["FUNCTIONS", "CallContext", "QueryFunction", "as_list", "type_name"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class CallContext:
-    """What the few I/O functions may see: the source, the period, and the budget.
-
-    `bucket_markers` and `bucket_list` record what was read, so a cached result can
-    later be checked for staleness.
-    """
-
-    source: EventSource
-    start_us: int
-    end_us: int
-    budget: Budget
-    bucket_markers: dict[str, int] = field(default_factory=dict)
-    bucket_list: tuple[BucketInfo, ...] | None = None
-
-    def buckets(self) -> list[BucketInfo]:
-        buckets = self.source.buckets()
-        self.bucket_list = tuple(buckets)
-        return buckets
-
-    def mark_read(self, bucket_id: str) -> None:
-        """Take the change marker before reading, so a concurrent write invalidates it."""
-        try:
-            marker = self.source.change_marker(bucket_id)
-        except NoSuchBucket:
-            raise QueryError(f"there is no bucket named '{bucket_id}'") from None
-        self.bucket_markers.setdefault(bucket_id, marker)
-
-
-@dataclass(frozen=True, slots=True)
-class ArgType:
-    name: str
-    accepts: Callable[[Any], bool]
-    convert: Callable[[Any], Any] = lambda value: value
-
-
-def _is_events(value: Any) -> bool:
-    # set(map(type, ...)) runs in C: checking a million events costs milliseconds.
-    if isinstance(value, ColumnarEvents):
-        return True
-    return isinstance(value, list) and set(map(type, value)) <= {Event}
-
-
-def as_list(value: Any) -> Any:
-    """An event table as the list of events it stands for; anything else as is."""
-    return value.to_events() if isinstance(value, ColumnarEvents) else value
-
-
-def _columnar() -> ModuleType:
-    """The numpy-backed transforms, imported on first use (see aw_server/models.py)."""
-    from aw_server.transform import columnar
-
-    return columnar
-
-
-def _table(events: Any) -> Any:
-    """`events` as an EventTable (a list is converted)."""
-    from aw_server.transform.table import EventTable
-
-    return events if isinstance(events, ColumnarEvents) else EventTable.from_events(events)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    """Integral floats pass too: aw-server-rust clients only have one number type."""
-    if isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-EVENTS = ArgType("events", _is_events)
-LIST = ArgType("list", lambda v: isinstance(v, list | ColumnarEvents))
-STRING = ArgType("string", lambda v: isinstance(v, str))
-INT = ArgType("integer", _is_int, int)
-NUMBER = ArgType("number", _is_number)
-ANY = ArgType("any", lambda v: True)
-LIST_OR_DICT = ArgType("list or dict", lambda v: isinstance(v, list | dict))
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    type: ArgType
-    optional: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class QueryFunction:
-    name: str
-    params: tuple[Param, ...]
-    returns: str
-    description: str
-    impl: Callable[..., Any]
-    variadic: Param | None = None  # a final parameter that may repeat
-    uses_context: bool = False
-    # Whether the implementation takes event tables as they are; for the others every
-    # table argument is turned into a list of events first.
-    takes_tables: bool = False
-
-    @property
-    def signature(self) -> str:
-        parts = [f"{p.name}{'?' if p.optional else ''}: {p.type.name}" for p in self.params]
-        if self.variadic is not None:
-            parts.append(f"...{self.variadic.name}: {self.variadic.type.name}")
-        return f"{self.name}({', '.join(parts)}) -> {self.returns}"
-
-    @property
-    def arity(self) -> tuple[int, int | None]:
-        """(fewest, most) arguments; most is None for a repeated last parameter."""
-        required = sum(1 for p in self.params if not p.optional)
-        return required, None if self.variadic is not None else len(self.params)
-
-    def accepts(self, count: int) -> bool:
-        required, most = self.arity
-        return required <= count and (most is None or count <= most)
-
-    def bind(self, args: list[Any]) -> list[Any]:
-        """Check count and types of `args`; return them converted (e.g. 3.0 -> 3)."""
-        if not self.accepts(len(args)):
-            required, most = self.arity
-            expected = str(required) if most == required else f"{required} to {most}"
-            if most is None:
-                expected = f"at least {required}"
-            raise QueryError(
-                f"{self.name}() takes {expected} argument{'s' if expected != '1' else ''}, "
-                f"got {len(args)} (signature: {self.signature})"
-            )
-        bound = []
-        for index, value in enumerate(args):
-            param = self.params[index] if index < len(self.params) else self.variadic
-            assert param is not None
-            if not self.takes_tables:
-                value = as_list(value)
-            if not param.type.accepts(value):
-                raise QueryError(
-                    f"argument {index + 1} ('{param.name}') of {self.name}() must be "
-                    f"{param.type.name}, got {type_name(value)}"
-                )
-            bound.append(param.type.convert(value))
-        return bound
-
-
-def type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, ColumnarEvents):
-        return "list of events"
-    if isinstance(value, list):
-        return "list of events" if value and _is_events(value) else "list"
-    names = {int: "integer", float: "number", str: "string", dict: "dict", Event: "event"}
-    return names.get(type(value), "null" if value is None else type(value).__name__)
-
-
-FUNCTIONS: dict[str, QueryFunction] = {}
-
-
-def register(
-    name: str,
-    params: list[Param],
-    returns: str,
-    description: str,
-    *,
-    variadic: Param | None = None,
-    uses_context: bool = False,
-    takes_tables: bool = False,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(impl: Callable[..., Any]) -> Callable[..., Any]:
-        FUNCTIONS[name] = QueryFunction(
-            name, tuple(params), returns, description, impl, variadic, uses_context,
-            takes_tables,
-        )
-        return impl
-
-    return decorate
 
 
 def _compile_classes(classes: list[Any], what: str) -> list[tuple[Any, transform.Rule]]:
@@ -278,7 +114,7 @@ def _find_bucket(ctx: CallContext, needle: str, hostname: str | None = None) -> 
           "events", "Events whose data[key] equals one of vals.", takes_tables=True)
 def _filter_keyvals(events: Any, key: str, vals: list[Any]) -> Any:
     if isinstance(events, ColumnarEvents):
-        return _columnar().filter_keyvals(events, key, vals)
+        return columnar_engine().filter_keyvals(events, key, vals)
     return transform.filter_keyvals(events, key, vals)
 
 
@@ -287,7 +123,7 @@ def _filter_keyvals(events: Any, key: str, vals: list[Any]) -> Any:
           takes_tables=True)
 def _exclude_keyvals(events: Any, key: str, vals: list[Any]) -> Any:
     if isinstance(events, ColumnarEvents):
-        return _columnar().filter_keyvals(events, key, vals, exclude=True)
+        return columnar_engine().filter_keyvals(events, key, vals, exclude=True)
     return transform.filter_keyvals(events, key, vals, exclude=True)
 
 
@@ -301,7 +137,7 @@ def _filter_keyvals_regex(ctx: CallContext, events: Any, key: str, regex: str) -
     except transform.RegexError as exc:
         raise QueryError(f"invalid regex {regex!r}: {exc}") from None
     if isinstance(events, ColumnarEvents):
-        return _columnar().filter_keyvals_regex(events, key, pattern, ctx.budget)
+        return columnar_engine().filter_keyvals_regex(events, key, pattern, ctx.budget)
     return transform.filter_keyvals_regex(events, key, pattern, ctx.budget)
 
 
@@ -310,7 +146,8 @@ def _filter_keyvals_regex(ctx: CallContext, events: Any, key: str, regex: str) -
           uses_context=True, takes_tables=True)
 def _filter_period_intersect(ctx: CallContext, events: Any, fl: Any) -> Any:
     if isinstance(events, ColumnarEvents) or isinstance(fl, ColumnarEvents):
-        result = _columnar().filter_period_intersect(_table(events), _table(fl), ctx.budget)
+        result = columnar_engine().filter_period_intersect(as_table(events), as_table(fl),
+                                                           ctx.budget)
         if result is not None:
             return result
     return transform.filter_period_intersect(as_list(events), as_list(fl), ctx.budget)
@@ -353,7 +190,7 @@ def _merge_events_by_keys(ctx: CallContext, events: Any, keys: list[Any]) -> Any
     if not all(isinstance(k, str) for k in keys):
         raise QueryError("merge_events_by_keys() keys must be strings")
     if isinstance(events, ColumnarEvents):
-        return _columnar().merge_events_by_keys(events, keys, ctx.budget)
+        return columnar_engine().merge_events_by_keys(events, keys, ctx.budget)
     return transform.merge_events_by_keys(events, keys, ctx.budget)
 
 
@@ -382,7 +219,7 @@ def _chunk_events_by_key(events: list[Event], key: str) -> list[Event]:
           takes_tables=True)
 def _sort_by_timestamp(events: Any) -> Any:
     if isinstance(events, ColumnarEvents):
-        return _columnar().sort_by_timestamp(events)
+        return columnar_engine().sort_by_timestamp(events)
     return transform.sort_by_timestamp(events)
 
 
@@ -390,7 +227,7 @@ def _sort_by_timestamp(events: Any) -> Any:
           takes_tables=True)
 def _sort_by_duration(events: Any) -> Any:
     if isinstance(events, ColumnarEvents):
-        return _columnar().sort_by_duration(events)
+        return columnar_engine().sort_by_duration(events)
     return transform.sort_by_duration(events)
 
 
@@ -398,7 +235,7 @@ def _sort_by_duration(events: Any) -> Any:
           "Total duration of the events in seconds.", takes_tables=True)
 def _sum_durations(events: Any) -> float:
     if isinstance(events, ColumnarEvents):
-        return _columnar().sum_durations(events) / US_PER_S
+        return columnar_engine().sum_durations(events) / US_PER_S
     return transform.sum_durations(events) / US_PER_S
 
 
@@ -411,7 +248,7 @@ def _flood(ctx: CallContext, events: Any, pulsetime: float = 5) -> Any:
         raise QueryError("flood() pulsetime must be a non-negative number of seconds")
     pulsetime_us = round(pulsetime * US_PER_S)
     if isinstance(events, ColumnarEvents):
-        result = _columnar().flood(events, pulsetime_us, ctx.budget)
+        result = columnar_engine().flood(events, pulsetime_us, ctx.budget)
         if result is not None:
             return result
     return transform.flood(as_list(events), pulsetime_us, ctx.budget)
@@ -439,7 +276,7 @@ def _categorize(ctx: CallContext, events: Any, classes: list[Any]) -> Any:
     compiled = _compile_classes(classes, "categorize")
     if isinstance(events, ColumnarEvents):
         labeller = transform.category_labeller(compiled)
-        return _columnar().label(events, labeller, ctx.budget)
+        return columnar_engine().label(events, labeller, ctx.budget)
     return transform.categorize(events, compiled, ctx.budget)
 
 
@@ -449,7 +286,7 @@ def _categorize(ctx: CallContext, events: Any, classes: list[Any]) -> Any:
 def _tag(ctx: CallContext, events: Any, classes: list[Any]) -> Any:
     compiled = _compile_classes(classes, "tag")
     if isinstance(events, ColumnarEvents):
-        return _columnar().label(events, transform.tag_labeller(compiled), ctx.budget)
+        return columnar_engine().label(events, transform.tag_labeller(compiled), ctx.budget)
     return transform.tag(events, compiled, ctx.budget)
 
 

@@ -17,6 +17,7 @@ from aw_server.datastore.sync_items import SyncGap
 from aw_server.errors import AWError
 from aw_server.sync import crypto
 from aw_server.sync.endpoint import SEALED_TYPE
+from aw_server.sync.errors import PeerError
 from aw_server.sync.pairing import b64, unb64
 from aw_server.sync.protocol import (
     MAX_BODY,
@@ -29,18 +30,6 @@ from aw_server.sync.protocol import (
 )
 
 TIMEOUT = (5.0, 120.0)
-
-
-class PeerError(AWError):
-    """The peer could not be reached or refused us; `code` is its error word."""
-
-    status = 502
-    error_type = "SyncPeerError"
-
-    def __init__(self, message: str, *, code: str = "error", trusted: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.trusted = trusted  # the refusal was sealed by the peer
 
 
 class PeerGap(SyncGap):

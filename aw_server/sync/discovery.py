@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from aw_server.errors import AWError
+from aw_server.sync.errors import DiscoveryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ try:
     import zeroconf  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # optional dependency
     zeroconf = None  # type: ignore[assignment]
-
-
-class DiscoveryUnavailable(AWError):
-    status = 503
-    error_type = "DiscoveryUnavailable"
 
 
 def available() -> bool:

@@ -20,9 +20,11 @@ from typing import Any
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import SyncGap, SyncRejected
 from aw_server.errors import AWError, BadRequest
+from aw_server.http.statuses import status_of
 from aw_server.sync import crypto
+from aw_server.sync.local import LocalAccess
 from aw_server.sync.pairing import PairedPeer, RateLimit, Responder, b64, unb64
-from aw_server.sync.protocol import MAX_BODY, LocalAccess, Summary, parse_push
+from aw_server.sync.protocol import MAX_BODY, Summary, parse_push
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ class PeerEndpoint:
             try:
                 self.pair_limit.check(remote_addr)
             except AWError as exc:
-                return plain(exc.status, {"error": exc.error_type, "message": exc.message})
+                return plain(status_of(exc), {"error": exc.error_type, "message": exc.message})
         if len(body) > PAIR_BODY_LIMIT:
             return plain(413, {"error": "too_large"})
         if headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -119,7 +121,7 @@ class PeerEndpoint:
             nonce = unb64(value.get("nonce"), "nonce")
             peer = self.responder.handle_confirm(value)
         except AWError as exc:
-            return plain(exc.status, {"error": exc.error_type, "message": exc.message})
+            return plain(status_of(exc), {"error": exc.error_type, "message": exc.message})
         except (ValueError, RecursionError):
             return plain(400, {"error": "bad_json"})
         self.on_paired(peer, remote_addr)
@@ -130,7 +132,7 @@ class PeerEndpoint:
     def _sealed(self, method: str, path: str, host: str, headers: dict[str, str],
                 body: bytes) -> Answer:
         sender = headers.get("x-aws-device", "")
-        peer = self.store.peer(sender) if sender else None
+        peer = self.store.trust.peer(sender) if sender else None
         if peer is None or peer.state not in ("active", "revoked"):
             return plain(401, {"error": "unknown"})
         try:
@@ -169,7 +171,7 @@ class PeerEndpoint:
             status, text = 409, json.dumps({"error": "gap", "message": exc.message,
                                             "summary": self.local(sender).summary().to_json()})
         except (AWError, SyncRejected) as exc:
-            status, text = exc.status, json.dumps({"error": exc.error_type,
+            status, text = status_of(exc), json.dumps({"error": exc.error_type,
                                                    "message": exc.message})
         except ValueError:
             status, text = 400, json.dumps({"error": "bad_json"})

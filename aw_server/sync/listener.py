@@ -68,7 +68,7 @@ class ListenerControl:
         self._lock = threading.Lock()
 
     def settings(self) -> ListenSettings:
-        raw = self.store.get_meta(LISTEN_KEY)
+        raw = self.store.trust.get_meta(LISTEN_KEY)
         if raw:
             value = json.loads(raw)
             # Settings stored before ports could be chosen say nothing of it: not chosen.
@@ -93,7 +93,7 @@ class ListenerControl:
             fresh = self._bind(target, running)
             fresh.start()
             bound = ListenSettings(want, fresh.bound[0][1], target.chosen)
-            self.store.set_meta(LISTEN_KEY, json.dumps(bound.to_json()))
+            self.store.trust.set_meta(LISTEN_KEY, json.dumps(bound.to_json()))
             self.listener = fresh
             if running is not None and running is not fresh:
                 running.stop()

@@ -30,8 +30,9 @@ from typing import Any
 from spake2 import SPAKE2_A, SPAKE2_B  # type: ignore[import-untyped]
 from spake2.spake2 import SPAKEError  # type: ignore[import-untyped]
 
-from aw_server.errors import AWError, BadRequest, Forbidden, Unauthorized
+from aw_server.errors import BadRequest, Forbidden, Unauthorized
 from aw_server.sync.crypto import fields, hkdf, mac, sas
+from aw_server.sync.errors import PairingClosed, TooManyRequests
 
 WINDOW_SECONDS = 300.0
 MAX_TRIES = 3
@@ -39,18 +40,6 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _ID_I = b"awsync/1 initiator"
 _ID_R = b"awsync/1 responder"
 SPAKE_MSG_BYTES = 33  # spake2's Ed25519 group: one flag byte and a 32-byte element
-
-
-class PairingClosed(AWError):
-    """No pairing window is open (never opened, expired, used, or out of tries)."""
-
-    status = 410
-    error_type = "PairingClosed"
-
-
-class TooManyRequests(AWError):
-    status = 429
-    error_type = "TooManyRequests"
 
 
 class RateLimit:
@@ -185,11 +174,6 @@ class Responder:
     def close(self) -> None:
         with self._lock:
             self._window = None
-
-    @property
-    def is_open(self) -> bool:
-        with self._lock:
-            return self._live() is not None
 
     def _live(self) -> PairingWindow | None:
         window = self._window

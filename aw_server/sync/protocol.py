@@ -1,8 +1,10 @@
 """The awsync/2 wire objects, their validation, and the `SyncAccess` Protocol.
 
 A session moves deltas between two `SyncAccess` implementations: `LocalAccess` (this
-device's datastore) and `RemotePeer` (another device over sealed HTTP, `client.py`). The
-same session code therefore runs pull (remote → local) and push (local → remote).
+device's datastore, `local.py`) and `RemotePeer` (another device over sealed HTTP,
+`client.py`). The same session code therefore runs pull (remote → local) and push
+(local → remote). This module holds only the wire types and their checks, so `trust.py`
+can use them without importing the datastore side.
 
 Batch (JSON object), signed by the log's origin over its items' entries (docs/sync.md §11):
     {"origin": log_id, "from": h, "up_to": u,
@@ -25,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import (
     DIGEST_BYTES,
     OriginInfo,
@@ -150,7 +151,8 @@ class Delta:
 
 
 class SyncAccess(Protocol):
-    """What a session needs of either side (STYLE.md item 8)."""
+    """What a session needs of either side: pull and push are then one session loop,
+    and the in-process tests run the very loop the servers run."""
 
     def summary(self) -> Summary: ...
 
@@ -298,50 +300,3 @@ def parse_push(request: dict[str, Any], sender: str) -> Delta:
     return Delta(parse_origins(request.get("origins")), parsed=batches, sender=sender,
                  sender_key=key or None, revocations=revocations,
                  items=sum(len(b["events"]) + len(b["tombstones"]) for b in batches))
-
-
-# -- the local side ----------------------------------------------------------------------
-class LocalAccess:
-    """This device's datastore as a `SyncAccess`. `peer` is the device on the other end
-    (the summary carries our proof of what that device's own log handed out)."""
-
-    def __init__(self, store: Datastore, *, peer: str = "",
-                 on_handout: Callable[[int], None] | None = None,
-                 before_commit: Callable[[], None] | None = None) -> None:
-        from aw_server.sync.trust import Verifier  # trust imports this module
-
-        self.store = store
-        self.peer = peer
-        self.on_handout = on_handout
-        self.before_commit = before_commit
-        self.signer = signing.Signer(store.sign_seed(), store.device_id)
-        self.verifier = Verifier(store, self.signer)
-
-    def summary(self) -> Summary:
-        hwms, skip = self.store.sync_summary()
-        tip = self.store.segment_tip(self.peer) if self.peer else None
-        return Summary(hwms, skip, self.verifier.revocation_ids(), tip)
-
-    def pull(self, since: Summary, *, max_items: int = MAX_ITEMS,
-             max_bytes: int = MAX_BYTES) -> tuple[Delta, Summary]:
-        delta = self.store.read_delta(since.hwms, set(since.skip),
-                                      max_items=min(max_items, MAX_ITEMS),
-                                      max_bytes=min(max_bytes, MAX_BYTES), signer=self.signer)
-        if delta.skipped:
-            self.store.record_own_skipped(delta.skipped)
-        if delta.own_up_to and self.on_handout is not None:
-            # Recorded outside the database before any of it leaves (log regression check).
-            self.on_handout(delta.own_up_to)
-        out = Delta(delta.origins, texts=delta.batches, more=delta.more, items=delta.items,
-                    sender=self.store.device_id, sender_key=self.signer.key,
-                    revocations=self.verifier.revocations_for(since.rv),
-                    skipped=len(delta.skipped))
-        return out, self.summary()
-
-    def push(self, delta: Delta) -> tuple[Summary, list[Refusal], int]:
-        self.verifier.accept_revocations(delta)
-        verified, refused = self.verifier.check(delta)
-        skipped = 0
-        if verified:
-            skipped = self.store.apply_delta(verified, before_commit=self.before_commit).skipped
-        return self.summary(), refused, skipped

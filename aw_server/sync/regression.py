@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-from aw_server.datastore.core import keep_private
+from aw_server.datastore.database import keep_private
 from aw_server.datastore.store import Datastore
 from aw_server.sync import signing
 from aw_server.sync.protocol import Summary
@@ -37,7 +37,7 @@ class LogGuard:
         tip = summary.tip
         if tip is None or tip.log_id != self.store.db.log_id:
             return
-        if tip.up_to <= self.store.own_max_seq():
+        if tip.up_to <= self.store.deltas.own_max_seq():
             return
         if not signing.verify(self.signer.key, tip.sig, signing.segment_message(tip)):
             logger.warning("a peer claims to hold more of this database's log than it has, "
@@ -62,7 +62,7 @@ class LogGuard:
             else:
                 self.write(0)
             return
-        if log_id != self.store.db.log_id or handed > self.store.own_max_seq():
+        if log_id != self.store.db.log_id or handed > self.store.deltas.own_max_seq():
             logger.error("this database is older than what it already sent to peers (restored "
                          "from a backup or copied): starting a new change log")
             self.rotate()
@@ -70,7 +70,7 @@ class LogGuard:
             self.handed_out = handed
 
     def rotate(self) -> None:
-        self.store.rotate_log()
+        self.store.sync.rotate_log()
         self.write(0)
 
     def record_handout(self, up_to: int) -> None:

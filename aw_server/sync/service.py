@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import asdict
@@ -32,8 +31,8 @@ from aw_server.errors import AWError, BadRequest, Conflict, NotFound
 from aw_server.sync import crypto, discovery, signing
 from aw_server.sync.client import PeerError, RemotePeer
 from aw_server.sync.endpoint import PeerEndpoint
-from aw_server.sync.faults import FaultPlan
 from aw_server.sync.listener import ListenerControl
+from aw_server.sync.local import ApplyFaults, LocalAccess
 from aw_server.sync.pairing import (
     PairedPeer,
     PairingClosed,
@@ -44,7 +43,6 @@ from aw_server.sync.pairing import (
     unb64,
 )
 from aw_server.sync.peer_api import Listener, create_peer_app
-from aw_server.sync.protocol import LocalAccess
 from aw_server.sync.regression import LogGuard
 from aw_server.sync.scheduler import INTERVAL_S, Scheduler, outcome_of
 from aw_server.sync.session import run_session
@@ -64,19 +62,18 @@ def default_label(name: str, device_id: str) -> str:
 
 class SyncService:
     def __init__(self, store: Datastore, *, hostname: str, testing: bool = False,
-                 db_path: Path | str | None = None, interval: float | None = None,
-                 default_port: int | None = None) -> None:
+                 db_path: Path | str | None = None, interval: float | None = INTERVAL_S,
+                 default_port: int | None = None, faults: ApplyFaults | None = None) -> None:
+        """`interval`: seconds between scheduled sessions per peer; None runs only the
+        sessions asked for ("Sync now"). `faults`: test support only (see ApplyFaults)."""
         self.store = store
         self.hostname = hostname
         self.testing = testing
-        # Test builds may change the schedule: AWSYNC_INTERVAL=<seconds> or "off".
-        from_env = os.environ.get("AWSYNC_INTERVAL", "") if testing else ""
-        self.scheduled = from_env != "off"
-        self.interval = interval or (float(from_env) if from_env.replace(".", "").isdigit()
-                                     else 0.0) or INTERVAL_S
-        self.signer = signing.Signer(store.sign_seed(), store.device_id)
+        self.scheduled = interval is not None
+        self.interval = interval or INTERVAL_S
+        self.signer = signing.Signer(store.trust.sign_seed(), store.device_id)
         self.guard = LogGuard(store, self.signer, db_path)
-        self.faults = FaultPlan(os.environ.get("AWSYNC_TEST_FAULT", "")) if testing else None
+        self.faults = faults
         self.responder = Responder(store.device_id, hostname, self.signer.key)
         self.endpoint = PeerEndpoint(
             store, self.responder, local=self.local_access, on_paired=self._paired_by_peer,
@@ -93,9 +90,9 @@ class SyncService:
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        paired = any(p.state == "active" for p in self.store.peers())
+        paired = any(p.state == "active" for p in self.store.trust.peers())
         self.guard.check_at_start(paired)
-        self.store.forget_revoked_peers(time.time() - REVOKED_KEEP_S)
+        self.store.trust.forget_revoked_peers(time.time() - REVOKED_KEEP_S)
         if paired:
             try:
                 self.listener.ensure()
@@ -178,7 +175,7 @@ class SyncService:
                             code="unconfirmed") from None
         if response.status_code != 200 or ok != {"ok": True}:
             raise PeerError("the other device did not confirm the pairing", code="unconfirmed")
-        self.store.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas,
+        self.store.trust.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas,
                              peer.sign_key)
         return {"peer": {"device_id": peer.device_id, "name": peer.name, "sas": peer.sas,
                          "label": default_label(peer.name, peer.device_id)}}
@@ -187,19 +184,19 @@ class SyncService:
         self.advertiser.stop()
         address = next((a for a in peer.addresses if a.rpartition(":")[0].strip("[]")
                         == remote_addr), peer.addresses[0] if peer.addresses else "")
-        self.store.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas,
+        self.store.trust.save_peer(peer.device_id, peer.name, peer.key, address, peer.sas,
                              peer.sign_key)
 
     def _removed_by_peer(self, device_id: str) -> None:
         logger.warning("device %s removed the pairing with this device", device_id)
-        self.store.set_peer_state(device_id, "removed")
+        self.store.trust.set_peer_state(device_id, "removed")
 
     # -- peers -------------------------------------------------------------------------
     def peers(self) -> list[dict[str, Any]]:
         with self._lock:
             running = set(self._running)
         out = []
-        for peer in self.store.peers():
+        for peer in self.store.trust.peers():
             row = asdict(peer)
             del row["key"]
             row["sign_key"] = signing.fingerprint(peer.sign_key) if peer.sign_key else None
@@ -215,26 +212,26 @@ class SyncService:
                 or any(ord(c) < 32 for c in label):
             raise BadRequest(f"'label' must be text of at most {MAX_LABEL} characters",
                              param="label")
-        if self.store.peer(device_id) is None:
+        if self.store.trust.peer(device_id) is None:
             raise NotFound(f"no paired device {device_id}")
-        self.store.set_peer_label(device_id, label.strip())
+        self.store.trust.set_peer_label(device_id, label.strip())
         return next(p for p in self.peers() if p["device_id"] == device_id)
 
     def devices(self) -> list[dict[str, Any]]:
-        return self.store.devices()
+        return self.store.trust.devices()
 
     def skipped(self) -> list[dict[str, Any]]:
-        return self.store.skipped_items()
+        return self.store.trust.skipped_items()
 
     def _active_peer_ids(self) -> list[str]:
-        return [p.device_id for p in self.store.peers() if p.state == "active" and p.address]
+        return [p.device_id for p in self.store.trust.peers() if p.state == "active" and p.address]
 
     def unpair(self, device_id: str, *, purge: bool = False, revoke: bool = False
                ) -> dict[str, Any]:
         """Stop syncing with a paired device. `revoke`: it was lost or stolen, so a
         revocation signed here goes to every device of the group (none accepts its new
         data any more); `purge`: delete what it sent here."""
-        peer = self.store.peer(device_id)
+        peer = self.store.trust.peer(device_id)
         if peer is None:
             raise NotFound(f"no paired device {device_id}")
         told = False
@@ -244,20 +241,19 @@ class SyncService:
                 told = True
             except AWError as exc:
                 logger.info("could not tell %s about the unpairing: %s", device_id, exc)
-        self.store.set_peer_state(device_id, "revoked")
+        self.store.trust.set_peer_state(device_id, "revoked")
         if revoke:
-            key = peer.sign_key or self.store.device_key(device_id) or bytes(32)
-            self.store.add_revocation(self.signer.revoke(device_id, key,
+            key = peer.sign_key or self.store.trust.device_key(device_id) or bytes(32)
+            self.store.trust.add_revocation(self.signer.revoke(device_id, key,
                                                          int(time.time() * 1e6)))
-        purged = self.store.purge_device(device_id) if purge else 0
+        purged = self.store.sync.purge_device(device_id) if purge else 0
         return {"ok": True, "told_peer": told, "revoked": revoke, "purged_origins": purged}
 
     # -- syncing -----------------------------------------------------------------------
     def local_access(self, peer: str = "") -> LocalAccess:
         faults = self.faults
         local = LocalAccess(self.store, peer=peer, on_handout=self.guard.record_handout,
-                            before_commit=(lambda: faults.hit("before_commit"))
-                            if faults else None)
+                            before_commit=faults.before_commit if faults else None)
         if faults is not None:
             push = local.push
 
@@ -272,7 +268,7 @@ class SyncService:
     def sync_now(self, device_id: str | None = None, *, wait: bool = False) -> dict[str, Any]:
         targets = [device_id] if device_id else self._active_peer_ids()
         for target in targets:
-            peer = self.store.peer(target)
+            peer = self.store.trust.peer(target)
             if peer is None or peer.state != "active":
                 raise NotFound(f"no active paired device {target}")
         with self._lock:
@@ -309,7 +305,7 @@ class SyncService:
             logger.exception("sync with %s failed", device_id)
             results[device_id] = {"error": "internal error (the server log has the details)",
                                   "error_code": "internal"}
-            self.store.record_peer_sync(device_id, error=results[device_id]["error"],
+            self.store.trust.record_peer_sync(device_id, error=results[device_id]["error"],
                                         nbytes=0, skew=None)
         finally:
             with self._lock:
@@ -330,7 +326,7 @@ class SyncService:
         return outcome_of(results.get(device_id, {}).get("error_code"))
 
     def _run(self, device_id: str) -> dict[str, Any]:
-        peer = self.store.peer(device_id)
+        peer = self.store.trust.peer(device_id)
         if peer is None or peer.state != "active":
             return {"error": "not paired", "error_code": "unknown"}
         remote = RemotePeer(peer.address, self.store.device_id, device_id, peer.key)
@@ -340,8 +336,8 @@ class SyncService:
         except AWError as exc:
             code = getattr(exc, "code", exc.error_type)
             if code == "revoked" and getattr(exc, "trusted", False):
-                self.store.set_peer_state(device_id, "removed")
-            self.store.record_peer_sync(device_id, error=exc.message,
+                self.store.trust.set_peer_state(device_id, "removed")
+            self.store.trust.record_peer_sync(device_id, error=exc.message,
                                         nbytes=remote.bytes_sent + remote.bytes_received,
                                         skew=remote.skew_s)
             return {"error": exc.message, "error_code": code,
@@ -358,7 +354,7 @@ class SyncService:
                             f"{first['message']}" + (f" (and {len(result.refused) - 1} "
                                                      "more)" if len(result.refused) > 1 else ""))
             out["error_code"] = first["error"]
-        self.store.record_peer_sync(device_id, error=out.get("error"), nbytes=nbytes,
+        self.store.trust.record_peer_sync(device_id, error=out.get("error"), nbytes=nbytes,
                                     skew=remote.skew_s, completed=True)
         return out
 

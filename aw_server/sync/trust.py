@@ -21,18 +21,11 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import OriginInfo, b64, prepare_batch, unb64
 from aw_server.datastore.sync_store import VerifiedBatch
 from aw_server.datastore.sync_trust import Revocation
-from aw_server.errors import AWError
 from aw_server.sync import signing
+from aw_server.sync.errors import KeyChanged
 from aw_server.sync.protocol import Delta, Refusal
 
 logger = logging.getLogger(__name__)
-
-
-class KeyChanged(AWError):
-    """A paired device signs with another key than the one it paired with."""
-
-    status = 409
-    error_type = "key_changed"
 
 
 class Verifier:
@@ -46,14 +39,14 @@ class Verifier:
         sender = delta.sender
         if not sender or sender == self.store.device_id:
             return self.signer.key if sender else None
-        known = self.store.device_key(sender)
+        known = self.store.trust.device_key(sender)
         claimed = delta.sender_key
         if known is None:
             if claimed is None or len(claimed) != signing.KEY_BYTES:
                 return None
             logger.info("device %s: signing key %s learnt from its own sealed message",
                         sender, signing.fingerprint(claimed))
-            return self.store.pin_device_key(sender, claimed, "paired-session")
+            return self.store.trust.pin_device_key(sender, claimed, "paired-session")
         if claimed is not None and claimed != known:
             raise KeyChanged(f"device {sender} now signs with another key "
                              f"({signing.fingerprint(claimed)}, paired with "
@@ -69,13 +62,13 @@ class Verifier:
             return self.signer.key, ""
         if device == delta.sender:
             return sender_key, "" if sender_key else "unsigned: its sender sent no key"
-        known = self.store.device_key(device)
+        known = self.store.trust.device_key(device)
         if known is not None:
             if info.key and info.key != known:
                 return None, (f"{delta.sender} relays it with another key than the one "
                               f"known for its device ({signing.fingerprint(known)})")
             return known, ""
-        if self.store.peer(device) is not None:
+        if self.store.trust.peer(device) is not None:
             return None, "its device is paired with this one: its key is taken from it alone"
         if len(info.key) != signing.KEY_BYTES:
             return None, "unsigned: no key for its device"
@@ -88,7 +81,7 @@ class Verifier:
         if not batches:
             return [], []
         sender_key = self._sender_key(delta)
-        revoked = self.store.revoked_devices()
+        revoked = self.store.trust.revoked_devices()
         verified: list[VerifiedBatch] = []
         refused: dict[str, Refusal] = {}
         pinned: set[str] = set()
@@ -104,7 +97,7 @@ class Verifier:
                 if signing.verify(key, prepared.header.sig, message):
                     if info.device_id not in pinned and info.device_id not in (
                             delta.sender, self.store.device_id):
-                        self.store.pin_device_key(info.device_id, key, f"via {delta.sender}")
+                        self.store.trust.pin_device_key(info.device_id, key, f"via {delta.sender}")
                         pinned.add(info.device_id)
                     verified.append(VerifiedBatch(info, prepared))
                     continue
@@ -134,12 +127,12 @@ class Verifier:
 
     # -- revocations -------------------------------------------------------------------
     def revocation_ids(self) -> list[str]:
-        return [signing.revocation_id(r) for r in self.store.revocations()]
+        return [signing.revocation_id(r) for r in self.store.trust.revocations()]
 
     def revocations_for(self, known: list[str]) -> list[dict[str, Any]]:
         """The revocations the other side lacks, as sent."""
         have = set(known)
-        return [_revocation_json(r) for r in self.store.revocations()
+        return [_revocation_json(r) for r in self.store.trust.revocations()
                 if signing.revocation_id(r) not in have]
 
     def accept_revocations(self, delta: Delta) -> int:
@@ -155,11 +148,11 @@ class Verifier:
             if revocation is None:
                 continue
             by = revocation.by_device
-            key = self.signer.key if by == self.store.device_id else self.store.device_key(by)
-            if key is None or by in self.store.revoked_devices() \
+            key = self.signer.key if by == self.store.device_id else self.store.trust.device_key(by)
+            if key is None or by in self.store.trust.revoked_devices() \
                     or not signing.revocation_valid(revocation, key):
                 continue
-            if self.store.add_revocation(revocation):
+            if self.store.trust.add_revocation(revocation):
                 accepted += 1
                 logger.warning("device %s was revoked by %s: its new data is refused from "
                                "now on", revocation.device_id, by)

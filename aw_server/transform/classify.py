@@ -17,7 +17,7 @@ import regex
 
 from aw_server.models import Event
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
-from aw_server.transform.literals import Literals, TextBatch, literal_parts
+from aw_server.transform.literal_rules import Literals, TextBatch, literal_parts
 
 UNCATEGORIZED: list[str] = ["Uncategorized"]
 
@@ -163,7 +163,7 @@ class _Matcher:
 
     def prime(self, values: Iterable[str], deadline: Deadline = NO_DEADLINE) -> None:
         """Work out the masks of many values at once: a rule made of literals checks
-        them all in one pass (see literals.py)."""
+        them all in one pass (see literal_rules.py)."""
         todo = [v for v in dict.fromkeys(values) if v not in self.value_masks]
         masks = [0] * len(todo)
         batch = TextBatch(todo)

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import regex
 
+from aw_server.event_table import NO_ID, EventTable, Indices, Int64s
+from aw_server.models import freeze
 from aw_server.transform.classify import Labeller, search
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import keyval_matcher
 from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US, without_overlaps
-from aw_server.transform.merge import MISSING, freeze, merged_data
-from aw_server.transform.table import NO_ID, EventTable, Indices, Int64s
+from aw_server.transform.merge import MISSING, merged_data
 
 # flood's chain of dependent steps is resolved by rounds over the events whose start a
 # previous step moved; real data settles in a handful. Beyond this, the list version.

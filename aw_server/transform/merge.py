@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import repeat
 from typing import Any
 
-from aw_server.models import Event
+from aw_server.models import Event, freeze
 from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
 
 DEFAULT_CHUNK_PULSETIME_US = 5_000_000
@@ -21,30 +21,6 @@ class _Missing:
 
 
 MISSING = _Missing()
-
-
-class _DictKey(tuple[Any, ...]):
-    """A frozen dict: equal only to a frozen dict with the same items, never to a frozen
-    list holding the same pairs ({"a": 1} and [["a", 1]] are different values)."""
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is _DictKey and tuple.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    __hash__ = tuple.__hash__
-
-
-def freeze(value: Any) -> Any:
-    """A hashable stand-in for a JSON value (lists and dicts, e.g. "$category" paths)."""
-    if isinstance(value, list | tuple):  # tuple: a group key holding list values
-        return tuple(freeze(v) for v in value)
-    if isinstance(value, dict):
-        return _DictKey(sorted((k, freeze(v)) for k, v in value.items()))
-    return value
 
 
 class GroupKeys:

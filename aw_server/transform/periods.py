@@ -16,13 +16,6 @@ from aw_server.transform.deadline import CHECK_EVERY, NO_DEADLINE, Deadline
 _by_timestamp = attrgetter("timestamp_us")
 
 
-def _with_span(event: Event, start: int, end: int) -> Event:
-    """Share `data` with the source event: transforms never mutate data in place."""
-    if start == event.timestamp_us and end - start == event.duration_us:
-        return event
-    return Event(start, end - start, event.data, event.id)
-
-
 def filter_period_intersect(
     events: list[Event], filter_events: list[Event], deadline: Deadline = NO_DEADLINE
 ) -> list[Event]:

@@ -41,10 +41,9 @@ class Device:
 
 
 @pytest.fixture
-def devices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Device, Device]]:
+def devices(tmp_path: Path) -> Iterator[tuple[Device, Device]]:
     """Two real servers ("alpha", "beta") on loopback, not paired, with no background
-    schedule (AWSYNC_INTERVAL=off), so every sync in a test is one the test caused."""
-    monkeypatch.setenv("AWSYNC_INTERVAL", "off")
+    schedule (`embedded_server`), so every sync in a test is one the test caused."""
     made = []
     for name in ("alpha", "beta"):
         server = embedded_server(tmp_path / name, name)

@@ -143,9 +143,10 @@ def living_children() -> dict[int, str]:
 
 
 def embedded_server(folder: Path, hostname: str) -> Server:
-    """A real server as aw-qt embeds it, in a thread of the test process, on free ports."""
+    """A real server as aw-qt embeds it, in a thread of the test process, on free ports,
+    with no background sync schedule (every sync in a test is one the test caused)."""
     config = ServerConfig(testing=True, port=0, dbpath=folder / "server.sqlite",
-                          hostname=hostname)
+                          hostname=hostname, sync_interval_s=0)
     server = Server(config)
     server.start_in_thread()
     return server

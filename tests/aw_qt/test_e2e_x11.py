@@ -159,7 +159,7 @@ def test_tray_end_to_end(xsession: XSession, tmp_path: Path) -> None:
         document = json.loads(target.read_text(encoding="utf-8"))
         fresh = make_server(tmp_path / "fresh")
         try:
-            fresh.api.import_document(document)
+            fresh.api.import_file(target)
             assert set(document["buckets"]) == set(
                 requests.get(f"{url}/api/0/buckets/", timeout=5).json())
             for bucket in document["buckets"]:

@@ -168,9 +168,8 @@ def test_start_at_login_from_the_readme_install_names_an_icon_that_exists(
 @pytest.mark.timeout(900)
 def test_pairing_from_the_readme_install_finds_a_device_on_the_network(
         readme_install: ReadmeInstall, desktop_session: XSession, tmp_path: Path,
-        artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        artifacts: Path) -> None:
     x = desktop_session
-    monkeypatch.setenv("AWSYNC_INTERVAL", "off")
     peer = embedded_server(tmp_path / "peer", "laptop")
     run = start_installed(readme_install, x, tmp_path)
     driver = Driver(x)

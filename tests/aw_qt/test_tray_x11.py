@@ -184,12 +184,13 @@ def test_a_module_killed_by_a_signal_shows_in_the_icon_status_and_crash_dialog(
 
 
 def test_sync_now_with_one_device_down_gives_one_notification_failure_first(
-        desktop_session: XSession, tmp_path: Path, artifacts: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        desktop_session: XSession, tmp_path: Path, artifacts: Path) -> None:
     x = desktop_session
-    monkeypatch.setenv("AWSYNC_INTERVAL", "off")  # no sync but the one the test starts
     env = user_environment(x.env, tmp_path / "home")
-    env["AWSYNC_INTERVAL"] = "off"
+    # No sync but the one the test starts: the tray's server reads this config file.
+    config = Path(env["AW_BASE_DIR"]) / "config" / "aw-server" / "aw-server.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[server-testing]\nsync_interval = 0\n", encoding="utf-8")
     run = start_awqt(x, tmp_path, "--autostart-modules", "none", env=env)
     peers = {name: embedded_server(tmp_path / name, name) for name in ("zulu", "mike")}
     driver = Driver(x)

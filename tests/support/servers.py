@@ -44,6 +44,9 @@ class ServerProcess:
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     db: Path | None = None
+    # The module run with `python -m`: the product's command, or a test launcher that
+    # takes the same flags (launch_server.py).
+    module: str = "aw_server"
 
     @property
     def url(self) -> str:
@@ -59,7 +62,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         env = dict(os.environ, AW_BASE_DIR=str(self.base / "dirs"))
-        cmd = [sys.executable, "-m", "aw_server", "--testing", "--host", "127.0.0.1",
+        cmd = [sys.executable, "-m", self.module, "--testing", "--host", "127.0.0.1",
                "--port", str(self.port), "--dbpath", str(self.dbpath), *self.extra_args]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

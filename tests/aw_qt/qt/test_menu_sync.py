@@ -46,7 +46,7 @@ def open_sync_menu(tray: TrayApp) -> QMenu:
 
 
 def mirrors(device: Device) -> list[str]:
-    return [b for b in device.server.store.bucket_ids() if "-synced-from-" in b]
+    return [b for b in device.server.store.buckets.ids() if "-synced-from-" in b]
 
 
 def test_pair_sync_and_failure_through_the_menu_and_dialogs(

@@ -134,7 +134,7 @@ def test_sync_now_runs_in_the_background_and_the_line_says_when(
     assert len(notices) == 1 and notices[0].title == "Sync"
     expected = rf"Synced with {re.escape(label(beta))}: [1-9]\d* changes? received, [1-9]\d* sent\."
     assert re.fullmatch(expected, notices[0].text), notices
-    assert any(b.startswith("window_beta-synced-from-") for b in alpha.server.store.bucket_ids())
+    assert any(b.startswith("window_beta-synced-from-") for b in alpha.server.store.buckets.ids())
     assert [p.line for p in alpha.ctl.sync.peers()] == [f"{label(beta)}: last synced just now"]
     alpha.ctl.sync.clock = lambda: time.time() + 5 * 60 + 1
     assert [p.line for p in alpha.ctl.sync.peers()] == [f"{label(beta)}: last synced 5 min ago"]
@@ -191,7 +191,7 @@ def test_unpair_with_purge_removes_the_device_and_its_data(
     add_bucket(beta, "window_beta")
     job = alpha.ctl.sync.sync_now()
     assert job is not None and job.wait(30)
-    mirrors = [b for b in alpha.server.store.bucket_ids() if "-synced-from-" in b]
+    mirrors = [b for b in alpha.server.store.buckets.ids() if "-synced-from-" in b]
     assert mirrors
     ticks(alpha)
     unpair = alpha.ctl.sync.unpair(beta.device_id, purge=True)
@@ -199,7 +199,7 @@ def test_unpair_with_purge_removes_the_device_and_its_data(
     assert ticks(alpha) == [
         Notice("Sync", f"Unpaired {label(beta)} and deleted its data on this device.")]
     assert alpha.ctl.sync.peers() == [] and not alpha.ctl.sync.can_sync_now()
-    assert not set(mirrors) & set(alpha.server.store.bucket_ids())
+    assert not set(mirrors) & set(alpha.server.store.buckets.ids())
     assert [p.line for p in beta.ctl.sync.peers()] == [
         f"{label(alpha)}: {label(alpha)} removed this pairing"]
 

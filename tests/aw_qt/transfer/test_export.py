@@ -19,7 +19,7 @@ from aw_qt.transfer.export import ExportJob, HttpExportSource
 from aw_server.api import ServerAPI
 from aw_server.config import default_config_path
 from aw_server.serve import Server
-from aw_server.transfer_csv import write_csv
+from aw_server.transfer.csv_export import write_csv
 from tests.conftest import make_server
 
 
@@ -77,10 +77,10 @@ def test_json_export_reimports_identically(filled: Server, tmp_path: Path) -> No
     job = ExportJob(filled.api, tmp_path / "out.json", "json")
     job.run()
     assert job.error is None and job.done == job.total == 2503
-    document = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert "buckets" in json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     fresh = make_server(tmp_path / "fresh")
     try:
-        fresh.api.import_document(document)
+        fresh.api.import_file(tmp_path / "out.json")
         for bucket in ("aw-watcher-window_h", "aw-watcher-afk_h"):
             ours = [json.loads(e) for e in filled.api.events_json(bucket, None, None, None)]
             theirs = [json.loads(e) for e in fresh.api.events_json(bucket, None, None, None)]

@@ -26,7 +26,7 @@ from aw_qt.server import ServerHandle, ServerMode
 from aw_qt.transfer.importing import MENU_TEXT, OFFER_KEY, OfferAnswer, percent
 from aw_server.serve import Server
 from tests.aw_qt.helpers import embedded_server, quiet_controller, wait_for
-from tests.aw_server.datastore.test_legacy_import import BUCKET, EVENTS, rust_db
+from tests.aw_server.transfer.activitywatch_files import BUCKET, EVENTS, rust_db
 
 RESULT = ("Imported 100 events in 2 buckets (2 new) from sqlite-testing.db; "
           "4 settings added.")
@@ -48,7 +48,7 @@ class Setup:
 
     def counts(self) -> dict[str, int]:
         return {b: self.server.api.count_events(b, None, None)
-                for b in self.server.store.bucket_ids()}
+                for b in self.server.store.buckets.ids()}
 
 
 @pytest.fixture

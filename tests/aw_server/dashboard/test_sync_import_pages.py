@@ -20,12 +20,12 @@ import pytest
 import requests
 
 from aw_server.config import ServerConfig
-from aw_server.datastore.legacy_import import standard_database_paths
 from aw_server.datastore.sync_items import short_device_id
 from aw_server.serve import Server
-from aw_server.transfer_csv import read_csv
+from aw_server.transfer.csv_export import read_csv
+from aw_server.transfer.finding import standard_database_paths
 from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
-from tests.aw_server.datastore.test_legacy_import import BUCKET, rust_db
+from tests.aw_server.transfer.activitywatch_files import BUCKET, rust_db
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
@@ -35,16 +35,15 @@ pytest.importorskip("playwright.sync_api", reason="the playwright package is not
 
 def start(base: Path, hostname: str) -> Server:
     server = Server(ServerConfig(testing=True, port=0, dbpath=base / f"{hostname}.sqlite",
-                                 hostname=hostname))
+                                 hostname=hostname, sync_interval_s=0))
     server.start_in_thread()
     return server
 
 
 @pytest.fixture
-def devices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Server, Server]]:
+def devices(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     """Two servers with sync listeners on 127.0.0.1 (any free port) and no background
     schedule, so every sync is one a test clicked."""
-    monkeypatch.setenv("AWSYNC_INTERVAL", "off")
     laptop, desktop = start(tmp_path, "laptop"), start(tmp_path, "desktop")
     try:
         for server in (laptop, desktop):

@@ -22,8 +22,8 @@ def mode(path: Path) -> int:
 
 
 def write_something(store: Datastore) -> None:
-    store.create_bucket(Bucket("b", "t", "c", "h", "2024-01-01T00:00:00+00:00"))
-    store.insert_events("b", [Event(1_700_000_000_000_000, 0, {"k": 1})])
+    store.buckets.create(Bucket("b", "t", "c", "h", "2024-01-01T00:00:00+00:00"))
+    store.events.insert("b", [Event(1_700_000_000_000_000, 0, {"k": 1})])
 
 
 def test_new_database_and_folder_are_private_even_under_a_loose_umask(tmp_path: Path) -> None:

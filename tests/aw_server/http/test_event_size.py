@@ -121,10 +121,10 @@ def test_file_import_takes_back_what_it_published(tmp_path: Path) -> None:
     source.write_text(json.dumps(export(events)), encoding="utf-8")
     store = Datastore(tmp_path / "db.sqlite", max_event_bytes=LIMIT)
     try:
-        store.read_batch = 50
+        store.imports.read_batch = 50
         with pytest.raises(EventTooLarge, match="bucket 'imported'"):
             ServerAPI(store, hostname="h").import_file(source)
-        assert store.bucket_ids() == []
+        assert store.buckets.ids() == []
         assert store.db.conn().execute("SELECT count(*) FROM event").fetchone()[0] == 0
     finally:
         store.close()

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from aw_server.api import ServerAPI
-from aw_server.datastore.legacy_import import standard_database_paths
 from aw_server.datastore.store import Datastore
 from aw_server.serve import Server
-from aw_server.transfer_csv import read_csv
-from tests.aw_server.datastore.test_legacy_import import BUCKET, EVENTS, rust_db
+from aw_server.transfer.csv_export import read_csv
+from aw_server.transfer.finding import standard_database_paths
+from tests.aw_server.transfer.activitywatch_files import BUCKET, EVENTS, rust_db
 from tests.support.client import HttpClient
 
 JOBS = "/api/0/import/jobs"

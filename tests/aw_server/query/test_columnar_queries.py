@@ -69,10 +69,10 @@ def sources(tmp_path: Path) -> tuple[Datastore, MemorySource]:
     store = Datastore(tmp_path / "db.sqlite")
     memory = MemorySource()
     for bucket_id, events in content.items():
-        store.create_bucket(Bucket(bucket_id, "test", "test", "laptop", format_us(T0)))
-        store.insert_events(bucket_id, events)
+        store.buckets.create(Bucket(bucket_id, "test", "test", "laptop", format_us(T0)))
+        store.events.insert(bucket_id, events)
         memory.add_bucket(bucket_id, hostname="laptop")
-        memory.insert(bucket_id, store.get_events(bucket_id))
+        memory.insert(bucket_id, store.events.read(bucket_id))
     yield store, memory
     store.close()
 
@@ -121,7 +121,7 @@ def test_datastore_and_memory_source_give_the_same_results(
 ) -> None:
     store, memory = sources
     expected = run_query(PROGRAMS[name], periods, memory)
-    assert run_query(PROGRAMS[name], periods, store) == expected
+    assert run_query(PROGRAMS[name], periods, store.source) == expected
     assert expected != [[]]  # the programs do read something
 
 
@@ -138,7 +138,7 @@ def test_small_slices_read_the_same_rows(
     program = PROGRAMS["raw bucket with ids"]
     # Starting a day early: the first slices are empty.
     for span in [period(0, 30_000), period(-86_400, 30_000)]:
-        assert run_query(program, [span], store) == run_query(program, [span], memory)
+        assert run_query(program, [span], store.source) == run_query(program, [span], memory)
 
 
 def test_jobs_that_disagree_on_a_slice_fall_back_to_one_consistent_read(
@@ -166,9 +166,9 @@ def test_jobs_that_disagree_on_a_slice_fall_back_to_one_consistent_read(
 
     monkeypatch.setattr(columns, "_read_texts", one_off)
     monkeypatch.setattr(columns, "_read_alone", counting)
-    table = store.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S)
+    table = store.source.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S)
     assert fallbacks == ["skewed", "read alone"]
-    assert table.to_events() == store.events(WINDOW, T0, T0 + 10**6 * US_PER_S)
+    assert table.to_events() == store.source.events(WINDOW, T0, T0 + 10**6 * US_PER_S)
 
 
 def test_reads_racing_writes_always_see_a_whole_state(
@@ -182,13 +182,13 @@ def test_reads_racing_writes_always_see_a_whole_state(
         for i in range(400):
             if stop.is_set():
                 return
-            store.insert_events(WINDOW, [Event(T0 + i * US_PER_S, 10, {"app": f"w{i}"})])
+            store.events.insert(WINDOW, [Event(T0 + i * US_PER_S, 10, {"app": f"w{i}"})])
 
     writer = threading.Thread(target=write)
     writer.start()
     try:
         for _ in range(20):
-            events = store.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S).to_events()
+            events = store.source.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S).to_events()
             ids = [e.id for e in events]
             racing = [e for e in events if e.data.get("app", "").startswith("w")]
             # Each racing row has its own span and data (nothing paired across rows), the
@@ -207,9 +207,9 @@ def test_reads_racing_writes_always_see_a_whole_state(
 def test_an_empty_range_and_an_unknown_bucket(sources: tuple[Datastore, MemorySource]) -> None:
     store, _ = sources
     program = [f'RETURN = flood(query_bucket("{WINDOW}"));']
-    assert run_query(program, [period(-9_000, -8_000)], store) == [[]]
+    assert run_query(program, [period(-9_000, -8_000)], store.source) == [[]]
     with pytest.raises(Exception, match="no bucket named 'nope'"):
-        run_query(['RETURN = query_bucket("nope");'], [period(0, 1)], store)
+        run_query(['RETURN = query_bucket("nope");'], [period(0, 1)], store.source)
 
 
 def test_columnar_transforms_respect_the_time_budget(
@@ -219,7 +219,7 @@ def test_columnar_transforms_respect_the_time_budget(
     program = [f'e = query_bucket("{WINDOW}");'] + [
         f"e{i} = flood(e, {i});" for i in range(10_000)] + ["RETURN = 1;"]
     with pytest.raises(QueryTooExpensive):
-        run_query(program, [period(0, 40_000)], store, limits=QueryLimits(max_seconds=0.3))
+        run_query(program, [period(0, 40_000)], store.source, limits=QueryLimits(max_seconds=0.3))
 
 
 def test_the_datastore_path_runs_the_columnar_transforms(
@@ -234,7 +234,7 @@ def test_the_datastore_path_runs_the_columnar_transforms(
         monkeypatch.setattr(columnar, name,
                             lambda *a, _real=real, _name=name, **k: called.append(_name)
                             or _real(*a, **k))
-    run_query(PROGRAMS["desktop summary"], [period(0, 40_000)], store)
+    run_query(PROGRAMS["desktop summary"], [period(0, 40_000)], store.source)
     assert sorted(set(called)) == ["filter_period_intersect", "flood", "label",
                                    "merge_events_by_keys"]
 
@@ -246,5 +246,5 @@ def test_a_database_without_the_range_index_is_still_read(
     with store.db.write() as conn:
         conn.execute("DROP INDEX event_range")
     program = PROGRAMS["raw bucket with ids"]
-    assert run_query(program, [period(0, 30_000)], store) == run_query(
+    assert run_query(program, [period(0, 30_000)], store.source) == run_query(
         program, [period(0, 30_000)], memory)

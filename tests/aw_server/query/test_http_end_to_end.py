@@ -276,12 +276,14 @@ def test_past_period_is_served_from_cache_until_a_read_bucket_changes(
             load(session, server.url, small)
             last = max(e.end_us for e in small[datagen.WINDOW_BUCKET])
             period = [_period(datagen.START_US, 1)]
-            hits_before = server.api._query_cache.hits if server.api._query_cache else 0
+            cache = server.queries.cache
+            assert cache is not None
+            hits_before = cache.hits
             first = _query(server.url, QUERY, period)
-            assert server.api._query_cache.hits == hits_before
+            assert cache.hits == hits_before
             second = _query(server.url, QUERY, period)
             assert second == first
-            assert server.api._query_cache.hits == hits_before + 1
+            assert cache.hits == hits_before + 1
             # A heartbeat (new data, inside the past period) into the window bucket.
             beat = {"timestamp": format_us(last + 2 * US_PER_S), "duration": 0,
                     "data": {"app": "Blender", "title": "cube.blend"}}

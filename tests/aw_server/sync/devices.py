@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,19 +18,18 @@ from tests.support.servers import ServerProcess, start_server_process
 JSON = {"Content-Type": "application/json"}
 
 
-@contextmanager
-def no_schedule() -> Iterator[None]:
-    """Servers started inside run no background sync (AWSYNC_INTERVAL=off, test builds
-    only), so every sync in a test is one the test asked for."""
-    previous = os.environ.get("AWSYNC_INTERVAL")
-    os.environ["AWSYNC_INTERVAL"] = "off"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["AWSYNC_INTERVAL"]
-        else:
-            os.environ["AWSYNC_INTERVAL"] = previous
+def no_schedule(folder: Path) -> None:
+    """Servers started in `folder` run no background sync, so every sync in a test is one
+    the test asked for: `sync_interval = 0` in the config file the server reads (its
+    default path under AW_BASE_DIR), kept beside anything a test wrote there."""
+    path = folder / "dirs" / "config" / "aw-server" / "aw-server.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "[server-testing]" in text:
+        text = text.replace("[server-testing]\n", "[server-testing]\nsync_interval = 0\n", 1)
+    else:
+        text += "\n[server-testing]\nsync_interval = 0\n"
+    path.write_text(text, encoding="utf-8")
 
 
 @dataclass
@@ -45,18 +43,26 @@ class Device:
 
     @classmethod
     def start(cls, base: Path, name: str) -> Device:
-        with no_schedule():
-            proc = start_server_process(base / name)
+        no_schedule(base / name)
+        proc = start_server_process(base / name)
         http = HttpClient(proc.url)
         device = cls(name, proc, http)
         device.device_id = http.get("/api/0/info").json()["device_id"]
         return device
 
-    def start_again(self) -> None:
-        """Start the stopped process again (same dirs, database and ports)."""
+    def start_again(self, *, sync_fault: str = "") -> None:
+        """Start the stopped process again (same dirs, database and ports); with
+        `sync_fault` (tests/support/sync_faults.py), through the test launcher that
+        injects it."""
         self.http.session.close()
-        with no_schedule():
+        plain = (self.proc.module, self.proc.extra_args)
+        if sync_fault:
+            self.proc.module = "tests.support.launch_server"
+            self.proc.extra_args = [*self.proc.extra_args, "--sync-fault", sync_fault]
+        try:
             self.proc.start()
+        finally:
+            self.proc.module, self.proc.extra_args = plain
         self.http = HttpClient(self.proc.url)
 
     def restart(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aw_server.datastore.store import Datastore
 from aw_server.models import Bucket
-from aw_server.sync.protocol import LocalAccess
+from aw_server.sync.local import LocalAccess
 from aw_server.sync.session import SessionResult, run_session
 
 S = 1_000_000

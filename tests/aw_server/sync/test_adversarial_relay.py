@@ -2,7 +2,7 @@
 drop them, hold them back and deliver them late or twice, or forge them (alter an item,
 invent one, move the marks, swap the origin's identity) — no device ever holds a version
 its origin did not write, and once honest syncs resume every device converges to every
-origin's true data (docs/sync.md §11, Test plan §3.1).
+origin's true data (docs/sync.md §11).
 
 In process: three real datastores on SQLite files, the same `LocalAccess` the HTTP
 endpoint uses, the adversary between one side's `pull` and the other's `push`.
@@ -23,7 +23,8 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import SyncGap
 from aw_server.errors import AWError
 from aw_server.models import Event
-from aw_server.sync.protocol import Delta, LocalAccess
+from aw_server.sync.local import LocalAccess
+from aw_server.sync.protocol import Delta
 from tests.aw_server.sync.helpers import T0, S, assert_converged, bucket, sync
 
 NAMES = "abc"
@@ -52,21 +53,21 @@ class World:
 def edit(world: World, name: str, op: str, n: int) -> None:
     store = world.stores[name]
     target = f"w{n % 2}"
-    if target not in store.bucket_ids():
-        store.create_bucket(bucket(target))
+    if target not in store.buckets.ids():
+        store.buckets.create(bucket(target))
     world.clock += 1 + n % 3
-    events = store.get_events(target)
+    events = store.events.read(target)
     if op == "beat":
-        store.heartbeat(target, Event(T0 + world.clock * S, 0, {"n": n % 2}), 3 * S)
+        store.events.heartbeat(target, Event(T0 + world.clock * S, 0, {"n": n % 2}), 3 * S)
     elif op == "insert" or not events:
-        store.insert_events(target, [Event(T0 + world.clock * S, S, {"i": n})])
+        store.events.insert(target, [Event(T0 + world.clock * S, S, {"i": n})])
     elif op == "edit":
         e = events[n % len(events)]
-        store.insert_events(target, [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
+        store.events.insert(target, [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
     elif op == "delete":
-        store.delete_event(target, events[n % len(events)].id or 0)
+        store.events.delete(target, events[n % len(events)].id or 0)
     else:
-        store.delete_bucket(target)
+        store.buckets.delete(target)
     world.record(name)
 
 

@@ -1,5 +1,6 @@
 """Convergence of three real servers (A↔B↔C; A and C never meet) under any sequence of
-heartbeats, inserts, edits, deletes, syncs, killed syncs and restarts (Test plan §3.1).
+heartbeats, inserts, edits, deletes, syncs, killed syncs and restarts (the rules are
+those of docs/sync.md §6).
 
 The servers live for the whole module; each example continues from the state the last
 one left, which the invariants allow: they compare every device's view of each origin

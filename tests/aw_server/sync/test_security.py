@@ -1,5 +1,5 @@
 """Every attack on the sync listener and the local sync API is refused with its status
-code, and the database digest is unchanged afterwards (docs/sync.md, Test plan §3.3)."""
+code, and the database digest is unchanged afterwards (docs/sync.md §4)."""
 
 from __future__ import annotations
 

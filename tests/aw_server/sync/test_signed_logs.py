@@ -9,7 +9,8 @@ from pathlib import Path
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import short_device_id
 from aw_server.models import Event
-from aw_server.sync.protocol import Delta, LocalAccess, Summary
+from aw_server.sync.local import LocalAccess
+from aw_server.sync.protocol import Delta, Summary
 from tests.aw_server.sync.helpers import T0, S, assert_converged, bucket, sync, views
 
 
@@ -21,8 +22,8 @@ def batches_of(store: Datastore, since: dict[str, int] | None = None) -> list[di
 def test_every_batch_is_signed_and_a_relay_forwards_the_origins_proof(
         trio: list[Datastore]) -> None:
     a, b, c = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(5)])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0 + i * S, S, {"i": i}) for i in range(5)])
     (own,) = batches_of(a)
     sync(b, a)
     relayed = [x for x in batches_of(b) if x["origin"] == a.db.log_id]
@@ -36,15 +37,15 @@ def test_versions_a_relay_no_longer_holds_travel_as_entries_and_still_converge(
     """B got A's first batch, then A's edit and delete: relaying the first batch to C,
     B sends the superseded versions as their entries (`held`)."""
     a, b, c = trio
-    a.create_bucket(bucket("w"))
-    first = a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(4)])
+    a.buckets.create(bucket("w"))
+    first = a.events.insert("w", [Event(T0 + i * S, S, {"i": i}) for i in range(4)])
     sync(b, a)
-    a.insert_events("w", [Event(T0, 2 * S, {"edited": True}, first[0].id)])
+    a.events.insert("w", [Event(T0, 2 * S, {"edited": True}, first[0].id)])
     assert first[1].id is not None
-    a.delete_event("w", first[1].id)
-    a.delete_bucket("w")
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0 + 9 * S, S, {"life": 2})])
+    a.events.delete("w", first[1].id)
+    a.buckets.delete("w")
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0 + 9 * S, S, {"life": 2})])
     sync(b, a)
     held = next(x for x in batches_of(b) if x["origin"] == a.db.log_id)["held"]
     assert len(held) >= 4
@@ -57,8 +58,8 @@ def test_an_own_row_above_the_limit_is_skipped_with_a_record_not_a_stall(
     """Written before the limit existed (here: by a store with a larger limit)."""
     path = tmp_path / "a.sqlite"
     roomy = Datastore(path, max_event_bytes=4 * 1024 * 1024)
-    roomy.create_bucket(bucket("w"))
-    roomy.insert_events("w", [Event(T0, S, {"i": 0}), Event(T0 + S, S, {"big": "x" * 200_000}),
+    roomy.buckets.create(bucket("w"))
+    roomy.events.insert("w", [Event(T0, S, {"i": 0}), Event(T0 + S, S, {"big": "x" * 200_000}),
                               Event(T0 + 2 * S, S, {"i": 2})])
     roomy.close()
     a, b = Datastore(path, max_event_bytes=100_000), Datastore(tmp_path / "b.sqlite")
@@ -67,10 +68,10 @@ def test_an_own_row_above_the_limit_is_skipped_with_a_record_not_a_stall(
         assert result.skipped == 1
         mirrored = views(b)[a.db.log_id]["events"]
         assert sorted(e[3].get("i") for e in mirrored.values()) == [0, 2]
-        (skipped,) = a.skipped_items()
+        (skipped,) = a.trust.skipped_items()
         assert skipped["own"] and skipped["bucket"] == "w" and skipped["size"] > 200_000
         assert "above the limit of 100000" in skipped["reason"]
-        a.insert_events("w", [Event(T0 + 3 * S, S, {"i": 3})])
+        a.events.insert("w", [Event(T0 + 3 * S, S, {"i": 3})])
         sync(b, a)  # the log goes on past it
         assert len(views(b)[a.db.log_id]["events"]) == 3
     finally:
@@ -84,10 +85,10 @@ def test_a_receiver_with_a_lower_limit_skips_the_item_and_relays_its_entry(
     b = Datastore(tmp_path / "b.sqlite", max_event_bytes=10_000)
     c = Datastore(tmp_path / "c.sqlite")
     try:
-        a.create_bucket(bucket("w"))
-        a.insert_events("w", [Event(T0, S, {"big": "x" * 50_000}), Event(T0 + S, S, {"i": 1})])
+        a.buckets.create(bucket("w"))
+        a.events.insert("w", [Event(T0, S, {"big": "x" * 50_000}), Event(T0 + S, S, {"i": 1})])
         assert sync(b, a).skipped == 1
-        (skipped,) = b.skipped_items()
+        (skipped,) = b.trust.skipped_items()
         assert not skipped["own"] and skipped["device_id"] == a.device_id
         sync(c, b)  # B passes A's batch on, the item it lacks as its entry: it verifies
         assert [e[3] for e in views(c)[a.db.log_id]["events"].values()] == [{"i": 1}]
@@ -102,8 +103,8 @@ def test_an_item_with_unusable_values_costs_only_itself(trio: list[Datastore]) -
     """Rows no API would write (a time past the year 9999, data that is not an object),
     written into the origin's file by other means: the rest of the batch applies."""
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    good = a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(3)])
+    a.buckets.create(bucket("w"))
+    good = a.events.insert("w", [Event(T0 + i * S, S, {"i": i}) for i in range(3)])
     conn = a.db.conn()
     conn.execute("UPDATE event SET start = 300000000000000000, end = 300000000000000001 "
                  "WHERE id = ?",
@@ -112,7 +113,7 @@ def test_an_item_with_unusable_values_costs_only_itself(trio: list[Datastore]) -
     result = sync(b, a)
     assert result.skipped == 2
     assert [e[3] for e in views(b)[a.db.log_id]["events"].values()] == [{"i": 2}]
-    reasons = sorted(s["reason"] for s in b.skipped_items())
+    reasons = sorted(s["reason"] for s in b.trust.skipped_items())
     assert reasons == ["event: its data is not a JSON object",
                        "event: its time lies outside the years 1 to 9999"]
 
@@ -121,8 +122,8 @@ def test_stored_texts_travel_byte_for_byte_through_relays(trio: list[Datastore])
     """Data in any JSON spelling (another program wrote the file) is signed, relayed and
     stored exactly as its origin holds it: nothing is re-encoded on the way."""
     a, b, c = trio
-    a.create_bucket(bucket("w"))
-    (event,) = a.insert_events("w", [Event(T0, S, {"i": 1})])
+    a.buckets.create(bucket("w"))
+    (event,) = a.events.insert("w", [Event(T0, S, {"i": 1})])
     spelled = '{ "i" : 1.50, "s": "\\u00e9\u00e9" }'
     a.db.conn().execute("UPDATE event SET data = ? WHERE id = ?", (spelled, event.id))
     sync(b, a)
@@ -138,10 +139,10 @@ def test_an_event_before_its_bucket_waits_hidden_until_the_bucket_comes(
     """A relay holds only the bucket's newest version, above the batch its events are
     in: the events wait in a hidden placeholder, shown once the bucket arrives."""
     a, b, c = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0, S, {"i": 0})])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0, S, {"i": 0})])
     sync(b, a)
-    a.update_bucket("w", {"data": {"renamed": True}})
+    a.buckets.update("w", {"data": {"renamed": True}})
     sync(b, a)
     relayed = [x for x in batches_of(b) if x["origin"] == a.db.log_id]
     first = relayed[0]
@@ -150,26 +151,26 @@ def test_an_event_before_its_bucket_waits_hidden_until_the_bucket_comes(
     LocalAccess(c).push(Delta(delta.origins, parsed=[first], sender=b.device_id,
                               sender_key=LocalAccess(b).signer.key))
     mirror = f"w-synced-from-{short_device_id(a.device_id)}"
-    assert mirror not in c.bucket_ids()
+    assert mirror not in c.buckets.ids()
     sync(c, b)
-    assert c.get_bucket(mirror).data["renamed"] is True
-    assert [e.data for e in c.get_events(mirror)] == [{"i": 0}]
+    assert c.buckets.get(mirror).data["renamed"] is True
+    assert [e.data for e in c.events.read(mirror)] == [{"i": 0}]
 
 
 def test_revoked_devices_new_data_is_refused_and_its_old_data_marked(
         trio: list[Datastore]) -> None:
     a, b, c = trio
-    c.create_bucket(bucket("from-c"))
-    c.insert_events("from-c", [Event(T0, S, {"old": True})])
+    c.buckets.create(bucket("from-c"))
+    c.events.insert("from-c", [Event(T0, S, {"old": True})])
     sync(b, c)
     sync(a, b)
     revocation = LocalAccess(a).signer.revoke(c.device_id, LocalAccess(c).signer.key, 1)
-    a.add_revocation(revocation)
-    c.insert_events("from-c", [Event(T0 + S, S, {"old": False})])
+    a.trust.add_revocation(revocation)
+    c.events.insert("from-c", [Event(T0 + S, S, {"old": False})])
     sync(a, b)  # B learns the revocation from A (signed, A's key pinned by then)
     result = sync(b, c)
     assert [(r["error"], r["by"]) for r in result.refused] == [("revoked", "local")]
-    mirror = b.get_bucket(f"from-c-synced-from-{short_device_id(c.device_id)}")
+    mirror = b.buckets.get(f"from-c-synced-from-{short_device_id(c.device_id)}")
     assert mirror.data["$aw.sync.revoked"]["by"] == a.device_id
     assert [e[3] for e in views(b)[c.db.log_id]["events"].values()] == [{"old": True}]
     assert c.db.log_id not in {x["origin"] for x in batches_of(b)}  # not relayed either

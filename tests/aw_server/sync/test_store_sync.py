@@ -14,7 +14,8 @@ from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_store import ORIGIN_KEY, SyncGap, short_device_id
 from aw_server.errors import BucketIdTaken, Forbidden, NoSuchBucket
 from aw_server.models import Event
-from aw_server.sync.protocol import Delta, LocalAccess, Summary
+from aw_server.sync.local import LocalAccess
+from aw_server.sync.protocol import Delta, Summary
 from tests.aw_server.sync.helpers import (
     T0,
     S,
@@ -28,42 +29,42 @@ from tests.aw_server.sync.helpers import (
 
 def test_mirror_copies_bucket_fields_one_by_one_and_is_read_only(trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("win", host="laptop"))
-    a.insert_events("win", [Event(T0, 5 * S, {"app": "x"})])
+    a.buckets.create(bucket("win", host="laptop"))
+    a.events.insert("win", [Event(T0, 5 * S, {"app": "x"})])
     sync(b, a)
     mirror_id = f"win-synced-from-{short_device_id(a.device_id)}"
-    mirror = b.get_bucket(mirror_id)
-    origin = a.get_bucket("win")
+    mirror = b.buckets.get(mirror_id)
+    origin = a.buckets.get("win")
     assert (mirror.type, mirror.client, mirror.hostname, mirror.created, mirror.name) == (
         origin.type, origin.client, origin.hostname, origin.created, origin.name)
     assert mirror.data == {**origin.data, ORIGIN_KEY: a.device_id}
     assert mirror.readonly
-    for write in (lambda: b.heartbeat(mirror_id, Event(T0, 0, {}), S),
-                  lambda: b.insert_events(mirror_id, [Event(T0, 0, {})]),
-                  lambda: b.delete_event(mirror_id, 1),
-                  lambda: b.update_bucket(mirror_id, {"type": "x"}),
-                  lambda: b.delete_bucket(mirror_id)):
+    for write in (lambda: b.events.heartbeat(mirror_id, Event(T0, 0, {}), S),
+                  lambda: b.events.insert(mirror_id, [Event(T0, 0, {})]),
+                  lambda: b.events.delete(mirror_id, 1),
+                  lambda: b.buckets.update(mirror_id, {"type": "x"}),
+                  lambda: b.buckets.delete(mirror_id)):
         with pytest.raises(Forbidden):
             write()
-    assert [e.data for e in b.get_events(mirror_id)] == [{"app": "x"}]
+    assert [e.data for e in b.events.read(mirror_id)] == [{"app": "x"}]
 
 
 def test_heartbeat_merge_edit_delete_and_bucket_delete_propagate(trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    a.create_bucket(bucket("gone"))
-    a.insert_events("gone", [Event(T0, S, {"x": 1})])
+    a.buckets.create(bucket("w"))
+    a.buckets.create(bucket("gone"))
+    a.events.insert("gone", [Event(T0, S, {"x": 1})])
     for i in range(5):
-        a.heartbeat("w", Event(T0 + i * S, 0, {"app": "x"}), 2 * S)
-    old = a.insert_events("w", [Event(T0 - 100 * S, S, {"app": "old"})])[0]
-    doomed = a.insert_events("w", [Event(T0 - 50 * S, S, {"app": "doomed"})])[0]
+        a.events.heartbeat("w", Event(T0 + i * S, 0, {"app": "x"}), 2 * S)
+    old = a.events.insert("w", [Event(T0 - 100 * S, S, {"app": "old"})])[0]
+    doomed = a.events.insert("w", [Event(T0 - 50 * S, S, {"app": "doomed"})])[0]
     sync(a, b)
     assert_converged([a, b])
-    a.heartbeat("w", Event(T0 + 6 * S, 0, {"app": "x"}), 2 * S)  # extends the merged event
-    a.insert_events("w", [Event(old.timestamp_us, 3 * S, {"app": "edited"}, old.id)])
+    a.events.heartbeat("w", Event(T0 + 6 * S, 0, {"app": "x"}), 2 * S)  # extends the merged event
+    a.events.insert("w", [Event(old.timestamp_us, 3 * S, {"app": "edited"}, old.id)])
     assert doomed.id is not None
-    a.delete_event("w", doomed.id)
-    a.delete_bucket("gone")
+    a.events.delete("w", doomed.id)
+    a.buckets.delete("gone")
     sync(a, b)
     assert_converged([a, b])
     mirror = views(b)[a.db.log_id]
@@ -74,12 +75,12 @@ def test_heartbeat_merge_edit_delete_and_bucket_delete_propagate(trio: list[Data
 def test_deleted_and_recreated_bucket_drops_the_old_life_on_a_late_mirror(
         trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0, S, {"life": 1})])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0, S, {"life": 1})])
     sync(a, b)
-    a.delete_bucket("w")
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0 + 10 * S, S, {"life": 2})])
+    a.buckets.delete("w")
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0 + 10 * S, S, {"life": 2})])
     sync(a, b)  # b never saw the delete as an item of its own: only the epoch tells
     assert_converged([a, b])
 
@@ -87,8 +88,8 @@ def test_deleted_and_recreated_bucket_drops_the_old_life_on_a_late_mirror(
 def test_relay_converges_without_a_and_c_meeting(trio: list[Datastore]) -> None:
     a, b, c = trio
     for store, name in zip(trio, "abc", strict=True):
-        store.create_bucket(bucket(f"own-{name}"))
-        store.insert_events(f"own-{name}", [Event(T0, S, {"from": name})])
+        store.buckets.create(bucket(f"own-{name}"))
+        store.events.insert(f"own-{name}", [Event(T0, S, {"from": name})])
     sync(a, b)
     sync(c, b)
     sync(a, b)
@@ -97,13 +98,13 @@ def test_relay_converges_without_a_and_c_meeting(trio: list[Datastore]) -> None:
     sync(c, b)
     assert len(views(c)[a.db.log_id]["events"]) == 1
     # Own rows never come back as mirrors of oneself.
-    assert not any(bid.endswith(short_device_id(a.device_id)) for bid in a.bucket_ids())
+    assert not any(bid.endswith(short_device_id(a.device_id)) for bid in a.buckets.ids())
 
 
 def test_noop_sync_sends_nothing_and_writes_nothing(trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(50)])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0 + i * S, S, {"i": i}) for i in range(50)])
     sync(a, b)
     before = (digest(a), digest(b))
     for _ in range(5):
@@ -114,8 +115,8 @@ def test_noop_sync_sends_nothing_and_writes_nothing(trio: list[Datastore]) -> No
 
 def test_chunks_resume_with_at_most_one_chunk_resent(trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0 + i * S, S, {"i": i}) for i in range(95)])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0 + i * S, S, {"i": i}) for i in range(95)])
 
     class Killed(Exception):
         pass
@@ -143,8 +144,8 @@ def test_chunks_resume_with_at_most_one_chunk_resent(trio: list[Datastore]) -> N
 
 def test_a_batch_above_the_mark_is_a_gap_and_writes_nothing(trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0 + i * S, S, {}) for i in range(10)])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0 + i * S, S, {}) for i in range(10)])
     delta, _ = LocalAccess(a).pull(Summary({a.db.log_id: 3}), max_items=100)
     before = digest(b)
     with pytest.raises(SyncGap):
@@ -154,8 +155,8 @@ def test_a_batch_above_the_mark_is_a_gap_and_writes_nothing(trio: list[Datastore
 
 def test_self_rows_are_never_imported(trio: list[Datastore]) -> None:
     a, b, _ = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0, S, {})])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0, S, {})])
     sync(a, b)
     # b offers a's own log back to a as if a held nothing of it
     delta, _ = LocalAccess(b).pull(Summary({}), max_items=100)
@@ -167,13 +168,13 @@ def test_self_rows_are_never_imported(trio: list[Datastore]) -> None:
 def test_rotated_log_supersedes_the_old_one_on_peers(trio: list[Datastore]) -> None:
     """The new log's certificate, signed by its device, is what makes peers retire the old."""
     a, b, c = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0, S, {"v": 1})])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0, S, {"v": 1})])
     sync(a, b)
     sync(c, b)
     old = a.db.log_id
-    a.rotate_log()
-    a.insert_events("w", [Event(T0 + S, S, {"v": 2})])
+    a.sync.rotate_log()
+    a.events.insert("w", [Event(T0 + S, S, {"v": 2})])
     sync(a, b)
     assert old not in views(b) and len(views(b)[a.db.log_id]["events"]) == 2
     # c still holds the old log; meeting b must not resurrect it anywhere
@@ -185,11 +186,11 @@ def test_rotated_log_supersedes_the_old_one_on_peers(trio: list[Datastore]) -> N
 
 def test_purge_removes_mirrors_and_blocks_relays(trio: list[Datastore]) -> None:
     a, b, c = trio
-    a.create_bucket(bucket("w"))
-    a.insert_events("w", [Event(T0, S, {})])
+    a.buckets.create(bucket("w"))
+    a.events.insert("w", [Event(T0, S, {})])
     sync(a, b)
     sync(c, b)
-    assert b.purge_device(a.device_id) == 1
+    assert b.sync.purge_device(a.device_id) == 1
     assert a.db.log_id not in views(b)
     sync(c, b)  # c still has a's rows: b must refuse them
     assert a.db.log_id not in views(b)
@@ -208,22 +209,22 @@ def test_batches_apply_in_any_order_with_duplicates(tmp_path_factory: pytest.Tem
     origin = Datastore(base / "o.sqlite")
     receivers = [Datastore(base / f"r{i}.sqlite") for i in range(2)]
     try:
-        origin.create_bucket(bucket("w"))
+        origin.buckets.create(bucket("w"))
         deltas: list[Delta] = []
         for op, n in ops:
-            events = origin.get_events("w")
+            events = origin.events.read("w")
             if op == "beat":
-                origin.heartbeat("w", Event(T0 + n * S, 0, {"n": n % 2}), 3 * S)
+                origin.events.heartbeat("w", Event(T0 + n * S, 0, {"n": n % 2}), 3 * S)
             elif op == "insert":
-                origin.insert_events("w", [Event(T0 + n * S, S, {"i": n})])
+                origin.events.insert("w", [Event(T0 + n * S, S, {"i": n})])
             elif op == "edit" and events:
                 e = events[n % len(events)]
-                origin.insert_events("w", [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
+                origin.events.insert("w", [Event(e.timestamp_us, 2 * S, {"e": n}, e.id)])
             elif op == "delete" and events:
-                origin.delete_event("w", events[n % len(events)].id or 0)
+                origin.events.delete("w", events[n % len(events)].id or 0)
             elif op == "drop":
-                origin.delete_bucket("w")
-                origin.create_bucket(bucket("w"))
+                origin.buckets.delete("w")
+                origin.buckets.create(bucket("w"))
             delta, _ = LocalAccess(origin).pull(Summary({}), max_items=100)
             deltas.append(delta)
         rng = random.Random(seed)
@@ -257,18 +258,18 @@ def test_events_an_import_published_directly_sync_edit_and_delete_like_any(
     export.write_text(json.dumps({"buckets": {"w": {
         "id": "w", "created": "2020-01-01T00:00:00+00:00", "name": None, "type": "t",
         "client": "c", "hostname": "h", "data": {}, "events": events}}}), encoding="utf-8")
-    a.read_batch = 7  # many direct parts, each below the last
+    a.imports.read_batch = 7  # many direct parts, each below the last
     ServerAPI(a, hostname="h").import_file(export)
     ids = [r[0] for r in a.db.conn().execute("SELECT id FROM event WHERE id != origin_id")]
     assert len(ids) > 50, "the import did not take the direct path"
-    a.insert_events("w", [Event(T0, S, {"new": 1})])
+    a.events.insert("w", [Event(T0, S, {"new": 1})])
     sync(a, b)
     assert_converged([a, b])
-    listed = a.get_events("w")
+    listed = a.events.read("w")
     edited, doomed = listed[5], listed[40]
     assert edited.id is not None and doomed.id is not None
-    a.insert_events("w", [Event(edited.timestamp_us, 3 * S, {"edited": True}, edited.id)])
-    a.delete_event("w", doomed.id)
+    a.events.insert("w", [Event(edited.timestamp_us, 3 * S, {"edited": True}, edited.id)])
+    a.events.delete("w", doomed.id)
     sync(a, b)
     assert_converged([a, b])
     mirrored = views(b)[a.db.log_id]["events"].values()
@@ -279,20 +280,20 @@ def test_an_own_bucket_never_takes_a_mirrors_id_live_or_deleted(trio: list[Datas
     """The defect: `create_bucket` revived a deleted mirror's row as an own bucket (still
     the other origin's row), and every later sync from this store failed."""
     a, b, c = trio
-    c.create_bucket(bucket("edge"))
-    c.insert_events("edge", [Event(T0, S, {"from": "c"})])
+    c.buckets.create(bucket("edge"))
+    c.events.insert("edge", [Event(T0, S, {"from": "c"})])
     sync(b, c)
     mirror = f"edge-synced-from-{short_device_id(c.device_id)}"
     with pytest.raises(BucketIdTaken, match="mirror of bucket 'edge' of device"):
-        b.create_bucket(bucket(mirror))  # live mirror: 409, not 304
-    c.delete_bucket("edge")
+        b.buckets.create(bucket(mirror))  # live mirror: 409, not 304
+    c.buckets.delete("edge")
     sync(b, c)
-    assert mirror not in b.bucket_ids()
+    assert mirror not in b.buckets.ids()
     with pytest.raises(BucketIdTaken, match=r"deleted there"):
-        b.create_bucket(bucket(mirror))
+        b.buckets.create(bucket(mirror))
     with pytest.raises(NoSuchBucket):
-        b.insert_events(mirror, [Event(T0, S, {})])
-    b.create_bucket(bucket("own"))
-    b.insert_events("own", [Event(T0, S, {"from": "b"})])
+        b.events.insert(mirror, [Event(T0, S, {})])
+    b.buckets.create(bucket("own"))
+    b.events.insert("own", [Event(T0, S, {"from": "b"})])
     sync(a, b)  # B's whole log still syncs
     assert_converged([a, b])

@@ -12,6 +12,7 @@ import requests
 
 from aw_server.datastore.sync_store import short_device_id
 from tests.aw_server.sync.devices import Device, heartbeat, make_bucket, start_devices
+from tests.support.sync_faults import EXIT_STATUS
 
 
 def mirror_of(origin: Device, bucket: str) -> str:
@@ -132,8 +133,7 @@ def test_three_devices_converge_through_a_relay(tmp_path: Path) -> None:
             device.stop()
 
 
-def test_a_sync_killed_mid_chunk_resumes_with_at_most_one_chunk_resent(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sync_killed_mid_chunk_resumes_with_at_most_one_chunk_resent(tmp_path: Path) -> None:
     a, b = start_devices(tmp_path, "ab")
     try:
         a.pair_with(b)
@@ -145,12 +145,10 @@ def test_a_sync_killed_mid_chunk_resumes_with_at_most_one_chunk_resent(
             assert a.http.post("/api/0/buckets/w/events", json=batch).status_code == 200
         # B dies (os._exit, like kill -9) before committing its second chunk.
         b.proc.stop()
-        monkeypatch.setenv("AWSYNC_TEST_FAULT", "before_commit:2")
-        b.start_again()
+        b.start_again(sync_fault="before_commit:2")
         with pytest.raises(requests.RequestException):
             b.http.post("/api/0/sync/now", json={"device_id": a.device_id, "wait": True})
-        assert b.proc.proc is not None and b.proc.proc.wait(30) == 86
-        monkeypatch.delenv("AWSYNC_TEST_FAULT")
+        assert b.proc.proc is not None and b.proc.proc.wait(30) == EXIT_STATUS
         b.start_again()
         held = len(b.views().get(a.own_log(), {"events": {}})["events"])
         assert held == 2000  # exactly the first chunk was committed, with its mark

@@ -103,7 +103,7 @@ def test_malformed_codes_are_rejected() -> None:
 def test_sync_now_is_409_while_a_session_with_that_peer_runs(tmp_path: Path) -> None:
     store = Datastore(tmp_path / "s.sqlite")
     try:
-        store.save_peer("peer-1", "p", b"k" * 32, "127.0.0.1:9", "123456", KEY_I)
+        store.trust.save_peer("peer-1", "p", b"k" * 32, "127.0.0.1:9", "123456", KEY_I)
         service = SyncService(store, hostname="h", testing=True)
         release, entered = threading.Event(), threading.Event()
 
@@ -165,3 +165,20 @@ def test_backoff_doubles_with_jitter_up_to_its_cap_and_a_success_resets_it() -> 
     assert max(scheduler.note("q", UNREACHABLE) for _ in range(12)) <= MAX_BACKOFF_S
     assert outcome_of(None) == OK and outcome_of("unreachable") == UNREACHABLE
     assert outcome_of("bad_signature") == STUCK and outcome_of("too_large") == STUCK
+
+
+def test_the_schedule_comes_from_the_constructor(tmp_path: Path) -> None:
+    """No interval: only the syncs asked for run (tests, "sync_interval = 0"); an
+    interval: a scheduler with it."""
+    store = Datastore(tmp_path / "s.sqlite")
+    try:
+        manual = SyncService(store, hostname="h", interval=None)
+        manual.start()
+        assert manual._scheduler is None
+        manual.stop()
+        scheduled = SyncService(store, hostname="h", interval=42.0)
+        scheduled.start()
+        assert scheduled._scheduler is not None and scheduled._scheduler.interval == 42.0
+        scheduled.stop()
+    finally:
+        store.close()

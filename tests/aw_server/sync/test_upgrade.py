@@ -80,13 +80,13 @@ def test_a_version_4_database_upgrades_in_place(tmp_path: Path) -> None:
         conn = store.db.conn()
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert (store.device_id, store.db.log_id) == (device, log_id)
-        assert len(store.sign_seed()) == 32
-        (peer,) = store.peers()
+        assert len(store.trust.sign_seed()) == 32
+        (peer,) = store.trust.peers()
         assert (peer.state, peer.key, peer.sign_key, peer.label) == ("active", b"k" * 32,
                                                                      None, "")
         assert conn.execute("SELECT hwm FROM sync_hwm").fetchall() == [(0,)]
         assert conn.execute("SELECT count(*) FROM event WHERE origin = 2").fetchone()[0] == 2
-        assert [e.data for e in store.get_events("w")] == [{"i": 3}, {"i": 2}, {"i": 1}]
+        assert [e.data for e in store.events.read("w")] == [{"i": 3}, {"i": 2}, {"i": 1}]
         assert store.db.current_seq == 4
     finally:
         store.close()

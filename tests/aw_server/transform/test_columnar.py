@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aw_server import transform
+from aw_server.event_table import EventTable
 from aw_server.models import Event
 from aw_server.query.functions import _compile_classes
 from aw_server.transform import columnar
 from aw_server.transform.flood import _without_hidden_instants
-from aw_server.transform.table import EventTable
 
 US = 1_000_000
 # Equal dicts that are different objects, and dicts equal by value but not by text.

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aw_server.transform.classify import compile_rule, search
-from aw_server.transform.literals import TextBatch, literal_parts
+from aw_server.transform.literal_rules import TextBatch, literal_parts
 
 # Letters whose case folding differs between regex and str.lower (Kelvin sign, long s,
 # sharp s, dotted and dotless i), plain ASCII, and the separator `scan` joins with.
