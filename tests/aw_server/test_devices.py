@@ -139,3 +139,34 @@ def test_a_revoked_device_keeps_its_data_and_is_marked(stores: list[Datastore]) 
     assert entry["state"] == "revoked"
     assert entry["revoked"] == {"by": c.device_id, "at": format_us(at)}
     assert entry["buckets"] == [mirror("window", b)]
+
+
+def test_a_renamed_host_stays_one_device_and_shows_both_names(
+        stores: list[Datastore]) -> None:
+    a, b, _ = stores
+    b.buckets.create(bucket("aw-watcher-window_old-name", host="old-name"))
+    sync(a, b)
+    b.buckets.create(bucket("aw-watcher-window_new-name", host="new-name"))
+    sync(a, b)
+    devices = list_devices(a, "desk")
+    assert [d["device_id"] for d in devices] == [a.device_id, b.device_id]
+    entry = devices[1]
+    assert entry["hostnames"] == ["old-name", "new-name"]
+    assert entry["hostname"] == "new-name"  # not paired here: its newest bucket names it
+    assert entry["buckets"] == [mirror("aw-watcher-window_old-name", b),
+                                mirror("aw-watcher-window_new-name", b)]
+
+
+def test_a_restored_device_with_a_new_log_is_still_one_device(
+        stores: list[Datastore]) -> None:
+    a, b, _ = stores
+    b.buckets.create(bucket("window", host="laptop"))
+    b.events.insert("window", [Event(T0, S, {"v": 1})])
+    sync(a, b)
+    b.sync.rotate_log()  # what a restored database does (docs/sync.md §6)
+    b.events.insert("window", [Event(T0 + 10 * S, S, {"v": 2})])
+    sync(a, b)
+    devices = list_devices(a, "desk")
+    assert [d["device_id"] for d in devices] == [a.device_id, b.device_id]
+    assert devices[1]["buckets"] == [mirror("window", b)]
+    assert devices[1]["last_event"] == format_us(T0 + 11 * S)
