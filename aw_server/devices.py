@@ -86,6 +86,7 @@ def _device(store: Datastore, origin: OriginDevice, peer: PeerRow | None,
         "is_this_device": origin.is_self,
         "state": "this_device" if origin.is_self else _state(peer, revocation is not None),
         "buckets": origin.buckets,
+        "purged": origin.purged,
         "first_event": first,
         "last_event": last,
         "last_sync": None if peer is None else _iso_seconds(peer.last_sync),
@@ -105,7 +106,7 @@ def list_devices(store: Datastore, hostname: str) -> list[dict[str, Any]]:
                    for r in store.trust.revocations()}
     origins = store.origins.devices()
     known = {o.device_id for o in origins}
-    origins += [OriginDevice(p.device_id, False, "", "", False, 0)
+    origins += [OriginDevice(p.device_id, False, "", "", False)
                 for p in peers.values() if p.device_id not in known]
     return [_device(store, o, peers.get(o.device_id), revocations.get(o.device_id), hostname)
             for o in origins]

@@ -17,15 +17,14 @@ class OriginDevice:
     """What the `origin` and `bucket` tables say about one device.
 
     `buckets` and `hostnames` are in bucket creation order (the order of `bucket.key`,
-    the order `GET /api/0/buckets/` lists them in); `held` is False when every log of
-    the device was purged or blocked here, so nothing of it is kept."""
+    the order `GET /api/0/buckets/` lists them in); `purged` is True when every log of
+    the device was purged here (unpair with purge), so nothing of it is kept."""
 
     device_id: str
     is_self: bool
     label: str
     hostname: str
-    held: bool
-    first_key: int
+    purged: bool
     buckets: list[str] = field(default_factory=list)
     hostnames: list[str] = field(default_factory=list)
 
@@ -41,16 +40,16 @@ class OriginReader:
         lowest origin id), so the order stays put across syncs."""
         conn = self.db.conn()
         found: dict[str, OriginDevice] = {}
-        for oid, device_id, is_self, blocked, label, hostname in conn.execute(
-            "SELECT id, device_id, is_self, blocked, label, hostname FROM origin "
+        for device_id, is_self, blocked, label, hostname in conn.execute(
+            "SELECT device_id, is_self, blocked, label, hostname FROM origin "
             "ORDER BY is_self DESC, id"
         ):
             device = found.get(device_id)
             if device is None:
                 device = found[device_id] = OriginDevice(
-                    device_id, bool(is_self), label, hostname, False, int(oid))
+                    device_id, bool(is_self), label, hostname, True)
             device.is_self = device.is_self or bool(is_self)
-            device.held = device.held or bool(is_self) or not blocked
+            device.purged = device.purged and bool(blocked) and not is_self
             device.label = device.label or label
             device.hostname = device.hostname or hostname
         for bucket_id, hostname, device_id in conn.execute(

@@ -34,7 +34,7 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 _DEVICE = {  # aw_server/devices.py; docs/api.md, "Devices"
     "type": "object",
     "required": ["device_id", "label", "hostname", "hostnames", "is_this_device", "state",
-                 "buckets", "first_event", "last_event", "last_sync", "clock_skew",
+                 "buckets", "purged", "first_event", "last_event", "last_sync", "clock_skew",
                  "skew_warning", "revoked"],
     "properties": {
         "device_id": {"type": "string"},
@@ -45,6 +45,8 @@ _DEVICE = {  # aw_server/devices.py; docs/api.md, "Devices"
         "state": {"enum": ["this_device", "paired", "relayed", "unpaired", "removed",
                            "revoked"]},
         "buckets": {**_STRINGS, "description": "ids of its buckets here, creation order"},
+        "purged": {"type": "boolean",
+                   "description": "its mirrors were deleted here (unpair with purge)"},
         "first_event": _MAYBE_TIME,
         "last_event": _MAYBE_TIME,
         "last_sync": _MAYBE_TIME,

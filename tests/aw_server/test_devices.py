@@ -45,7 +45,7 @@ def test_this_device_alone_lists_its_own_buckets_in_creation_order(
     assert list_devices(a, "desk") == [{
         "device_id": a.device_id, "label": f"desk ({short_device_id(a.device_id)})",
         "hostname": "desk", "hostnames": [], "is_this_device": True, "state": "this_device",
-        "buckets": [], "first_event": None, "last_event": None, "last_sync": None,
+        "buckets": [], "purged": False, "first_event": None, "last_event": None, "last_sync": None,
         "clock_skew": None, "skew_warning": False, "revoked": None}]
     for name in ("zeta", "alpha", "mid"):
         a.buckets.create(bucket(name, host="desk"))
@@ -112,6 +112,7 @@ def test_a_paired_device_nothing_came_from_yet_is_listed_last(
     assert [d["device_id"] for d in devices] == [a.device_id, c.device_id, b.device_id]
     assert (devices[2]["state"], devices[2]["hostname"], devices[2]["buckets"]) == (
         "paired", "fresh", [])
+    assert devices[2]["purged"] is False  # nothing came, nothing was deleted
 
 
 def test_a_purged_device_stays_listed_with_no_buckets(stores: list[Datastore]) -> None:
@@ -124,7 +125,7 @@ def test_a_purged_device_stays_listed_with_no_buckets(stores: list[Datastore]) -
     assert a.sync.purge_device(b.device_id) == 1
     entry = by_id(list_devices(a, "desk"))[b.device_id]
     assert (entry["buckets"], entry["first_event"], entry["last_event"]) == ([], None, None)
-    assert (entry["state"], entry["hostname"]) == ("unpaired", "laptop")
+    assert (entry["state"], entry["hostname"], entry["purged"]) == ("unpaired", "laptop", True)
     assert a.buckets.ids() == []
 
 
@@ -139,6 +140,7 @@ def test_a_revoked_device_keeps_its_data_and_is_marked(stores: list[Datastore]) 
     assert entry["state"] == "revoked"
     assert entry["revoked"] == {"by": c.device_id, "at": format_us(at)}
     assert entry["buckets"] == [mirror("window", b)]
+    assert entry["purged"] is False
 
 
 def test_a_renamed_host_stays_one_device_and_shows_both_names(
@@ -169,4 +171,5 @@ def test_a_restored_device_with_a_new_log_is_still_one_device(
     devices = list_devices(a, "desk")
     assert [d["device_id"] for d in devices] == [a.device_id, b.device_id]
     assert devices[1]["buckets"] == [mirror("window", b)]
+    assert devices[1]["purged"] is False  # the old log was retired, the new one is held
     assert devices[1]["last_event"] == format_us(T0 + 11 * S)

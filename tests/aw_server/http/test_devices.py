@@ -15,7 +15,8 @@ from tests.aw_server.sync.devices import Device, heartbeat, make_bucket, start_d
 from tests.support.client import HttpClient
 
 FIELDS = {"device_id", "label", "hostname", "hostnames", "is_this_device", "state", "buckets",
-          "first_event", "last_event", "last_sync", "clock_skew", "skew_warning", "revoked"}
+          "purged", "first_event", "last_event", "last_sync", "clock_skew", "skew_warning",
+          "revoked"}
 
 
 def devices(http: HttpClient) -> list[dict[str, Any]]:
@@ -68,7 +69,7 @@ def test_a_server_alone_lists_only_itself_with_its_buckets(client: HttpClient) -
         "device_id": info["device_id"], "hostname": info["hostname"],
         "label": f"{info['hostname']} ({short_device_id(info['device_id'])})",
         "hostnames": [info["hostname"]], "is_this_device": True, "state": "this_device",
-        "buckets": ["second", "first"], "first_event": None, "last_event": None,
+        "buckets": ["second", "first"], "purged": False, "first_event": None, "last_event": None,
         "last_sync": None, "clock_skew": None, "skew_warning": False, "revoked": None}]
 
 
@@ -143,10 +144,12 @@ def test_a_purged_device_stays_listed_with_no_buckets(tmp_path: Path) -> None:
         heartbeat(b, "w", "2024-05-01T10:00:00Z", {})
         a.sync_with(b)
         assert by_id(a)[b.device_id]["buckets"] == [mirror("w", b)]
+        assert by_id(a)[b.device_id]["purged"] is False
         response = a.http.delete(f"/api/0/sync/peers/{b.device_id}", json={"purge": True})
         assert response.status_code == 200 and response.json()["purged_origins"] == 1
         seen = by_id(a)[b.device_id]
         assert (seen["state"], seen["buckets"], seen["first_event"]) == ("unpaired", [], None)
+        assert seen["purged"] is True
         assert seen["last_sync"] is not None  # the sync before the purge still happened
         assert by_id(b)[a.device_id]["state"] == "removed"
     finally:
