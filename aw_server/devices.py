@@ -59,7 +59,7 @@ def _time_range(store: Datastore, buckets: list[str]) -> tuple[str | None, str |
 def _state(peer: PeerRow | None, revoked: bool) -> str:
     if revoked:
         return "revoked"
-    if peer is None:
+    if peer is None:  # also an unpaired device whose pairing row was forgotten (30 days)
         return "relayed"
     return _PEER_STATES.get(peer.state, peer.state)
 
