@@ -15,6 +15,7 @@ sharing one `BucketCache`. The modules, bottom up:
 - `sync_store.py`  `SyncStore` (`store.sync`): applying verified batches to mirrors
 - `sync_trust.py`  `TrustStore` (`store.trust`): peers, keys, revocations, skipped items
 - `sync_read.py`   `DeltaReader` (`store.deltas`): what a peer lacks, as batch texts
+- `origins.py`     `OriginReader` (`store.origins`): devices whose data is held, their buckets
 - `imports/`       `ImportStore` (`store.imports`): the SQL side of file import (job rows,
   the staging file, direct and windowed publishing)
 - `store.py`       `Datastore`, and `StoreSource` (`store.source`), the query language's

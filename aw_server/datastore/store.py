@@ -10,6 +10,7 @@ per concern, each with its own state and contract:
 - `imports`  (`ImportStore`)   the database side of file import;
 - `sync`     (`SyncStore`)     applying what peers send; `trust` (`TrustStore`) peers,
   keys and revocations; `deltas` (`DeltaReader`) reading what peers lack;
+- `origins`  (`OriginReader`)  which devices' data is held, and their buckets;
 - `source`   (`StoreSource`)   the query language's `EventSource` view.
 
 Every mutation of an own row takes the next change-sequence number in its own
@@ -27,6 +28,7 @@ from aw_server.datastore.cache import BucketCache
 from aw_server.datastore.database import Database
 from aw_server.datastore.events import EventStore
 from aw_server.datastore.imports.store import ImportStore
+from aw_server.datastore.origins import OriginReader
 from aw_server.datastore.settings import SettingsStore
 from aw_server.datastore.sync_read import DeltaReader
 from aw_server.datastore.sync_store import SyncStore
@@ -79,6 +81,7 @@ class Datastore:
         self.trust = TrustStore(self.db, self.cache)
         self.sync = SyncStore(self.db, self.cache, self.trust)
         self.deltas = DeltaReader(self.db, max_event_bytes)
+        self.origins = OriginReader(self.db)
         self.source = StoreSource(self.buckets, self.events)
 
     @property

@@ -14,7 +14,16 @@ from aw_server.http import security
 from aw_server.http.errors import register_error_handlers
 from aw_server.http.fastpath import HeartbeatLane
 from aw_server.http.pages import register_pages
-from aw_server.http.routes import buckets, events, imports, query, settings, sync, transfer
+from aw_server.http.routes import (
+    buckets,
+    devices,
+    events,
+    imports,
+    query,
+    settings,
+    sync,
+    transfer,
+)
 from aw_server.http.routing import Route, register_routes
 from aw_server.http.upload_body import EXTENSION as UPLOADS
 from aw_server.sync.loader import SyncLoader
@@ -23,7 +32,7 @@ from aw_server.transfer.upload_jobs import JobTable
 
 def api_routes() -> list[Route]:
     return [*buckets.ROUTES, *events.ROUTES, *transfer.ROUTES, *imports.ROUTES, *query.ROUTES,
-            *settings.ROUTES, *sync.ROUTES]
+            *settings.ROUTES, *sync.ROUTES, *devices.ROUTES]
 
 
 def create_app(config: ServerConfig, api: ServerAPI, *, port: int | None = None,

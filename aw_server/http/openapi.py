@@ -29,6 +29,35 @@ _BUCKET_FIELDS = {
     "data": {"type": "object"},
 }
 
+_MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_DEVICE = {  # aw_server/devices.py; docs/api.md, "Devices"
+    "type": "object",
+    "required": ["device_id", "label", "hostname", "hostnames", "is_this_device", "state",
+                 "buckets", "purged", "first_event", "last_event", "last_sync", "clock_skew",
+                 "skew_warning", "revoked"],
+    "properties": {
+        "device_id": {"type": "string"},
+        "label": {"type": "string"},
+        "hostname": {"type": "string"},
+        "hostnames": {**_STRINGS, "description": "hostnames on its buckets, in their order"},
+        "is_this_device": {"type": "boolean"},
+        "state": {"enum": ["this_device", "paired", "relayed", "unpaired", "removed",
+                           "revoked"]},
+        "buckets": {**_STRINGS, "description": "ids of its buckets here, creation order"},
+        "purged": {"type": "boolean",
+                   "description": "its mirrors were deleted here (unpair with purge)"},
+        "first_event": _MAYBE_TIME,
+        "last_event": _MAYBE_TIME,
+        "last_sync": _MAYBE_TIME,
+        "clock_skew": {"type": ["number", "null"],
+                       "description": "seconds its clock is off, as sync measured it"},
+        "skew_warning": {"type": "boolean"},
+        "revoked": {"type": ["object", "null"], "properties": {
+            "by": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}},
+    },
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Event": _EVENT,
     "EventList": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
@@ -57,6 +86,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "description": "ISO 8601 intervals, 'start/end'; none gives []"}}},
     "QueryResult": {"type": "array"},
     "FunctionList": {"type": "array", "items": {"type": "object"}},
+    "Device": _DEVICE,
+    "DeviceList": {"type": "array", "items": {"$ref": "#/components/schemas/Device"}},
     "Integer": {"type": "integer"},
     "Object": {"type": "object"},
     "Any": {},

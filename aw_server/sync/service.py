@@ -26,7 +26,7 @@ from typing import Any
 import requests
 
 from aw_server.datastore.store import Datastore
-from aw_server.datastore.sync_items import short_device_id
+from aw_server.devices import SKEW_WARNING_S, default_label
 from aw_server.errors import AWError, BadRequest, Conflict, NotFound
 from aw_server.sync import crypto, discovery, signing
 from aw_server.sync.client import PeerError, RemotePeer
@@ -53,11 +53,6 @@ DEFAULT_PORT = 5601
 TESTING_PORT = 5667
 REVOKED_KEEP_S = 30 * 86400
 MAX_LABEL = 100
-
-
-def default_label(name: str, device_id: str) -> str:
-    """How a peer is shown until the user names it: several devices often share a name."""
-    return f"{name or 'device'} ({short_device_id(device_id)})"
 
 
 class SyncService:
@@ -202,7 +197,7 @@ class SyncService:
             row["sign_key"] = signing.fingerprint(peer.sign_key) if peer.sign_key else None
             row["label"] = peer.label or default_label(peer.name, peer.device_id)
             row["running"] = peer.device_id in running
-            row["skew_warning"] = peer.skew is not None and abs(peer.skew) > 60
+            row["skew_warning"] = peer.skew is not None and abs(peer.skew) > SKEW_WARNING_S
             out.append(row)
         return out
 
