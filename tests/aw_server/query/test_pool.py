@@ -167,3 +167,27 @@ def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
         assert table.to_events() == store.source.events(BUCKET, 0, 10**9)
     finally:
         store.close()
+
+
+def test_the_worker_ends_when_the_server_process_is_killed(tmp_path: Path) -> None:
+    """A server killed outright (a crash, `kill -9`, the OOM killer) must not leave its
+    query worker behind, holding memory and the database open."""
+    from tests.support.servers import start_server_process
+
+    proc = start_server_process(tmp_path / "server")
+    try:
+        requests.post(f"{proc.url}/api/0/buckets/{BUCKET}", timeout=10, json={
+            "type": "currentwindow", "client": "t", "hostname": "testhost"}).raise_for_status()
+        answer = requests.post(f"{proc.url}/api/0/query/", timeout=60,
+                               json={"timeperiods": [DAY], "query": SUMMARY})
+        assert answer.status_code == 200, answer.text
+        assert proc.proc is not None
+        workers = [p for p in psutil.Process(proc.proc.pid).children(recursive=True)
+                   if any("spawn_main" in part for part in p.cmdline())]
+        assert workers, "the query should have started a worker"
+    finally:
+        proc.kill()
+    gone, alive = psutil.wait_procs(workers, timeout=20)
+    for leftover in alive:
+        leftover.kill()
+    assert alive == []
