@@ -187,7 +187,7 @@ def test_the_worker_ends_when_the_server_process_is_killed(tmp_path: Path) -> No
         assert workers, "the query should have started a worker"
     finally:
         proc.kill()
-    gone, alive = psutil.wait_procs(workers, timeout=20)
+    _gone, alive = psutil.wait_procs(workers, timeout=20)
     for leftover in alive:
         leftover.kill()
     assert alive == []
