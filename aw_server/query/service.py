@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 from aw_server.models import US_PER_S, EventSource
 from aw_server.query.ast import Program
 from aw_server.query.cache import QueryCache
-from aw_server.query.execute import PeriodResult, execute
-from aw_server.query.functions import FUNCTIONS
 from aw_server.query.limits import DEFAULT_LIMITS, QueryLimits
 from aw_server.query.program import Period, parse_request
 
 if TYPE_CHECKING:
+    from aw_server.query.execute import PeriodResult
     from aw_server.query.pool import QueryPool
 
 CacheKey = tuple[str, int, int, str]
@@ -79,6 +78,8 @@ class QueryService:
     def _run(self, tree: Program, periods: list[Period], name: str | None
              ) -> list[PeriodResult]:
         if self.pool is None:
+            from aw_server.query.execute import execute  # see functions()
+
             return execute(tree, periods, self.source, name, self.limits)
         return self.pool.run(tree, periods, name, self._markers(), self.limits)
 
@@ -89,7 +90,13 @@ class QueryService:
 
     @staticmethod
     def functions() -> list[dict[str, str]]:
-        """Every query function with its signature and one-line description, by name."""
+        """Every query function with its signature and one-line description, by name.
+
+        The functions (and the transforms and `regex` behind them, ~3 MiB) are imported
+        here and in `_run`, not with this module: a server whose queries all run in the
+        worker, or that is never asked one, does not carry them."""
+        from aw_server.query.functions import FUNCTIONS
+
         return [
             {"name": f.name, "signature": f.signature, "description": f.description}
             for f in sorted(FUNCTIONS.values(), key=lambda f: f.name)
