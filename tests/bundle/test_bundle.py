@@ -140,6 +140,14 @@ def recording(url: str) -> dict[str, int]:
     return counts if len(counts) == 2 and all(counts.values()) else {}
 
 
+def afk_has_duration(url: str) -> bool:
+    for bucket in get(f"{url}/api/0/buckets/").json():
+        if bucket.startswith("aw-watcher-afk_"):
+            events: list[Any] = get(f"{url}/api/0/buckets/{bucket}/events").json()
+            return any(event["duration"] > 0 for event in events)
+    return False
+
+
 @pytest.mark.timeout(1500)
 def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession,
                                               tmp_path: Path) -> None:
@@ -199,7 +207,11 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
         print(f"RSS: aw-qt {own:.1f} MB, with the watchers {total:.1f} MB")
 
         # A query runs in the server's worker process: the bundle's executable again,
-        # reading a bucket with the columnar engine (numpy is in the bundle).
+        # reading a bucket with the columnar engine (numpy is in the bundle). flood, as
+        # aw-core's, drops zero-duration events, and the AFK watcher's first event has
+        # none until its next heartbeat extends it: wait for that first.
+        xsession.wait(lambda: afk_has_duration(url), "an AFK event with a duration",
+                      timeout=60)
         answer = requests.post(f"{url}/api/0/query/", timeout=120, json={
             "timeperiods": ["2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"],
             "query": ['afk = flood(query_bucket(find_bucket("aw-watcher-afk")));',
