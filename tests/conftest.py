@@ -75,3 +75,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"CI: {skipped} test(s) skipped; every test must run here",
                                 red=True)
+
+
+@pytest.fixture
+def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
+    """Three datastores of their own, for sync and the devices list."""
+    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
+    yield stores
+    for store in stores:
+        store.close()

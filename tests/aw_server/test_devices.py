@@ -4,25 +4,12 @@ equal hostnames, a purged mirror, a revoked device, labels and clock skew."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import short_device_id
 from aw_server.datastore.sync_trust import Revocation
 from aw_server.devices import default_label, list_devices
 from aw_server.models import Event, format_us
 from tests.aw_server.sync.helpers import T0, S, bucket, sync
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[list[Datastore]]:
-    made = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
-    yield made
-    for made_store in made:
-        made_store.close()
 
 
 def mirror(bucket_id: str, origin: Datastore) -> str:
@@ -34,14 +21,14 @@ def by_id(devices: list[dict[str, object]]) -> dict[object, dict[str, object]]:
 
 
 def pair_row(store: Datastore, peer: Datastore, name: str) -> None:
-    """The row a real pairing leaves (`SyncService.pair` stores exactly this)."""
+    """The row a real pairing leaves (`SyncService.pair` trio exactly this)."""
     store.trust.save_peer(peer.device_id, name, bytes(32), "127.0.0.1:1", "123456",
                           bytes(32))
 
 
 def test_this_device_alone_lists_its_own_buckets_in_creation_order(
-        stores: list[Datastore]) -> None:
-    a = stores[0]
+        trio: list[Datastore]) -> None:
+    a = trio[0]
     assert list_devices(a, "desk") == [{
         "device_id": a.device_id, "label": f"desk ({short_device_id(a.device_id)})",
         "hostname": "desk", "hostnames": [], "is_this_device": True, "state": "this_device",
@@ -59,8 +46,8 @@ def test_this_device_alone_lists_its_own_buckets_in_creation_order(
 
 
 def test_equal_hostnames_stay_two_devices_and_relayed_data_is_listed(
-        stores: list[Datastore]) -> None:
-    a, b, c = stores
+        trio: list[Datastore]) -> None:
+    a, b, c = trio
     b.buckets.create(bucket("window", host="laptop"))
     b.events.insert("window", [Event(T0, S, {"app": "b"})])
     c.buckets.create(bucket("window", host="laptop"))
@@ -83,8 +70,8 @@ def test_equal_hostnames_stay_two_devices_and_relayed_data_is_listed(
 
 
 def test_a_paired_device_shows_label_last_sync_and_clock_skew(
-        stores: list[Datastore]) -> None:
-    a, b, _ = stores
+        trio: list[Datastore]) -> None:
+    a, b, _ = trio
     b.buckets.create(bucket("aw-watcher-afk_laptop", host="laptop"))
     sync(a, b)
     pair_row(a, b, "laptop")
@@ -103,8 +90,8 @@ def test_a_paired_device_shows_label_last_sync_and_clock_skew(
 
 
 def test_a_paired_device_nothing_came_from_yet_is_listed_last(
-        stores: list[Datastore]) -> None:
-    a, b, c = stores
+        trio: list[Datastore]) -> None:
+    a, b, c = trio
     c.buckets.create(bucket("window", host="other"))
     pair_row(a, b, "fresh")
     sync(a, c)
@@ -115,8 +102,8 @@ def test_a_paired_device_nothing_came_from_yet_is_listed_last(
     assert devices[2]["purged"] is False  # nothing came, nothing was deleted
 
 
-def test_a_purged_device_stays_listed_with_no_buckets(stores: list[Datastore]) -> None:
-    a, b, _ = stores
+def test_a_purged_device_stays_listed_with_no_buckets(trio: list[Datastore]) -> None:
+    a, b, _ = trio
     b.buckets.create(bucket("window", host="laptop"))
     b.events.insert("window", [Event(T0, S, {"app": "b"})])
     sync(a, b)
@@ -129,8 +116,8 @@ def test_a_purged_device_stays_listed_with_no_buckets(stores: list[Datastore]) -
     assert a.buckets.ids() == []
 
 
-def test_a_revoked_device_keeps_its_data_and_is_marked(stores: list[Datastore]) -> None:
-    a, b, c = stores
+def test_a_revoked_device_keeps_its_data_and_is_marked(trio: list[Datastore]) -> None:
+    a, b, c = trio
     b.buckets.create(bucket("window", host="laptop"))
     sync(a, b)
     at = T0 + 7 * S
@@ -144,8 +131,8 @@ def test_a_revoked_device_keeps_its_data_and_is_marked(stores: list[Datastore]) 
 
 
 def test_a_renamed_host_stays_one_device_and_shows_both_names(
-        stores: list[Datastore]) -> None:
-    a, b, _ = stores
+        trio: list[Datastore]) -> None:
+    a, b, _ = trio
     b.buckets.create(bucket("aw-watcher-window_old-name", host="old-name"))
     sync(a, b)
     b.buckets.create(bucket("aw-watcher-window_new-name", host="new-name"))
@@ -160,8 +147,8 @@ def test_a_renamed_host_stays_one_device_and_shows_both_names(
 
 
 def test_a_restored_device_with_a_new_log_is_still_one_device(
-        stores: list[Datastore]) -> None:
-    a, b, _ = stores
+        trio: list[Datastore]) -> None:
+    a, b, _ = trio
     b.buckets.create(bucket("window", host="laptop"))
     b.events.insert("window", [Event(T0, S, {"v": 1})])
     sync(a, b)

@@ -1,14 +1,13 @@
-"""Fixtures: real aw-server processes on loopback ports, paired through the local API, and
-three datastores in process (`trio`) for the session code without HTTP."""
+"""Fixtures: real aw-server processes on loopback ports, paired through the local API.
+The three in-process datastores (`trio`) for the session code without HTTP are in
+tests/conftest.py, shared with the devices list's tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from aw_server.datastore.store import Datastore
 from tests.aw_server.sync.devices import Device, start_devices
 
 
@@ -31,11 +30,3 @@ def shared_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devi
 @pytest.fixture
 def pair_ab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Device, Device]]:
     yield from _paired(tmp_path_factory, "pair")
-
-
-@pytest.fixture
-def trio(tmp_path: Path) -> Iterator[list[Datastore]]:
-    stores = [Datastore(tmp_path / f"{name}.sqlite") for name in "abc"]
-    yield stores
-    for store in stores:
-        store.close()
