@@ -1,17 +1,18 @@
 """Range reads straight into an `EventTable`, for the query engine.
 
 Fetching a million rows through the sqlite3 module costs ~2 s in Python objects alone
-(a tuple and four values per row, a str decoded for every `data`). Here SQLite itself
-joins each column of a slice of the range into one text (`group_concat`, in C), numpy
-parses the numbers, and the data texts are split and numbered at C speed, so Python
-objects are made only for the few thousand distinct data dicts.
+(a tuple and four values per row). Here SQLite itself joins each column of a slice of
+the range into one text (`group_concat`, in C) and numpy parses the numbers: start, end
+and id, and each row's data id (`interning.py`). The distinct data texts are then read
+once from `event_data`, only those of the ids present, so Python objects are made only
+for the few thousand distinct data dicts.
 
 Two connections share the work, slice by slice: this thread and a helper thread each
-take the next job (a slice's spans or a slice's data texts) until none is left. SQLite
-runs without the interpreter lock, so the two use both cores. Each reads in its own
-snapshot; per slice, the two jobs also report the row count, the highest id and a sum of
-the starts, and a difference (a write landed between the snapshots) makes one
-connection read everything again.
+take the next job (a slice's spans, from the range index alone, or a slice's data ids,
+which need the table rows) until none is left. SQLite runs without the interpreter lock,
+so the two use both cores. Each reads in its own snapshot; per slice, the two jobs also
+report the row count, the highest id and a sum of the starts, and a difference (a write
+landed between the snapshots) makes one connection read everything again.
 
 Only the query worker loads this module (it imports numpy): the server process stays
 small.
@@ -28,10 +29,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
-from numpy.typing import NDArray
 
 from aw_server.event_table import EventTable, Int64s, empty_table
 
@@ -40,15 +39,11 @@ logger = logging.getLogger(__name__)
 Connect = Callable[[], sqlite3.Connection]
 Params = tuple[int, int, int, int]  # bucket key, (after, until] of starts, clip start
 
-# Between data texts: a JSON text never holds a raw control character (they are escaped
-# inside strings), so splitting on it is exact; a count mismatch still falls back.
-_SEPARATOR = b"\x1e"
-
 # One slice of starts, in the order of `EventStore._range_rows` (newest first; ties by end,
 # then id, both descending): the row-by-row fallback.
 _SLICE = (
-    "SELECT start, end, id, data FROM event WHERE bucket = ? AND start > ? AND start <= ? "
-    "AND end >= ? ORDER BY start DESC, end DESC, id DESC"
+    "SELECT start, end, id, data_id FROM event WHERE bucket = ? AND start > ? "
+    "AND start <= ? AND end >= ? ORDER BY start DESC, end DESC, id DESC"
 )
 # The slice jobs aggregate straight over the (bucket, start, end) index, which yields the
 # rows in exactly the reverse order (and ~40 % faster than through an ordered subquery);
@@ -61,9 +56,9 @@ _RANGE = (
 # exactly when they read the same rows (up to an edit of one row's data in between).
 _CHECK = "count(*), max(id), sum(start % 1000003)"
 _SPANS = f"SELECT {_CHECK}, group_concat(start), group_concat(end), group_concat(id) {_RANGE}"
-# As bytes: splitting and numbering them needs no UTF-8 decoding (only the distinct
-# ones are parsed, and json.loads reads UTF-8 bytes).
-_TEXTS = f"SELECT {_CHECK}, CAST(group_concat(data, char(30)) AS BLOB) {_RANGE}"
+_DATA_IDS = f"SELECT {_CHECK}, group_concat(data_id) {_RANGE}"
+# The texts of the data ids read, each once.
+_TEXTS = "SELECT id, text FROM event_data WHERE id IN (SELECT value FROM json_each(?))"
 _COUNT = "SELECT count(*) FROM event WHERE bucket = ? AND start BETWEEN ? AND ? AND end >= ?"
 # Rows per slice (by an even spread of the rows over time): bounds the transient texts
 # to a few MB whatever the range holds.
@@ -119,10 +114,9 @@ class _Spans:
 
 
 @dataclass(frozen=True, slots=True)
-class _Texts:
+class _DataIds:
     check: tuple[int, int | None, int | None]
-    distinct: list[bytes]  # in order of first appearance
-    rows: NDArray[np.intp]  # each row's position in `distinct`
+    ids: Int64s  # each row's data id
 
 
 def _read_spans(conn: sqlite3.Connection, params: Params) -> _Spans:
@@ -131,20 +125,9 @@ def _read_spans(conn: sqlite3.Connection, params: Params) -> _Spans:
                   _numbers(ends, count)[::-1], _numbers(ids, count)[::-1])
 
 
-def _read_texts(conn: sqlite3.Connection, params: Params) -> _Texts | None:
-    """None if the texts cannot be read this way (a slice longer than SQLite's longest
-    string, or a text holding the separator after all)."""
-    try:
-        count, high_id, start_sum, texts = conn.execute(_TEXTS, params).fetchone()
-    except sqlite3.DataError:
-        return None
-    parts = texts.split(_SEPARATOR) if count else []
-    if len(parts) != count:
-        return None
-    parts.reverse()
-    position = {text: i for i, text in enumerate(dict.fromkeys(parts))}
-    rows = np.fromiter(map(position.__getitem__, parts), dtype=np.intp, count=count)
-    return _Texts((count, high_id, start_sum), list(position), rows)
+def _read_data_ids(conn: sqlite3.Connection, params: Params) -> _DataIds:
+    count, high_id, start_sum, ids = conn.execute(_DATA_IDS, params).fetchone()
+    return _DataIds((count, high_id, start_sum), _numbers(ids, count)[::-1])
 
 
 Job = tuple[str, int]
@@ -160,7 +143,7 @@ def _work(connect: Connect, slices: list[Params], jobs: deque[Job],
                 kind, index = jobs.popleft()
             except IndexError:
                 return
-            read = _read_spans if kind == "spans" else _read_texts
+            read = _read_spans if kind == "spans" else _read_data_ids
             try:
                 done[kind, index] = read(conn, slices[index])
             except sqlite3.Error as exc:  # e.g. a database without the range index:
@@ -182,50 +165,56 @@ def read_table(
     slices: list[Params] = [
         (bucket_key, after, until, clip_start) for after, until in _slices(low, high, total)
     ]
-    # Texts first in each pair: they are the longer job, and both threads start on one.
+    # Data ids first in each pair: they are the longer job (table rows, not only the
+    # index), and both threads start on one.
     jobs: deque[Job] = deque(
-        (kind, index) for index in range(len(slices)) for kind in ("texts", "spans"))
+        (kind, index) for index in range(len(slices)) for kind in ("data", "spans"))
     done: dict[Job, object] = {}
     helper = _helper_thread().submit(_work, connect, slices, jobs, done)
     _work(connect, slices, jobs, done)
     helper.result()
-    spans = [done["spans", i] for i in range(len(slices))]
-    texts = [done["texts", i] for i in range(len(slices))]
-    if not all(isinstance(t, _Texts) and isinstance(s, _Spans) and t.check == s.check
-               for s, t in zip(spans, texts, strict=True)):
+    spans = [s for i in range(len(slices)) if isinstance(s := done["spans", i], _Spans)]
+    data = [d for i in range(len(slices)) if isinstance(d := done["data", i], _DataIds)]
+    if len(spans) != len(slices) or len(data) != len(slices) or any(
+            s.check != d.check for s, d in zip(spans, data, strict=True)):
         return _read_alone(conn, slices, clip_start, clip_end)
-    return _assemble(spans, texts, clip_start, clip_end)  # type: ignore[arg-type]
-
-
-def _assemble(
-    spans: list[_Spans], texts: list[_Texts], clip_start: int, clip_end: int
-) -> EventTable:
-    if not any(len(s.start) for s in spans):
-        return empty_table()
-    # Number the distinct texts of all slices together, then map each slice's numbers.
-    every = list(chain.from_iterable(part.distinct for part in texts))
-    slot_of = {text: slot for slot, text in enumerate(dict.fromkeys(every))}
-    mapping = np.fromiter(map(slot_of.__getitem__, every), dtype=np.intp, count=len(every))
-    slots = []
-    offset = 0
-    for part in texts:
-        slots.append(mapping[offset:offset + len(part.distinct)][part.rows])
-        offset += len(part.distinct)
     start = np.concatenate([s.start for s in spans])
+    if not len(start):
+        return empty_table()
     end = np.concatenate([s.end for s in spans])
     ids = np.concatenate([s.ids for s in spans])
-    slot = np.concatenate(slots)
+    data_ids = np.concatenate([d.ids for d in data])
     if not _in_range_order(start, end, ids):  # group_concat took the rows in another order
         order = np.lexsort((-ids, -end, -start))
-        start, end, ids, slot = start[order], end[order], ids[order], slot[order]
+        start, end, ids, data_ids = start[order], end[order], ids[order], data_ids[order]
+    found = _with_datas(conn, start, end, ids, data_ids, clip_start, clip_end)
+    return found if found is not None else _read_alone(conn, slices, clip_start, clip_end)
+
+
+def _with_datas(conn: sqlite3.Connection, start: Int64s, end: Int64s, ids: Int64s,
+                data_ids: Int64s, clip_start: int, clip_end: int) -> EventTable | None:
+    """The table, its `datas` numbered in order of first appearance (as the row-by-row
+    read numbers them); None if a data id has no text (only a damaged file)."""
+    distinct, first_row, slot_by_sorted = np.unique(data_ids, return_index=True,
+                                                    return_inverse=True)
+    # Sorted position -> slot in order of first appearance.
+    appearance = np.argsort(first_row, kind="stable")
+    slot_of_sorted = np.empty(len(distinct), dtype=np.intp)
+    slot_of_sorted[appearance] = np.arange(len(distinct), dtype=np.intp)
+    wanted = distinct[appearance].tolist()
+    text_of = dict(conn.execute(_TEXTS, (json.dumps(wanted),)).fetchall())
+    if len(text_of) != len(wanted):
+        logger.warning("event data missing for %d ids", len(wanted) - len(text_of))
+        return None
+    slot = slot_of_sorted[slot_by_sorted.reshape(-1)]
     start = np.maximum(start, clip_start)
     end = np.minimum(end, clip_end)
-    return EventTable(start, end - start, ids, slot, _parse(slot_of))
+    return EventTable(start, end - start, ids, slot, _parse(map(text_of.__getitem__, wanted)))
 
 
-def _parse(texts: Iterable[bytes]) -> list[dict[str, object]]:
+def _parse(texts: Iterable[str]) -> list[dict[str, object]]:
     # One parse of one JSON array: much cheaper than a json.loads per text.
-    parsed: list[dict[str, object]] = json.loads(b"[" + b",".join(texts) + b"]")
+    parsed: list[dict[str, object]] = json.loads("[" + ",".join(texts) + "]")
     return parsed
 
 
@@ -246,13 +235,13 @@ def _read_alone(
     texts could not be split."""
     with _snapshot(conn):
         rows = [row for params in slices for row in conn.execute(_SLICE, params)]
-    if not rows:
-        return empty_table()
-    start_values, end_values, ids, texts = zip(*rows, strict=True)
-    slot_of: dict[bytes, int] = {}
-    slot = np.fromiter((slot_of.setdefault(text.encode(), len(slot_of)) for text in texts),
-                       dtype=np.intp, count=len(texts))
-    start = np.maximum(np.asarray(start_values, dtype=np.int64), clip_start)
-    end = np.minimum(np.asarray(end_values, dtype=np.int64), clip_end)
-    return EventTable(start, end - start, np.asarray(ids, dtype=np.int64), slot,
-                      _parse(slot_of))
+        if not rows:
+            return empty_table()
+        start_values, end_values, ids, data_ids = zip(*rows, strict=True)
+        found = _with_datas(conn, np.asarray(start_values, dtype=np.int64),
+                            np.asarray(end_values, dtype=np.int64),
+                            np.asarray(ids, dtype=np.int64),
+                            np.asarray(data_ids, dtype=np.int64), clip_start, clip_end)
+    if found is None:
+        raise sqlite3.DatabaseError("event rows refer to data the database does not hold")
+    return found

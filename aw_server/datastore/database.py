@@ -24,6 +24,7 @@ from pathlib import Path
 
 import peewee
 
+from aw_server.datastore.interning import DataInterner
 from aw_server.datastore.schema import SchemaTooNew, migrate
 from aw_server.errors import StorageFull, StorageUnavailable
 
@@ -88,6 +89,8 @@ class Database:
         self.self_origin = 0
         self.device_id = ""
         self.log_id = ""
+        # Data ids of texts written lately; shared by every store, as the table is.
+        self.data = DataInterner()
         self._open()
 
     # -- opening ---------------------------------------------------------------------
@@ -160,6 +163,7 @@ class Database:
                 conn.execute("COMMIT")
             except BaseException as exc:
                 self._seq = seq_before
+                self.data.forget()
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError):

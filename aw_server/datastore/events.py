@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from aw_server.datastore.interning import EVENTS_WITH_TEXT
 from aw_server.datastore.rows import BucketRow, event_from_row, event_json_text, sized_json
 from aw_server.errors import BadRequest, NoSuchEvent
 from aw_server.models import MAX_US, MIN_US, Event
@@ -61,8 +62,9 @@ class EventStore:
         if lo > hi:
             raise BadRequest("'start' is after 'end'", param="start")
         sql = (
-            "SELECT id, start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
-            "AND end >= ? ORDER BY start DESC, end DESC, id DESC"
+            f"SELECT e.id, e.start, e.end, d.text FROM {EVENTS_WITH_TEXT} WHERE e.bucket = ? "
+            "AND e.start BETWEEN ? AND ? AND e.end >= ? "
+            "ORDER BY e.start DESC, e.end DESC, e.id DESC"
         )
         params: tuple[int, ...] = (row.key, lo - row.max_duration, hi, lo)
         if limit is not None and limit >= 0:
@@ -147,7 +149,8 @@ class EventStore:
         found = (
             self.db.conn()
             .execute(
-                "SELECT id, start, end, data FROM event WHERE id = ? AND bucket = ?",
+                f"SELECT e.id, e.start, e.end, d.text FROM {EVENTS_WITH_TEXT} "
+                "WHERE e.id = ? AND e.bucket = ?",
                 (event_id, row.key),
             )
             .fetchone()
@@ -165,17 +168,18 @@ class EventStore:
         stored: list[Event] = []
         params = []
         longest = 0
+        interned = self.db.data
         for event in events:
             event_id = self.cache.take_event_ids(1)
             seq = self.db.next_seq()
             params.append(
-                (event_id, row.key, event.timestamp_us, event.end_us, self._event_json(event),
-                 origin, event_id, seq)
+                (event_id, row.key, event.timestamp_us, event.end_us,
+                 interned.id_of(conn, self._event_json(event)), origin, event_id, seq)
             )
             longest = max(longest, event.duration_us)
             stored.append(Event(event.timestamp_us, event.duration_us, event.data, event_id))
         conn.executemany(
-            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+            "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params,
         )
@@ -198,8 +202,10 @@ class EventStore:
     def _replace(self, conn: sqlite3.Connection, row: BucketRow, event: Event) -> Event:
         assert event.id is not None
         updated = is_sql_integer(event.id) and conn.execute(
-            "UPDATE event SET start = ?, end = ?, data = ?, seq = ? WHERE id = ? AND bucket = ?",
-            (event.timestamp_us, event.end_us, self._event_json(event), self.db.next_seq(),
+            "UPDATE event SET start = ?, end = ?, data_id = ?, seq = ? "
+            "WHERE id = ? AND bucket = ?",
+            (event.timestamp_us, event.end_us,
+             self.db.data.id_of(conn, self._event_json(event)), self.db.next_seq(),
              event.id, row.key),
         ).rowcount
         if not updated:
@@ -236,7 +242,8 @@ class EventStore:
         if cached is not None:
             return cached
         found = conn.execute(
-            "SELECT id, start, end, data FROM event WHERE bucket = ? ORDER BY start DESC LIMIT 1",
+            f"SELECT e.id, e.start, e.end, d.text FROM {EVENTS_WITH_TEXT} WHERE e.bucket = ? "
+            "ORDER BY e.start DESC LIMIT 1",
             (row.key,),
         ).fetchone()
         return event_from_row(found) if found else None
@@ -276,7 +283,7 @@ class EventStore:
         lo = MIN_US if start_us is None else start_us
         hi = MAX_US if end_us is None else end_us
         yield from self.db.conn().execute(
-            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ? "
-            "AND end >= ? ORDER BY start DESC, id DESC",
+            f"SELECT e.start, e.end, d.text FROM {EVENTS_WITH_TEXT} WHERE e.bucket = ? "
+            "AND e.start BETWEEN ? AND ? AND e.end >= ? ORDER BY e.start DESC, e.id DESC",
             (row.key, lo - row.max_duration, hi, lo),
         )

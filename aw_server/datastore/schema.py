@@ -7,6 +7,8 @@ Layout decisions:
   per-database change sequence taken in the same transaction as the change, so sync can
   read deltas with an index scan (docs/sync.md §1).
 - Ids use AUTOINCREMENT so a deleted newest event's id is never handed out again.
+- Since version 6 an event's data is a `data_id` into `event_data`, which holds each
+  distinct data text once (`interning.py`, docs/storage.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
+
+from aw_server.datastore.migrate_interning import BATCH_ROWS, Progress, intern_event_data
 
 _V1 = [
     """CREATE TABLE meta (
@@ -226,19 +230,25 @@ def _add_signing(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE sync_hwm SET hwm = 0")
 
 
-# Entry i brings the schema from version i to version i + 1. Append, never edit or reorder.
+# Entry i brings the schema from version i to version i + 1, all of them in one
+# transaction. Append, never edit or reorder.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _create_v1, _add_import_jobs, _add_sync, _add_direct_import, _add_signing,
 ]
-SCHEMA_VERSION = len(MIGRATIONS)
+# After those, steps too long for one transaction: each commits in batches and can be
+# killed and run again (version 6: interned event data, `migrate_interning.py`).
+BATCHED_MIGRATIONS: list[Callable[..., None]] = [intern_event_data]
+SCHEMA_VERSION = len(MIGRATIONS) + len(BATCHED_MIGRATIONS)
 
 
 class SchemaTooNew(Exception):
     """The file was written by a newer version; opening it could corrupt it."""
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to date in one transaction; return the version found."""
+def migrate(conn: sqlite3.Connection, *, batch_rows: int = BATCH_ROWS,
+            progress: Progress | None = None) -> int:
+    """Bring the schema up to date; return the version found. The one-transaction steps
+    run together, then each batched step (which sets the version it reaches itself)."""
     found = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if found > SCHEMA_VERSION:
         raise SchemaTooNew(
@@ -247,13 +257,17 @@ def migrate(conn: sqlite3.Connection) -> int:
         )
     if found == SCHEMA_VERSION:
         return found
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for version in range(found, SCHEMA_VERSION):
-            MIGRATIONS[version](conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    if found < len(MIGRATIONS):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for version in range(found, len(MIGRATIONS)):
+                MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    for version in range(max(found, len(MIGRATIONS)), SCHEMA_VERSION):
+        BATCHED_MIGRATIONS[version - len(MIGRATIONS)](
+            conn, version + 1, batch_rows=batch_rows, progress=progress)
     return found

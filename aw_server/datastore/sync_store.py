@@ -290,16 +290,16 @@ class SyncStore:
                 continue
             key = found[0]
             event_id = self.cache.take_event_ids(1)
-            params.append((event_id, key, start, start + duration, data_text, origin,
-                           oid, seq))
+            params.append((event_id, key, start, start + duration,
+                           self.db.data.id_of(conn, data_text), origin, oid, seq))
             if duration > longest.get(key, -1):
                 longest[key] = duration
         conn.executemany(
-            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+            "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
             "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS "
             "(SELECT 1 FROM tombstone WHERE origin = ?6 AND origin_id = ?7) "
             "ON CONFLICT (origin, origin_id) DO UPDATE SET bucket = excluded.bucket, "
-            "start = excluded.start, end = excluded.end, data = excluded.data, "
+            "start = excluded.start, end = excluded.end, data_id = excluded.data_id, "
             "seq = excluded.seq WHERE excluded.seq > event.seq",
             params,
         )

@@ -105,7 +105,8 @@ def test_acknowledged_heartbeats_survive_kill_9(tmp_path: Path) -> None:
     proc.kill()
     with sqlite3.connect(proc.dbpath) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        rows = conn.execute("SELECT start, end, data FROM event ORDER BY start").fetchall()
+        rows = conn.execute("SELECT start, end, text FROM event JOIN event_data d "
+                            "ON d.id = data_id ORDER BY start").fetchall()
     assert acknowledged == 300
     assert len(rows) == 150
     assert [r[2] for r in rows] == [f'{{"n":{i}}}' for i in range(150)]

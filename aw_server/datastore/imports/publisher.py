@@ -33,7 +33,9 @@ from aw_server.datastore.imports.windows import (
     low_bound,
     window_rows,
     window_span,
+    window_texts,
 )
+from aw_server.datastore.interning import EVENTS_WITH_TEXT
 from aw_server.datastore.rows import BucketRow, dump_json
 from aw_server.models import Bucket, canonical_data
 
@@ -127,6 +129,8 @@ class Publisher:
             first_seq = self.db.take_seqs(span.count)
             by_rowid = direction is not None and \
                 span.high_rowid - span.low_rowid + 1 == span.count
+            self.db.data.fill_map(conn, window_texts(conn, _STAGING, ord_, after, edge, span,
+                                                     by_rowid))
             cur = conn.execute(insert_window_sql(_STAGING, by_rowid, direction), {
                 "id": self.cache.next_event_id, "bucket": row.key, "origin": self.db.self_origin,
                 "seq": first_seq, "ord": ord_, "after": low_bound(after),
@@ -170,13 +174,14 @@ class Publisher:
         origin = self.db.self_origin
         params = []
         longest = 0
+        interned = self.db.data
         for start, end, data in rows:
             event_id = self.cache.take_event_ids(1)
-            params.append((event_id, row.key, start, end, data, origin, event_id,
-                           self.db.next_seq()))
+            params.append((event_id, row.key, start, end, interned.id_of(conn, data), origin,
+                           event_id, self.db.next_seq()))
             longest = max(longest, end - start)
         conn.executemany(
-            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
+            "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params,
         )
@@ -188,7 +193,8 @@ class Publisher:
         if not rows:
             return rows, 0
         existing = conn.execute(
-            "SELECT start, end, data FROM event WHERE bucket = ? AND start BETWEEN ? AND ?",
+            f"SELECT e.start, e.end, d.text FROM {EVENTS_WITH_TEXT} WHERE e.bucket = ? "
+            "AND e.start BETWEEN ? AND ?",
             (row.key, rows[0][0], rows[-1][0]),
         ).fetchall()
         if not existing:

@@ -257,7 +257,7 @@ class ImportStore:
                 first = found.first_id(part.count)
                 seq = self.db.take_seqs(part.count)
                 insert_events(conn, part.rows, first, found.first_origin_id(), row.key, origin,
-                              seq)
+                              seq, self.db.data)
                 self.cache.grow_max_duration(conn, row, part.longest)
                 self.cache.newest.pop(row.key, None)
                 buckets[part.bucket_id] = replace(found, count=found.count + part.count,

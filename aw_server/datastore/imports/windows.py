@@ -73,9 +73,28 @@ def window_span(conn: sqlite3.Connection, schema: str, ord_: int, after: int | N
     return Span(count, first, last, int(longest or 0), low, high)
 
 
+def window_texts(conn: sqlite3.Connection, schema: str, ord_: int, after: int | None,
+                 edge: int | None, span: Span, by_rowid: bool) -> list[str]:
+    """The distinct data texts of a window (the rows `insert_window_sql` copies), to be
+    interned into `temp.data_map` before it runs."""
+    if by_rowid:
+        found = conn.execute(f"SELECT DISTINCT data FROM {schema}.staged WHERE rowid "
+                             "BETWEEN ? AND ?", (span.low_rowid, span.high_rowid))
+    else:
+        found = conn.execute(f"SELECT DISTINCT data FROM {schema}.staged WHERE bucket = ? "
+                             "AND start > ? AND start <= ?",
+                             (ord_, low_bound(after), high_bound(edge)))
+    return [text for (text,) in found]
+
+
+# A staged row's data id, from the map `window_texts` filled (every text is there).
+_DATA_ID = "(SELECT m.id FROM temp.data_map m WHERE m.text = data)"
+
+
 def insert_window_sql(schema: str, by_rowid: bool, direction: str | None) -> str:
     """The one statement that publishes a window into a bucket the window does not
     overlap: ids and seqs numbered on from the given first ones, in publishing order.
+    Each text's data id comes from `temp.data_map` (see `window_texts`).
     `by_rowid`: the window is the rowid range [:low, :high], in publishing order read
     forwards or (newest first) backwards (see `Staging.direction`), numbered without a
     window function or an index."""
@@ -83,13 +102,14 @@ def insert_window_sql(schema: str, by_rowid: bool, direction: str | None) -> str
         n = ":high - rowid" if direction == DESCENDING else "rowid - :low"
         order = "DESC" if direction == DESCENDING else ""
         return (
-            "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
-            f"SELECT :id + {n}, :bucket, start, end, data, :origin, :id + {n}, :seq + {n} "
+            "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
+            f"SELECT :id + {n}, :bucket, start, end, {_DATA_ID}, :origin, :id + {n}, "
+            f":seq + {n} "
             f"FROM {schema}.staged WHERE rowid BETWEEN :low AND :high ORDER BY rowid {order}"
         )
     return (
-        "INSERT INTO event (id, bucket, start, end, data, origin, origin_id, seq) "
-        "SELECT :id + n, :bucket, start, end, data, :origin, :id + n, :seq + n FROM ("
+        "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
+        f"SELECT :id + n, :bucket, start, end, {_DATA_ID}, :origin, :id + n, :seq + n FROM ("
         f"SELECT row_number() OVER (ORDER BY start, {_ties(direction)}) - 1 AS n, start, "
         f"end, data FROM {schema}.staged WHERE bucket = :ord AND start > :after "
         "AND start <= :edge)"

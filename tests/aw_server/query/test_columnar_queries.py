@@ -144,27 +144,26 @@ def test_small_slices_read_the_same_rows(
 def test_jobs_that_disagree_on_a_slice_fall_back_to_one_consistent_read(
     sources: tuple[Datastore, MemorySource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As if a write landed between the two threads' snapshots: one slice's texts job
+    # As if a write landed between the two threads' snapshots: one slice's data-id job
     # reports another row count than its spans job.
     store, _ = sources
     monkeypatch.setattr(columns, "SLICE_ROWS", 500)
-    real_read_texts = columns._read_texts
+    real_read_data_ids = columns._read_data_ids
     real_read_alone = columns._read_alone
     fallbacks = []
 
     def one_off(conn: Any, params: Any) -> Any:
-        texts = real_read_texts(conn, params)
-        if texts is not None and texts.check[0] and not fallbacks:
+        data = real_read_data_ids(conn, params)
+        if data.check[0] and not fallbacks:
             fallbacks.append("skewed")
-            return columns._Texts((texts.check[0] + 1, *texts.check[1:]), texts.distinct,
-                                  texts.rows)
-        return texts
+            return columns._DataIds((data.check[0] + 1, *data.check[1:]), data.ids)
+        return data
 
     def counting(*args: Any) -> Any:
         fallbacks.append("read alone")
         return real_read_alone(*args)
 
-    monkeypatch.setattr(columns, "_read_texts", one_off)
+    monkeypatch.setattr(columns, "_read_data_ids", one_off)
     monkeypatch.setattr(columns, "_read_alone", counting)
     table = store.source.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S)
     assert fallbacks == ["skewed", "read alone"]

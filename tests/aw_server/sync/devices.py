@@ -144,7 +144,8 @@ class Device:
                                   json.dumps(parsed, sort_keys=True))
                 events = {}
                 for origin_id, b, start, end, data in conn.execute(
-                    "SELECT e.origin_id, b.origin_bucket_id, e.start, e.end, e.data FROM event e "
+                    "SELECT e.origin_id, b.origin_bucket_id, e.start, e.end, d.text FROM event e "
+                    "JOIN event_data d ON d.id = e.data_id "
                     "JOIN bucket b ON b.key = e.bucket WHERE e.origin = ?", (oid,)
                 ):
                     events[origin_id] = (b, start, end, data)
@@ -161,8 +162,8 @@ class Device:
         h = hashlib.sha256()
         with self.db() as conn:
             for sql in (
-                "SELECT id, bucket, start, end, data, origin, origin_id, seq FROM event "
-                "ORDER BY id",
+                "SELECT e.id, bucket, start, end, d.text, origin, origin_id, seq FROM event e "
+                "JOIN event_data d ON d.id = e.data_id ORDER BY e.id",
                 "SELECT key, id, origin, origin_bucket_id, seq, deleted, epoch, data FROM bucket "
                 "ORDER BY key",
                 "SELECT origin, origin_id, seq FROM tombstone ORDER BY origin, origin_id",

@@ -45,7 +45,8 @@ class World:
     def record(self, name: str) -> None:
         store = self.stores[name]
         for oid, b, start, end, data, seq in store.db.conn().execute(
-            "SELECT e.origin_id, k.origin_bucket_id, e.start, e.end, e.data, e.seq FROM event e "
+            "SELECT e.origin_id, k.origin_bucket_id, e.start, e.end, d.text, e.seq FROM event e "
+            "JOIN event_data d ON d.id = e.data_id "
             "JOIN bucket k ON k.key = e.bucket WHERE e.origin = ?", (store.db.self_origin,)):
             self.written[(store.db.log_id, oid, seq)] = (b, start, end, data)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aw_server.datastore.interning import find_or_add
 from aw_server.datastore.store import Datastore
 from aw_server.datastore.sync_items import short_device_id
 from aw_server.models import Event
@@ -109,7 +110,8 @@ def test_an_item_with_unusable_values_costs_only_itself(trio: list[Datastore]) -
     conn.execute("UPDATE event SET start = 300000000000000000, end = 300000000000000001 "
                  "WHERE id = ?",
                  (good[0].id,))
-    conn.execute("UPDATE event SET data = '[1,2]' WHERE id = ?", (good[1].id,))
+    conn.execute("UPDATE event SET data_id = ? WHERE id = ?",
+                 (find_or_add(conn, "[1,2]"), good[1].id))
     result = sync(b, a)
     assert result.skipped == 2
     assert [e[3] for e in views(b)[a.db.log_id]["events"].values()] == [{"i": 2}]
@@ -125,12 +127,14 @@ def test_stored_texts_travel_byte_for_byte_through_relays(trio: list[Datastore])
     a.buckets.create(bucket("w"))
     (event,) = a.events.insert("w", [Event(T0, S, {"i": 1})])
     spelled = '{ "i" : 1.50, "s": "\\u00e9\u00e9" }'
-    a.db.conn().execute("UPDATE event SET data = ? WHERE id = ?", (spelled, event.id))
+    a.db.conn().execute("UPDATE event SET data_id = ? WHERE id = ?",
+                        (find_or_add(a.db.conn(), spelled), event.id))
     sync(b, a)
     sync(c, b)
     for store in (b, c):
-        (row,) = store.db.conn().execute("SELECT data FROM event WHERE origin != ?",
-                                         (store.db.self_origin,)).fetchall()
+        (row,) = store.db.conn().execute(
+            "SELECT d.text FROM event e JOIN event_data d ON d.id = e.data_id "
+            "WHERE e.origin != ?", (store.db.self_origin,)).fetchall()
         assert row[0] == spelled
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from aw_server.datastore.interning import find_or_add
 from aw_server.datastore.sync_store import short_device_id
 from tests.aw_server.sync.devices import Device, heartbeat, make_bucket, start_devices
 from tests.support.sync_faults import EXIT_STATUS
@@ -236,10 +237,10 @@ def test_a_row_too_big_for_any_batch_is_skipped_visibly_and_the_log_goes_on(
         with sqlite3.connect(a.dbpath) as conn:  # as an older version could have stored it
             seq = 1 + max(conn.execute(f"SELECT max(seq) FROM {t}").fetchone()[0] or 0
                           for t in ("bucket", "event"))
-            conn.execute("INSERT INTO event (bucket, start, end, data, origin, origin_id, seq) "
-                         "SELECT key, 1714557700000000, 1714557701000000, ?, origin, 999, ? "
-                         "FROM bucket WHERE id = 'w'",
-                         (json.dumps({"blob": "x" * (12 * 1024 * 1024)}), seq))
+            data_id = find_or_add(conn, json.dumps({"blob": "x" * (12 * 1024 * 1024)}))
+            conn.execute("INSERT INTO event (bucket, start, end, data_id, origin, origin_id, "
+                         "seq) SELECT key, 1714557700000000, 1714557701000000, ?, origin, 999, "
+                         "? FROM bucket WHERE id = 'w'", (data_id, seq))
         a.start_again()
         heartbeat(a, "w", "2024-05-01T11:00:00Z", {"n": 2})
         result = b.sync_with(a)

@@ -76,7 +76,8 @@ def _events_in_order(api: ServerAPI) -> dict[str, list[tuple[int, int, str]]]:
     out: dict[str, list[tuple[int, int, str]]] = {}
     for bucket_id in api.store.buckets.ids():
         out[bucket_id] = conn.execute(
-            "SELECT e.start, e.end, e.data FROM event e JOIN bucket b ON b.key = e.bucket "
+            "SELECT e.start, e.end, d.text FROM event e JOIN event_data d ON d.id = e.data_id "
+            "JOIN bucket b ON b.key = e.bucket "
             "WHERE b.id = ? AND b.deleted = 0 ORDER BY e.start DESC, e.id DESC",
             (bucket_id,)).fetchall()
     return out
@@ -434,9 +435,10 @@ def test_inserted_events_are_stored_exactly_with_their_ids(
         rows = [("ignored", 10 * i - 2**62, 10 * i - 2**62 + i % 7, _TEXTS[i % len(_TEXTS)])
                 for i in range(count)]
         with store.db.write() as write:
-            insert_events(write, rows, 5000, 900, 3, 2, 70_000)
-        got = conn.execute("SELECT id, bucket, start, end, data, origin, origin_id, seq "
-                           "FROM event ORDER BY id").fetchall()
+            insert_events(write, rows, 5000, 900, 3, 2, 70_000, store.db.data)
+        got = conn.execute("SELECT e.id, bucket, start, end, d.text, origin, origin_id, seq "
+                           "FROM event e JOIN event_data d ON d.id = e.data_id "
+                           "ORDER BY e.id").fetchall()
         assert got == [(5000 + i, 3, start, end, text, 2, 900 + i, 70_000 + i)
                        for i, (_, start, end, text) in enumerate(rows)]
     finally:

@@ -1,0 +1,115 @@
+"""Disk size and migration time of the event storage, on synthetic window events.
+
+    .venv/bin/python bench/storage_bench.py --events 1000000
+    .venv/bin/python bench/storage_bench.py --events 1000000 --migrate
+
+The first form writes `--events` window events (bench/datagen.py, seed 42, 30 days)
+through `Datastore` into a fresh data folder and prints the folder's size after the
+server's own close (a WAL checkpoint), per table and index where SQLite's `dbstat` is
+available. `--migrate` writes the same events as a schema-5 database (each event with
+its whole data text, the layout before interning; written with the frozen v5 DDL of
+the tests' support code) and times opening it with this version, which migrates it.
+Run with `PYTHONPATH=<other checkout>` to measure another version's layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import datagen
+
+from aw_server.datastore.store import Datastore
+from aw_server.models import Bucket, Event
+
+CHUNK = 50_000
+
+
+def write_events(db_path: Path, events: int) -> int:
+    store = Datastore(db_path)
+    total = 0
+    try:
+        created = datetime.now(UTC).isoformat()
+        store.buckets.create(Bucket(datagen.WINDOW_BUCKET, "currentwindow", "bench",
+                                    datagen.HOSTNAME, created))
+        chunk: list[Event] = []
+        for bucket_id, event in datagen.generate(seed=42, days=30, window_events=events):
+            if bucket_id != datagen.WINDOW_BUCKET:
+                continue
+            chunk.append(event)
+            if len(chunk) >= CHUNK:
+                total += len(store.events.insert(bucket_id, chunk))
+                chunk = []
+        if chunk:
+            total += len(store.events.insert(datagen.WINDOW_BUCKET, chunk))
+    finally:
+        store.close()
+    return total
+
+
+def folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def breakdown(db_path: Path) -> list[tuple[str, int]]:
+    """Bytes per table and index (SQLite's dbstat), largest first; empty without it."""
+    conn = sqlite3.connect(db_path)
+    try:
+        rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
+                            "ORDER BY 2 DESC").fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+    return [(str(name), int(size)) for name, size in rows]
+
+
+def write_v5(db_path: Path, events: int) -> int:
+    """The same window events in the schema-5 layout (see tests/support/schema_v5.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+    import schema_v5  # type: ignore[import-not-found]
+
+    rows = ((start, start + duration, data)
+            for bucket_id, event in datagen.generate(seed=42, days=30, window_events=events)
+            if bucket_id == datagen.WINDOW_BUCKET
+            for start, duration, data in [(event.timestamp_us, event.duration_us, event.data)])
+    return int(schema_v5.write_database(db_path, {datagen.WINDOW_BUCKET: rows}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--migrate", action="store_true",
+                        help="time the migration of a schema-5 file instead")
+    parser.add_argument("--keep", type=Path, help="write here instead of a temp folder")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="intern-storage-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        db_path = folder / "test.db"
+        began = time.perf_counter()
+        if args.migrate:
+            written = write_v5(db_path, args.events)
+            print(f"v5 file: {written:,} events, {folder_size(folder) / 1e6:.1f} MB, "
+                  f"written in {time.perf_counter() - began:.1f} s")
+            began = time.perf_counter()
+            Datastore(db_path).close()
+            print(f"opened (migrated) in {time.perf_counter() - began:.2f} s")
+        else:
+            written = write_events(db_path, args.events)
+            print(f"wrote {written:,} window events in {time.perf_counter() - began:.1f} s")
+        size = folder_size(folder)
+        print(f"data folder: {size / 1e6:.1f} MB ({size / max(written, 1):.1f} bytes/event)")
+        for name, bytes_ in breakdown(db_path):
+            print(f"  {name:24} {bytes_ / 1e6:8.1f} MB  {bytes_ / max(written, 1):6.1f} B/event")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Event data stored once per distinct text, keyed by the exact text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aw_server.datastore import interning
+from aw_server.datastore.interning import find_or_add
+from aw_server.datastore.store import Datastore
+from aw_server.errors import EventTooLarge
+from aw_server.models import Event
+from tests.aw_server.datastore.helpers import T0, S, bucket, rows
+
+
+def _data_ids(store: Datastore) -> list[int]:
+    return [int(r[0]) for r in rows(store, "SELECT data_id FROM event ORDER BY id")]
+
+
+def test_equal_data_share_one_stored_text(filled: Datastore) -> None:
+    filled.events.insert("b", [Event(T0 + i * S, S, {"app": "a", "title": "t"})
+                               for i in range(50)])
+    filled.events.insert("b", [Event(T0 + 60 * S, S, {"app": "a", "title": "t"})])
+    assert len(set(_data_ids(filled))) == 1
+    assert rows(filled, "SELECT count(*) FROM event_data") == [(1,)]
+
+
+@pytest.mark.parametrize("texts", [
+    ['{"a":1}', '{"a":1.0}'],
+    ['{"a":1,"b":2}', '{"b":2,"a":1}'],
+    ['{"s":"é"}', '{"s":"\\u00e9"}'],
+    ['{"a":1}', '{"a": 1}'],
+])
+def test_texts_that_read_back_differently_never_share_an_id(filled: Datastore,
+                                                            texts: list[str]) -> None:
+    with filled.db.write() as conn:
+        ids = [find_or_add(conn, text) for text in texts]
+        again = [find_or_add(conn, text) for text in texts]
+    assert ids[0] != ids[1]
+    assert again == ids
+    stored = dict(rows(filled, "SELECT id, text FROM event_data"))
+    assert [stored[i] for i in ids] == texts
+
+
+def test_api_writes_of_equal_dicts_in_other_spellings_read_back_as_written(
+        filled: Datastore) -> None:
+    datas = [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {"a": 1.0, "b": 2}, {"a": 1, "b": 2}]
+    filled.events.insert("b", [Event(T0 + i * S, S, d) for i, d in enumerate(datas)])
+    texts = [json.loads(t)["data"] for t in filled.events.iter_json("b")][::-1]
+    assert [json.dumps(t) for t in texts] == [json.dumps(d) for d in datas]
+    assert len(set(_data_ids(filled))) == 3
+
+
+def test_a_hash_collision_keeps_texts_apart(filled: Datastore,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every text gets the same hash: only the text comparison can tell them apart.
+    monkeypatch.setattr(interning, "text_hash", lambda text: 7)
+    with filled.db.write() as conn:
+        first = find_or_add(conn, '{"x":1}')
+        second = find_or_add(conn, '{"x":2}')
+        assert find_or_add(conn, '{"x":1}') == first
+        assert find_or_add(conn, '{"x":2}') == second
+    assert first != second
+
+
+def test_a_heartbeat_merge_keeps_the_data_id(filled: Datastore) -> None:
+    a, b = {"app": "a"}, {"app": "b"}
+    for i in range(5):
+        filled.events.heartbeat("b", Event(T0 + i * S, 0, a), 2 * S)
+    (merged,) = filled.events.read("b")
+    assert merged.duration_us == 4 * S
+    (first_id,) = _data_ids(filled)
+    filled.events.heartbeat("b", Event(T0 + 5 * S, 0, b), 2 * S)
+    filled.events.heartbeat("b", Event(T0 + 6 * S, 0, a), 2 * S)
+    ids = _data_ids(filled)
+    assert ids[0] == ids[2] == first_id != ids[1]
+    assert rows(filled, "SELECT count(*) FROM event_data") == [(2,)]
+
+
+def test_a_rolled_back_write_leaves_no_remembered_id_behind(store: Datastore) -> None:
+    small = Datastore(store.db.path, max_event_bytes=1000)
+    try:
+        small.buckets.create(bucket())
+        fresh = {"title": "seen first in a write that rolls back"}
+        with pytest.raises(EventTooLarge):
+            small.events.insert("b", [Event(T0, S, fresh), Event(T0 + S, S, {"x": "y" * 2000})])
+        small.events.insert("b", [Event(T0 + 2 * S, S, fresh)])
+        assert [e.data for e in small.events.read("b")] == [fresh]
+    finally:
+        small.close()
