@@ -174,7 +174,7 @@ class EventStore:
             seq = self.db.next_seq()
             params.append(
                 (event_id, row.key, event.timestamp_us, event.end_us,
-                 interned.id_of(conn, self._event_json(event)), origin, event_id, seq)
+                 interned.id_of(conn, self._event_json(event)), origin, None, seq)
             )
             longest = max(longest, event.duration_us)
             stored.append(Event(event.timestamp_us, event.duration_us, event.data, event_id))
@@ -222,7 +222,7 @@ class EventStore:
             if not is_sql_integer(event_id):
                 raise NoSuchEvent(bucket_id, event_id)
             found = conn.execute(
-                "SELECT origin, origin_id FROM event WHERE id = ? AND bucket = ?",
+                "SELECT origin, coalesce(origin_id, id) FROM event WHERE id = ? AND bucket = ?",
                 (event_id, row.key),
             ).fetchone()
             if found is None:

@@ -45,12 +45,15 @@ EVENT_TABLE = """CREATE TABLE {name} (
     end INTEGER NOT NULL,
     data_id INTEGER NOT NULL,
     origin INTEGER NOT NULL,
-    origin_id INTEGER NOT NULL,
+    origin_id INTEGER,
     seq INTEGER NOT NULL
 )"""
+# The range index holds no `end` (the rows have it), and the identity index only the
+# events whose identity is not their own id: see docs/storage.md for what each costs.
 EVENT_INDEXES = [
-    "CREATE INDEX event_range ON event (bucket, start, end)",
-    "CREATE UNIQUE INDEX event_identity ON event (origin, origin_id)",
+    "CREATE INDEX event_range ON event (bucket, start)",
+    "CREATE UNIQUE INDEX event_identity ON event (origin, origin_id) "
+    "WHERE origin_id IS NOT NULL",
     "CREATE INDEX event_changes ON event (origin, seq)",
 ]
 _NEW = "event_v6"
@@ -81,10 +84,11 @@ def _begin(conn: sqlite3.Connection) -> int:
 
 
 def _copy_batch(conn: sqlite3.Connection, after: int, batch_rows: int,
-                known: dict[str, int]) -> tuple[int, int]:
+                known: dict[str, int], own: int | None) -> tuple[int, int]:
     """Copy the next batch above id `after`; answer (the last id copied, `after` if
     none; how many rows).
-    Runs inside the caller's transaction; `known` (text -> id) grows with it."""
+    Runs inside the caller's transaction; `known` (text -> id) grows with it. An event
+    of this device's own log (`own`) whose origin id is its id gets NULL there."""
     rows = conn.execute(
         "SELECT id, bucket, start, end, data, origin, origin_id, seq FROM event "
         "WHERE id > ? ORDER BY id LIMIT ?", (after, batch_rows)).fetchall()
@@ -97,6 +101,8 @@ def _copy_batch(conn: sqlite3.Connection, after: int, batch_rows: int,
             cur = conn.execute("INSERT INTO event_data (hash, text) VALUES (?, ?)",
                                (text_hash(text), text))
             data_id = known[text] = int(cur.lastrowid or 0)
+        if origin == own and origin_id == event_id:
+            origin_id = None
         params.append((event_id, bucket, start, end, data_id, origin, origin_id, seq))
     conn.executemany(f"INSERT INTO {_NEW} (id, bucket, start, end, data_id, origin, "
                      "origin_id, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", params)
@@ -134,11 +140,13 @@ def intern_event_data(conn: sqlite3.Connection, version: int, *,
                     left, total, " (going on after an interruption)" if done else "")
     known = {str(text): int(data_id)
              for data_id, text in conn.execute("SELECT id, text FROM event_data")}
+    found = conn.execute("SELECT id FROM origin WHERE is_self = 1").fetchone()
+    own = None if found is None else int(found[0])
     logged = time.monotonic()
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            reached, copied = _copy_batch(conn, after, batch_rows, known)
+            reached, copied = _copy_batch(conn, after, batch_rows, known, own)
             if reached == after:
                 _swap(conn, version)
             conn.execute("COMMIT")

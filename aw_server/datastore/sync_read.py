@@ -214,8 +214,8 @@ class DeltaReader:
     def _own_rows(self, conn: sqlite3.Connection, origin: int, since: int, limit: int,
                   max_items: int) -> tuple[list[tuple[int, bool, tuple[Any, ...]]], int]:
         events = conn.execute(
-            "SELECT e.seq, e.origin_id, b.origin_bucket_id, e.start, e.end, d.text "
-            f"FROM {EVENTS_WITH_TEXT} JOIN bucket b ON b.key = e.bucket "
+            "SELECT e.seq, coalesce(e.origin_id, e.id), b.origin_bucket_id, e.start, e.end, "
+            f"d.text FROM {EVENTS_WITH_TEXT} JOIN bucket b ON b.key = e.bucket "
             "WHERE e.origin = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?",
             (origin, since, limit, max_items),
         ).fetchall()
@@ -321,8 +321,8 @@ class DeltaReader:
         batch = _Out()
         lo = max(start, since)
         for seq, oid, b, t0, t1, data in conn.execute(
-            "SELECT e.seq, e.origin_id, b.origin_bucket_id, e.start, e.end, d.text "
-            f"FROM {EVENTS_WITH_TEXT} JOIN bucket b ON b.key = e.bucket "
+            "SELECT e.seq, coalesce(e.origin_id, e.id), b.origin_bucket_id, e.start, e.end, "
+            f"d.text FROM {EVENTS_WITH_TEXT} JOIN bucket b ON b.key = e.bucket "
             "WHERE e.origin = ? AND e.seq > ? AND e.seq <= ?", (origin, lo, up_to)):
             self._offer(batch, entries, seq, KIND_EVENT,
                         *_event_item(oid, quote(b), t0, t1, seq, data))

@@ -298,7 +298,8 @@ class SyncStore:
             "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
             "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS "
             "(SELECT 1 FROM tombstone WHERE origin = ?6 AND origin_id = ?7) "
-            "ON CONFLICT (origin, origin_id) DO UPDATE SET bucket = excluded.bucket, "
+            "ON CONFLICT (origin, origin_id) WHERE origin_id IS NOT NULL "
+            "DO UPDATE SET bucket = excluded.bucket, "
             "start = excluded.start, end = excluded.end, data_id = excluded.data_id, "
             "seq = excluded.seq WHERE excluded.seq > event.seq",
             params,

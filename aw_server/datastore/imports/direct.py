@@ -230,8 +230,10 @@ def _rows_per_statement(parameter_limit: int) -> int:
 @lru_cache(maxsize=32)
 def _insert_sql(n: int) -> str:
     """Row k takes parameters ?(6+4k)..?(9+4k): an event tuple (bucket id, start, end,
-    data id), whose bucket id is not used."""
-    values = ",".join(f"(?1+{k},?3,?{7 + 4 * k},?{8 + 4 * k},?{9 + 4 * k},?4,?5+{k},?2+{k})"
+    data id), whose bucket id is not used. An origin id equal to the id is stored as NULL
+    (docs/storage.md)."""
+    values = ",".join(f"(?1+{k},?3,?{7 + 4 * k},?{8 + 4 * k},?{9 + 4 * k},?4,"
+                      f"nullif(?5+{k},?1+{k}),?2+{k})"
                       for k in range(n))
     return ("INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
             f"VALUES {values}")

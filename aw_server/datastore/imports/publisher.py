@@ -178,7 +178,7 @@ class Publisher:
         for start, end, data in rows:
             event_id = self.cache.take_event_ids(1)
             params.append((event_id, row.key, start, end, interned.id_of(conn, data), origin,
-                           event_id, self.db.next_seq()))
+                           None, self.db.next_seq()))
             longest = max(longest, end - start)
         conn.executemany(
             "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "

@@ -297,7 +297,8 @@ class ImportStore:
                     self.buckets.delete(bucket_id)
                     continue
                 for origin, origin_id in conn.execute(
-                        "SELECT origin, origin_id FROM event WHERE bucket = ? AND id BETWEEN "
+                        "SELECT origin, coalesce(origin_id, id) FROM event WHERE bucket = ? "
+                        "AND id BETWEEN "
                         "? AND ?", block).fetchall():
                     conn.execute("INSERT OR REPLACE INTO tombstone (origin, origin_id, "
                                  "origin_bucket_id, seq) VALUES (?, ?, ?, ?)",

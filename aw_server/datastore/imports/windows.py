@@ -94,7 +94,8 @@ _DATA_ID = "(SELECT m.id FROM temp.data_map m WHERE m.text = data)"
 def insert_window_sql(schema: str, by_rowid: bool, direction: str | None) -> str:
     """The one statement that publishes a window into a bucket the window does not
     overlap: ids and seqs numbered on from the given first ones, in publishing order.
-    Each text's data id comes from `temp.data_map` (see `window_texts`).
+    Each text's data id comes from `temp.data_map` (see `window_texts`); the origin id is
+    NULL, meaning "the event's own id" (docs/storage.md).
     `by_rowid`: the window is the rowid range [:low, :high], in publishing order read
     forwards or (newest first) backwards (see `Staging.direction`), numbered without a
     window function or an index."""
@@ -103,13 +104,13 @@ def insert_window_sql(schema: str, by_rowid: bool, direction: str | None) -> str
         order = "DESC" if direction == DESCENDING else ""
         return (
             "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
-            f"SELECT :id + {n}, :bucket, start, end, {_DATA_ID}, :origin, :id + {n}, "
+            f"SELECT :id + {n}, :bucket, start, end, {_DATA_ID}, :origin, NULL, "
             f":seq + {n} "
             f"FROM {schema}.staged WHERE rowid BETWEEN :low AND :high ORDER BY rowid {order}"
         )
     return (
         "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "
-        f"SELECT :id + n, :bucket, start, end, {_DATA_ID}, :origin, :id + n, :seq + n FROM ("
+        f"SELECT :id + n, :bucket, start, end, {_DATA_ID}, :origin, NULL, :seq + n FROM ("
         f"SELECT row_number() OVER (ORDER BY start, {_ties(direction)}) - 1 AS n, start, "
         f"end, data FROM {schema}.staged WHERE bucket = :ord AND start > :after "
         "AND start <= :edge)"

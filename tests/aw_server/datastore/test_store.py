@@ -25,5 +25,5 @@ def test_every_mutation_takes_a_new_seq(filled: Datastore) -> None:
 
 def test_own_rows_carry_origin_identity(filled: Datastore) -> None:
     [e] = filled.events.insert("b", [Event(T0, S, {})])
-    [(origin, origin_id)] = rows(filled, "SELECT origin, origin_id FROM event")
+    [(origin, origin_id)] = rows(filled, "SELECT origin, coalesce(origin_id, id) FROM event")
     assert origin == filled.db.self_origin and origin_id == e.id

@@ -39,7 +39,8 @@ def views(store: Datastore) -> dict[str, dict[str, Any]]:
         events = {
             origin_id: (b, start, end, json.loads(data))
             for origin_id, b, start, end, data in conn.execute(
-                "SELECT e.origin_id, b.origin_bucket_id, e.start, e.end, d.text FROM event e "
+                "SELECT coalesce(e.origin_id, e.id), b.origin_bucket_id, e.start, e.end, "
+                "d.text FROM event e "
                 "JOIN event_data d ON d.id = e.data_id "
                 "JOIN bucket b ON b.key = e.bucket WHERE e.origin = ?", (oid,))
         }

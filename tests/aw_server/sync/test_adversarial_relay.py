@@ -45,7 +45,8 @@ class World:
     def record(self, name: str) -> None:
         store = self.stores[name]
         for oid, b, start, end, data, seq in store.db.conn().execute(
-            "SELECT e.origin_id, k.origin_bucket_id, e.start, e.end, d.text, e.seq FROM event e "
+            "SELECT coalesce(e.origin_id, e.id), k.origin_bucket_id, e.start, e.end, d.text, "
+            "e.seq FROM event e "
             "JOIN event_data d ON d.id = e.data_id "
             "JOIN bucket k ON k.key = e.bucket WHERE e.origin = ?", (store.db.self_origin,)):
             self.written[(store.db.log_id, oid, seq)] = (b, start, end, data)
@@ -117,8 +118,9 @@ def assert_nothing_forged(world: World) -> None:
     for name, store in world.stores.items():
         own = store.db.self_origin
         for log_id, oid, seq, b, start, end, data in store.db.conn().execute(
-            "SELECT o.log_id, e.origin_id, e.seq, k.origin_bucket_id, e.start, e.end, e.data "
-            "FROM event e JOIN origin o ON o.id = e.origin JOIN bucket k ON k.key = e.bucket "
+            "SELECT o.log_id, e.origin_id, e.seq, k.origin_bucket_id, e.start, e.end, d.text "
+            "FROM event e JOIN event_data d ON d.id = e.data_id "
+            "JOIN origin o ON o.id = e.origin JOIN bucket k ON k.key = e.bucket "
             "WHERE e.origin != ?", (own,)):
             assert world.written.get((log_id, oid, seq)) == (b, start, end, data), (
                 name, log_id, oid, seq, data)

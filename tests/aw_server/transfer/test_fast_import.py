@@ -216,7 +216,8 @@ def test_a_resumed_read_stages_no_event_twice(tmp_path: Path, monkeypatch: pytes
 def _table(path: Path) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(path)
     try:
-        return conn.execute("SELECT e.id, b.id, e.start, e.end, d.text, e.origin_id, e.seq "
+        return conn.execute("SELECT e.id, b.id, e.start, e.end, d.text, "
+                            "coalesce(e.origin_id, e.id), e.seq "
                             "FROM event e JOIN event_data d ON d.id = e.data_id "
                             "JOIN bucket b ON b.key = e.bucket "
                             "ORDER BY e.id").fetchall()

@@ -455,9 +455,11 @@ def test_origin_ids_of_an_import_name_each_event_once_beside_later_events(
     api.create_bucket("other", PLAIN)
     api.create_events("other", _events([1, 2, 3]))
     conn = api.store.db.conn()
-    rows = conn.execute("SELECT id, origin, origin_id FROM event ORDER BY id").fetchall()
+    rows = conn.execute("SELECT id, origin, coalesce(origin_id, id) FROM event ORDER BY id"
+                        ).fetchall()
     assert len({(origin, origin_id) for _, origin, origin_id in rows}) == len(rows) == 65
-    imported = conn.execute("SELECT id, origin_id FROM event WHERE start < ? ORDER BY seq",
+    imported = conn.execute("SELECT id, coalesce(origin_id, id) FROM event WHERE start < ? "
+                            "ORDER BY seq",
                             (200 * 1_000_000,)).fetchall()
     assert [o for _, o in imported] == sorted(o for _, o in imported)  # in insertion order
     doomed, doomed_origin_id = imported[0]
