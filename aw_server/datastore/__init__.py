@@ -4,6 +4,8 @@ Start at `store.py`: `Datastore` is the `Database` plus one store per concern, a
 sharing one `BucketCache`. The modules, bottom up:
 
 - `schema.py`      tables, indexes and migrations (`PRAGMA user_version`)
+- `migrate_interning.py` the batched, resumable migration to version 6
+- `interning.py`   event data stored once per distinct text (`event_data`), `DataInterner`
 - `database.py`    connections, the one writer, the change sequence
 - `rows.py`        stored rows <-> models, JSON text and its size limit
 - `cache.py`       `BucketCache`: live buckets, newest events, next event id

@@ -136,9 +136,14 @@ class EventStore:
             return int(cur.fetchone()[0])
         lo = MIN_US if start_us is None else start_us
         hi = MAX_US if end_us is None else end_us
+        # An event starting inside [lo, hi] ends at or after lo: those are counted from the
+        # range index alone (which has no `end`); only the few starting before lo, within
+        # the bucket's longest event, need their rows read.
         cur = self.db.conn().execute(
-            "SELECT count(*) FROM event WHERE bucket = ? AND start BETWEEN ? AND ? AND end >= ?",
-            (row.key, lo - row.max_duration, hi, lo),
+            "SELECT (SELECT count(*) FROM event WHERE bucket = ?1 AND start BETWEEN ?2 AND ?3)"
+            " + (SELECT count(*) FROM event WHERE bucket = ?1 AND start >= ?4 AND start < ?2 "
+            "AND start <= ?3 AND end >= ?2)",
+            (row.key, lo, hi, lo - row.max_duration),
         )
         return int(cur.fetchone()[0])
 

@@ -115,3 +115,17 @@ def test_event_grown_by_heartbeats_is_found_by_a_late_range_read(filled: Datasto
     filled.events.insert("b", [Event(T0 + i * S, S, {"other": i}) for i in range(0, 100, 10)])
     late = filled.events.read("b", start_us=T0 + 170 * 60 * S, end_us=T0 + 175 * 60 * S)
     assert [(e.data, e.duration_us) for e in late] == [({"x": 1}, 5 * 60 * S)]
+
+
+def test_count_equals_the_number_of_events_a_range_read_returns(filled: Datastore) -> None:
+    # Short events, long ones reaching back over range starts, and zero-length ones.
+    events = [Event(T0 + i * 10 * S, (i % 4) * 7 * S + (50 * S if i % 9 == 0 else 0),
+                    {"i": i}) for i in range(60)]
+    filled.events.insert("b", events)
+    for lo, hi in [(0, 600), (5, 25), (33, 34), (100, 100), (-50, 5), (590, 900), (40, 30)]:
+        start, end = T0 + lo * S, T0 + hi * S
+        expected = sum(1 for e in events
+                       if start - 10**12 <= e.timestamp_us <= end and e.end_us >= start)
+        assert filled.events.count("b", start, end) == expected, (lo, hi)
+        if lo <= hi:
+            assert len(filled.events.read("b", start_us=start, end_us=end)) == expected
