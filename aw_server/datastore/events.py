@@ -173,13 +173,13 @@ class EventStore:
         stored: list[Event] = []
         params = []
         longest = 0
-        interned = self.db.data
-        for event in events:
+        events = list(events)
+        data_ids = self.db.data.ids_of(conn, [self._event_json(event) for event in events])
+        for event, data_id in zip(events, data_ids, strict=True):
             event_id = self.cache.take_event_ids(1)
             seq = self.db.next_seq()
             params.append(
-                (event_id, row.key, event.timestamp_us, event.end_us,
-                 interned.id_of(conn, self._event_json(event)), origin, None, seq)
+                (event_id, row.key, event.timestamp_us, event.end_us, data_id, origin, None, seq)
             )
             longest = max(longest, event.duration_us)
             stored.append(Event(event.timestamp_us, event.duration_us, event.data, event_id))

@@ -21,6 +21,7 @@ calls `forget()` when one does.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterable
 
@@ -46,6 +47,15 @@ def find_or_add(conn: sqlite3.Connection, text: str) -> int:
     return int(cur.lastrowid or 0)
 
 
+def find_many(conn: sqlite3.Connection, texts: Iterable[str]) -> dict[str, int]:
+    """The ids of those of `texts` already stored, in one query."""
+    wanted = set(texts)
+    hashes = json.dumps(sorted({text_hash(text) for text in wanted}))
+    return {text: int(data_id) for data_id, text in conn.execute(
+        "SELECT id, text FROM event_data WHERE hash IN (SELECT value FROM json_each(?))",
+        (hashes,)) if text in wanted}
+
+
 class DataInterner:
     """Data ids of texts, remembered per process so a repeated text costs a dict lookup."""
 
@@ -67,8 +77,23 @@ class DataInterner:
             self._ids[text] = found
         return found
 
-    def ids_of(self, conn: sqlite3.Connection, texts: Iterable[str]) -> list[int]:
-        return [self.id_of(conn, text) for text in texts]
+    def ids_of(self, conn: sqlite3.Connection, texts: list[str]) -> list[int]:
+        """`id_of` for many texts (a bulk insert): the ones not remembered are looked up
+        with one query, and only the new ones added one by one."""
+        remembered = self._ids
+        missing = {text for text in texts if text not in remembered}
+        if missing:
+            found = find_many(conn, missing)
+            for text in missing:
+                data_id = found.get(text)
+                if data_id is None:
+                    data_id = find_or_add(conn, text)
+                if len(remembered) >= self._remembered:
+                    remembered.clear()
+                remembered[text] = data_id
+            if any(text not in remembered for text in texts):  # cleared on the way
+                return [self.id_of(conn, text) for text in texts]
+        return [remembered[text] for text in texts]
 
     def fill_map(self, conn: sqlite3.Connection, texts: Iterable[str]) -> None:
         """`temp.data_map` (text -> id) holds exactly `texts`: for statements that copy

@@ -213,8 +213,10 @@ def insert_events(conn: sqlite3.Connection, rows: list[StagedEvent], first_id: i
         n = most
         while n > len(rows) - done:
             n //= 2  # the rest in halves: few distinct statements to prepare
-        values = [(b, start, end, interned.id_of(conn, data))
-                  for b, start, end, data in rows[done:done + n]]
+        part = rows[done:done + n]
+        data_ids = interned.ids_of(conn, [data for _, _, _, data in part])
+        values = [(b, start, end, data_id)
+                  for (b, start, end, _), data_id in zip(part, data_ids, strict=True)]
         conn.execute(_insert_sql(n), (first_id + done, first_seq + done, bucket_key, origin,
                                       first_origin_id + done, *chain.from_iterable(values)))
         done += n

@@ -174,11 +174,11 @@ class Publisher:
         origin = self.db.self_origin
         params = []
         longest = 0
-        interned = self.db.data
-        for start, end, data in rows:
+        data_ids = self.db.data.ids_of(conn, [data for _, _, data in rows])
+        for (start, end, _), data_id in zip(rows, data_ids, strict=True):
             event_id = self.cache.take_event_ids(1)
-            params.append((event_id, row.key, start, end, interned.id_of(conn, data), origin,
-                           None, self.db.next_seq()))
+            params.append((event_id, row.key, start, end, data_id, origin, None,
+                           self.db.next_seq()))
             longest = max(longest, end - start)
         conn.executemany(
             "INSERT INTO event (id, bucket, start, end, data_id, origin, origin_id, seq) "

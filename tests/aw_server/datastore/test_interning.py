@@ -7,7 +7,7 @@ import json
 import pytest
 
 from aw_server.datastore import interning
-from aw_server.datastore.interning import find_or_add
+from aw_server.datastore.interning import DataInterner, find_or_add
 from aw_server.datastore.store import Datastore
 from aw_server.errors import EventTooLarge
 from aw_server.models import Event
@@ -89,3 +89,15 @@ def test_a_rolled_back_write_leaves_no_remembered_id_behind(store: Datastore) ->
         assert [e.data for e in small.events.read("b")] == [fresh]
     finally:
         small.close()
+
+
+def test_many_texts_at_once_get_the_ids_one_at_a_time_would(filled: Datastore) -> None:
+    # Fewer remembered texts than distinct ones in the batch: the memory is cleared on
+    # the way, and every id must still be right.
+    texts = [f'{{"t":{i % 7}}}' for i in range(30)]
+    interner = DataInterner(remembered=3)
+    with filled.db.write() as conn:
+        find_or_add(conn, texts[2])  # one already stored
+        ids = interner.ids_of(conn, texts)
+        assert ids == [find_or_add(conn, text) for text in texts]
+    assert len(set(ids)) == 7
