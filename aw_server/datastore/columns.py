@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aw_server.event_table import EventTable, Int64s, empty_table
+from aw_server.event_table import EventTable, Indices, Int64s, empty_table
 
 logger = logging.getLogger(__name__)
 
@@ -197,21 +197,36 @@ def _with_datas(conn: sqlite3.Connection, start: Int64s, end: Int64s, ids: Int64
                 data_ids: Int64s, clip_start: int, clip_end: int) -> EventTable | None:
     """The table, its `datas` numbered in order of first appearance (as the row-by-row
     read numbers them); None if a data id has no text (only a damaged file)."""
-    distinct, first_row, slot_by_sorted = np.unique(data_ids, return_index=True,
-                                                    return_inverse=True)
-    # Sorted position -> slot in order of first appearance.
-    appearance = np.argsort(first_row, kind="stable")
-    slot_of_sorted = np.empty(len(distinct), dtype=np.intp)
-    slot_of_sorted[appearance] = np.arange(len(distinct), dtype=np.intp)
-    wanted = distinct[appearance].tolist()
+    wanted, slot = _number_by_appearance(data_ids)
     text_of = dict(conn.execute(_TEXTS, (json.dumps(wanted),)).fetchall())
     if len(text_of) != len(wanted):
         logger.warning("event data missing for %d ids", len(wanted) - len(text_of))
         return None
-    slot = slot_of_sorted[slot_by_sorted.reshape(-1)]
     start = np.maximum(start, clip_start)
     end = np.minimum(end, clip_end)
     return EventTable(start, end - start, ids, slot, _parse(map(text_of.__getitem__, wanted)))
+
+
+def _number_by_appearance(data_ids: Int64s) -> tuple[list[int], Indices]:
+    """(the distinct data ids in order of first appearance, each row's position there).
+    Ids are small dense integers, so a table indexed by id does it without a sort
+    (np.unique's was ~8x slower on a million rows); a sparse few fall back to it."""
+    rows = len(data_ids)
+    top = int(data_ids.max()) + 1
+    if top > 4 * rows + 1024:
+        distinct, first_row, inverse = np.unique(data_ids, return_index=True,
+                                                 return_inverse=True)
+        order = np.argsort(first_row, kind="stable")
+        position = np.empty(len(distinct), dtype=np.intp)
+        position[order] = np.arange(len(distinct), dtype=np.intp)
+        return distinct[order].tolist(), position[inverse.reshape(-1)]
+    first = np.full(top, rows, dtype=np.intp)
+    np.minimum.at(first, data_ids, np.arange(rows, dtype=np.intp))
+    used = np.flatnonzero(first < rows)
+    in_order = used[np.argsort(first[used], kind="stable")]
+    position = np.full(top, -1, dtype=np.intp)
+    position[in_order] = np.arange(len(in_order), dtype=np.intp)
+    return in_order.tolist(), position[data_ids]
 
 
 def _parse(texts: Iterable[str]) -> list[dict[str, object]]:
