@@ -8,11 +8,10 @@ once from `event_data`, only those of the ids present, so Python objects are mad
 for the few thousand distinct data dicts.
 
 Two connections share the work, slice by slice: this thread and a helper thread each
-take the next job (a slice's spans, from the range index alone, or a slice's data ids,
-which need the table rows) until none is left. SQLite runs without the interpreter lock,
-so the two use both cores. Each reads in its own snapshot; per slice, the two jobs also
-report the row count, the highest id and a sum of the starts, and a difference (a write
-landed between the snapshots) makes one connection read everything again.
+take the next slice until none is left. SQLite runs without the interpreter lock, so the
+two use both cores. Each reads in its own snapshot, and first a fingerprint of the whole
+range from the index (row count, highest id, a sum of the starts); a difference (a write
+landed between the two snapshots) makes one connection read everything again.
 
 Only the query worker loads this module (it imports numpy): the server process stays
 small.
@@ -45,18 +44,21 @@ _SLICE = (
     "SELECT start, end, id, data_id FROM event WHERE bucket = ? AND start > ? "
     "AND start <= ? AND end >= ? ORDER BY start DESC, end DESC, id DESC"
 )
-# The slice jobs aggregate straight over the (bucket, start, end) index, which yields the
+# The slice jobs aggregate straight over the (bucket, start) index, which yields the
 # rows in exactly the reverse order (and ~40 % faster than through an ordered subquery);
-# each slice is then reversed. INDEXED BY pins that plan, so both jobs see one order.
+# each slice is then reversed. INDEXED BY pins that plan. Each row is read once, all four
+# columns together (the row holds end and data_id; the index only start and id).
 _RANGE = (
     "FROM event INDEXED BY event_range "
     "WHERE bucket = ? AND start > ? AND start <= ? AND end >= ?"
 )
-# Per slice: (row count, highest id, sum of starts modulo a prime), equal in both jobs
-# exactly when they read the same rows (up to an edit of one row's data in between).
-_CHECK = "count(*), max(id), sum(start % 1000003)"
-_SPANS = f"SELECT {_CHECK}, group_concat(start), group_concat(end), group_concat(id) {_RANGE}"
-_DATA_IDS = f"SELECT {_CHECK}, group_concat(data_id) {_RANGE}"
+_COLUMNS = ("SELECT count(*), group_concat(start), group_concat(end), group_concat(id), "
+            f"group_concat(data_id) {_RANGE}")
+# What each thread's snapshot holds of the whole range, from the index alone: (row count,
+# highest id, sum of starts modulo a prime). Equal in both exactly when they hold the same
+# rows (up to an in-place edit of one row's end or data between the two snapshots).
+_FINGERPRINT = ("SELECT count(*), max(id), sum(start % 1000003) FROM event "
+                "INDEXED BY event_range WHERE bucket = ? AND start BETWEEN ? AND ?")
 # The texts of the data ids read, each once.
 _TEXTS = "SELECT id, text FROM event_data WHERE id IN (SELECT value FROM json_each(?))"
 # Only sizes the slices: counted from the range index alone (no `end` there), so it may
@@ -108,49 +110,45 @@ def _slices(low: int, high: int, rows: int) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Spans:
-    check: tuple[int, int | None, int | None]
+class _Slice:
     start: Int64s
     end: Int64s
     ids: Int64s
+    data_ids: Int64s
 
 
-@dataclass(frozen=True, slots=True)
-class _DataIds:
-    check: tuple[int, int | None, int | None]
-    ids: Int64s  # each row's data id
+def _read_slice(conn: sqlite3.Connection, params: Params) -> _Slice:
+    count, starts, ends, ids, data_ids = conn.execute(_COLUMNS, params).fetchone()
+    return _Slice(_numbers(starts, count)[::-1], _numbers(ends, count)[::-1],
+                  _numbers(ids, count)[::-1], _numbers(data_ids, count)[::-1])
 
 
-def _read_spans(conn: sqlite3.Connection, params: Params) -> _Spans:
-    count, high_id, start_sum, starts, ends, ids = conn.execute(_SPANS, params).fetchone()
-    return _Spans((count, high_id, start_sum), _numbers(starts, count)[::-1],
-                  _numbers(ends, count)[::-1], _numbers(ids, count)[::-1])
+Fingerprint = tuple[int, int | None, int | None]
 
 
-def _read_data_ids(conn: sqlite3.Connection, params: Params) -> _DataIds:
-    count, high_id, start_sum, ids = conn.execute(_DATA_IDS, params).fetchone()
-    return _DataIds((count, high_id, start_sum), _numbers(ids, count)[::-1])
-
-
-Job = tuple[str, int]
-
-
-def _work(connect: Connect, slices: list[Params], jobs: deque[Job],
-          done: dict[Job, object]) -> None:
-    """Take jobs until none is left, all in one snapshot of this thread's connection."""
+def _work(connect: Connect, whole: tuple[int, int, int], slices: list[Params],
+          jobs: deque[int], done: dict[int, _Slice | None],
+          fingerprints: list[Fingerprint | None]) -> None:
+    """Take slices until none is left, all in one snapshot of this thread's connection,
+    whose fingerprint of the whole range (`whole`) it reads first."""
     conn = connect()
     with _snapshot(conn):
+        try:
+            fingerprints.append(tuple(conn.execute(_FINGERPRINT, whole).fetchone()))
+        except sqlite3.Error as exc:  # e.g. a database without the range index
+            logger.debug("column read failed (%s); reading rows", exc)
+            fingerprints.append(None)
+            return
         while True:
             try:
-                kind, index = jobs.popleft()
+                index = jobs.popleft()
             except IndexError:
                 return
-            read = _read_spans if kind == "spans" else _read_data_ids
             try:
-                done[kind, index] = read(conn, slices[index])
-            except sqlite3.Error as exc:  # e.g. a database without the range index:
+                done[index] = _read_slice(conn, slices[index])
+            except sqlite3.Error as exc:
                 logger.debug("column read of a slice failed (%s); reading rows", exc)
-                done[kind, index] = None  # the one-connection read takes over
+                done[index] = None  # the one-connection read takes over
 
 
 def read_table(
@@ -167,25 +165,23 @@ def read_table(
     slices: list[Params] = [
         (bucket_key, after, until, clip_start) for after, until in _slices(low, high, total)
     ]
-    # Data ids first in each pair: they are the longer job (table rows, not only the
-    # index), and both threads start on one.
-    jobs: deque[Job] = deque(
-        (kind, index) for index in range(len(slices)) for kind in ("data", "spans"))
-    done: dict[Job, object] = {}
-    helper = _helper_thread().submit(_work, connect, slices, jobs, done)
-    _work(connect, slices, jobs, done)
+    jobs: deque[int] = deque(range(len(slices)))
+    done: dict[int, _Slice | None] = {}
+    fingerprints: list[Fingerprint | None] = []
+    whole = (bucket_key, low, high)
+    helper = _helper_thread().submit(_work, connect, whole, slices, jobs, done, fingerprints)
+    _work(connect, whole, slices, jobs, done, fingerprints)
     helper.result()
-    spans = [s for i in range(len(slices)) if isinstance(s := done["spans", i], _Spans)]
-    data = [d for i in range(len(slices)) if isinstance(d := done["data", i], _DataIds)]
-    if len(spans) != len(slices) or len(data) != len(slices) or any(
-            s.check != d.check for s, d in zip(spans, data, strict=True)):
+    parts = [part for index in range(len(slices)) if (part := done.get(index)) is not None]
+    if len(parts) != len(slices) or None in fingerprints or len(set(fingerprints)) != 1:
+        # A write landed between the two snapshots (or a slice could not be read).
         return _read_alone(conn, slices, clip_start, clip_end)
-    start = np.concatenate([s.start for s in spans])
+    start = np.concatenate([p.start for p in parts])
     if not len(start):
         return empty_table()
-    end = np.concatenate([s.end for s in spans])
-    ids = np.concatenate([s.ids for s in spans])
-    data_ids = np.concatenate([d.ids for d in data])
+    end = np.concatenate([p.end for p in parts])
+    ids = np.concatenate([p.ids for p in parts])
+    data_ids = np.concatenate([p.data_ids for p in parts])
     if not _in_range_order(start, end, ids):  # group_concat took the rows in another order
         order = np.lexsort((-ids, -end, -start))
         start, end, ids, data_ids = start[order], end[order], ids[order], data_ids[order]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,29 +145,33 @@ def test_small_slices_read_the_same_rows(
 def test_jobs_that_disagree_on_a_slice_fall_back_to_one_consistent_read(
     sources: tuple[Datastore, MemorySource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As if a write landed between the two threads' snapshots: one slice's data-id job
-    # reports another row count than its spans job.
+    # A real write lands between the two threads' snapshots: this thread waits until the
+    # helper has taken its fingerprint, then inserts an event, then starts its own read.
     store, _ = sources
     monkeypatch.setattr(columns, "SLICE_ROWS", 500)
-    real_read_data_ids = columns._read_data_ids
+    real_work = columns._work
     real_read_alone = columns._read_alone
     fallbacks = []
 
-    def one_off(conn: Any, params: Any) -> Any:
-        data = real_read_data_ids(conn, params)
-        if data.check[0] and not fallbacks:
-            fallbacks.append("skewed")
-            return columns._DataIds((data.check[0] + 1, *data.check[1:]), data.ids)
-        return data
+    def late(connect: Any, whole: Any, slices: Any, jobs: Any, done: Any,
+             fingerprints: list[Any]) -> None:
+        if threading.current_thread() is threading.main_thread() and not fallbacks:
+            for _ in range(500):
+                if fingerprints:
+                    break
+                time.sleep(0.01)
+            fallbacks.append("written between")
+            store.events.insert(WINDOW, [Event(T0 + 5, 1, {"app": "late"})])
+        real_work(connect, whole, slices, jobs, done, fingerprints)
 
     def counting(*args: Any) -> Any:
         fallbacks.append("read alone")
         return real_read_alone(*args)
 
-    monkeypatch.setattr(columns, "_read_data_ids", one_off)
+    monkeypatch.setattr(columns, "_work", late)
     monkeypatch.setattr(columns, "_read_alone", counting)
     table = store.source.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S)
-    assert fallbacks == ["skewed", "read alone"]
+    assert fallbacks == ["written between", "read alone"]
     assert table.to_events() == store.source.events(WINDOW, T0, T0 + 10**6 * US_PER_S)
 
 
