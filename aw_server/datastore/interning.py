@@ -56,6 +56,18 @@ def find_many(conn: sqlite3.Connection, texts: Iterable[str]) -> dict[str, int]:
         (hashes,)) if text in wanted}
 
 
+def add_many(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
+    """Add `texts` (none of them stored, all distinct) with ids numbered on from the
+    highest, in one statement; answer their ids."""
+    if not texts:
+        return {}
+    (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM event_data").fetchone()
+    ids = {text: int(top) + 1 + i for i, text in enumerate(texts)}
+    conn.executemany("INSERT INTO event_data (id, hash, text) VALUES (?, ?, ?)",
+                     [(data_id, text_hash(text), text) for text, data_id in ids.items()])
+    return ids
+
+
 class DataInterner:
     """Data ids of texts, remembered per process so a repeated text costs a dict lookup."""
 
@@ -79,20 +91,18 @@ class DataInterner:
 
     def ids_of(self, conn: sqlite3.Connection, texts: list[str]) -> list[int]:
         """`id_of` for many texts (a bulk insert): the ones not remembered are looked up
-        with one query, and only the new ones added one by one."""
+        with one query, and the new ones added with one statement."""
         remembered = self._ids
-        missing = {text for text in texts if text not in remembered}
+        missing = [text for text in dict.fromkeys(texts) if text not in remembered]
         if missing:
             found = find_many(conn, missing)
-            for text in missing:
-                data_id = found.get(text)
-                if data_id is None:
-                    data_id = find_or_add(conn, text)
-                if len(remembered) >= self._remembered:
-                    remembered.clear()
-                remembered[text] = data_id
-            if any(text not in remembered for text in texts):  # cleared on the way
-                return [self.id_of(conn, text) for text in texts]
+            found.update(add_many(conn, [text for text in missing if text not in found]))
+            answer = [found.get(text) or remembered[text] for text in texts]
+            if len(remembered) + len(found) > self._remembered:
+                remembered.clear()
+            if len(found) <= self._remembered:
+                remembered.update(found)
+            return answer
         return [remembered[text] for text in texts]
 
     def fill_map(self, conn: sqlite3.Connection, texts: Iterable[str]) -> None:

@@ -101,3 +101,14 @@ def test_many_texts_at_once_get_the_ids_one_at_a_time_would(filled: Datastore) -
         ids = interner.ids_of(conn, texts)
         assert ids == [find_or_add(conn, text) for text in texts]
     assert len(set(ids)) == 7
+
+
+def test_a_batch_that_fills_the_memory_still_answers_its_remembered_texts(
+        filled: Datastore) -> None:
+    interner = DataInterner(remembered=4)
+    with filled.db.write() as conn:
+        first = interner.ids_of(conn, ['{"a":1}', '{"b":1}', '{"c":1}'])
+        second = interner.ids_of(conn, ['{"a":1}', '{"d":1}', '{"e":1}', '{"a":1}'])
+        assert second[0] == second[3] == first[0]
+        assert second == [find_or_add(conn, t)
+                          for t in ['{"a":1}', '{"d":1}', '{"e":1}', '{"a":1}']]
