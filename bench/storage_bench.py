@@ -9,12 +9,15 @@ server's own close (a WAL checkpoint), per table and index where SQLite's `dbsta
 available. `--migrate` writes the same events as a schema-5 database (each event with
 its whole data text, the layout before interning; written with the frozen v5 DDL of
 the tests' support code) and times opening it with this version, which migrates it.
+`--reference` loads them into aw-server 0.12.0's own peewee storage instead (its venv,
+`tests/support/reference.py`; slow: ~4 min for 1M) and prints that file's size.
 Run with `PYTHONPATH=<other checkout>` to measure another version's layout.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
 import tempfile
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # tests.support, last
 
 import datagen
 
@@ -83,11 +87,56 @@ def write_v5(db_path: Path, events: int) -> int:
     return int(schema_v5.write_database(db_path, {datagen.WINDOW_BUCKET: rows}))
 
 
+# Runs in the reference venv: argv = folder, rows file (JSON lines [start µs, µs, data]).
+_REFERENCE_LOAD = """
+import json, os, sys
+from datetime import datetime, timedelta, timezone
+from aw_core.models import Event
+from aw_datastore.storages import PeeweeStorage
+folder, rows = sys.argv[1], sys.argv[2]
+storage = PeeweeStorage(testing=True, filepath=os.path.join(folder, "peewee-sqlite.v2.db"))
+bucket = "aw-watcher-window_benchhost"
+storage.create_bucket(bucket, "currentwindow", "bench", "benchhost",
+                      datetime.now(timezone.utc).isoformat())
+batch = []
+with open(rows) as f:
+    for line in f:
+        start, duration, data = json.loads(line)
+        batch.append(Event(timestamp=datetime.fromtimestamp(start / 1e6, timezone.utc),
+                           duration=timedelta(microseconds=duration), data=data))
+        if len(batch) >= 10000:
+            storage.insert_many(bucket, batch)
+            batch = []
+storage.insert_many(bucket, batch)
+storage.db.close()
+"""
+
+
+def write_reference(folder: Path, events: int) -> int:
+    """The window events in aw-server 0.12.0's peewee file (its venv, built on first use)."""
+    from tests.support.reference import run_in_reference_venv
+
+    rows = folder / "rows.jsonl"
+    written = 0
+    with rows.open("w") as out:
+        for bucket_id, event in datagen.generate(seed=42, days=30, window_events=events):
+            if bucket_id == datagen.WINDOW_BUCKET:
+                out.write(json.dumps([event.timestamp_us, event.duration_us, event.data]) + "\n")
+                written += 1
+    data = folder / "reference"
+    data.mkdir()
+    run_in_reference_venv(_REFERENCE_LOAD, str(data), str(rows), timeout=3600, check=True)
+    rows.unlink()
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--migrate", action="store_true",
                         help="time the migration of a schema-5 file instead")
+    parser.add_argument("--reference", action="store_true",
+                        help="measure aw-server 0.12.0's peewee file instead")
     parser.add_argument("--keep", type=Path, help="write here instead of a temp folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="intern-storage-bench-") as tmp:
@@ -95,6 +144,13 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         db_path = folder / "test.db"
         began = time.perf_counter()
+        if args.reference:
+            written = write_reference(folder, args.events)
+            size = folder_size(folder / "reference")
+            print(f"aw-server 0.12.0: {written:,} window events loaded in "
+                  f"{time.perf_counter() - began:.0f} s; its data folder: {size / 1e6:.1f} MB "
+                  f"({size / max(written, 1):.1f} bytes/event)")
+            return
         if args.migrate:
             written = write_v5(db_path, args.events)
             print(f"v5 file: {written:,} events, {folder_size(folder) / 1e6:.1f} MB, "
