@@ -9,6 +9,9 @@ server's own close (a WAL checkpoint), per table and index where SQLite's `dbsta
 available. `--migrate` writes the same events as a schema-5 database (each event with
 its whole data text, the layout before interning; written with the frozen v5 DDL of
 the tests' support code) and times opening it with this version, which migrates it.
+`--query-split` writes window and AFK events (as `query_http_bench.py` does) and runs
+the 30-day desktop summary in process three times, timing the reads (`event_table`)
+apart from the rest (the transforms), wall and CPU.
 `--reference` loads them into aw-server 0.12.0's own peewee storage instead (its venv,
 `tests/support/reference.py`; slow: ~4 min for 1M) and prints that file's size.
 Run with `PYTHONPATH=<other checkout>` to measure another version's layout.
@@ -18,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # tests.support, last
@@ -130,11 +135,52 @@ def write_reference(folder: Path, events: int) -> int:
     return written
 
 
+def query_split(db_path: Path, events: int) -> None:
+    """Where a 30-day summary's time goes: reading the buckets vs everything else."""
+    import query_http_bench
+    from query_bench import canonical_query
+
+    from aw_server.models import format_us
+    from aw_server.query import QueryLimits, run_query
+
+    written, seconds = query_http_bench.write_large_db(db_path, 30, events)
+    print(f"wrote {written:,} events in {seconds:.0f} s")
+    store = Datastore(db_path)
+    source = store.source
+    reads = [0.0, 0.0]
+    read_table = source.event_table
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return read_table(*args, **kwargs)
+        finally:
+            reads[0] += time.perf_counter() - wall
+            reads[1] += time.process_time() - cpu
+
+    source.event_table = timed  # type: ignore[method-assign]
+    start = datagen.START_US
+    period = f"{format_us(start)}/{format_us(start + 30 * datagen.DAY_US)}"
+    try:
+        for run in range(3):
+            reads[:] = [0.0, 0.0]
+            wall, cpu = time.perf_counter(), time.process_time()
+            run_query(canonical_query(), [period], source, limits=QueryLimits(max_seconds=300))
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"run {run + 1}: total {wall:.2f} s wall, {cpu:.2f} s CPU; reads "
+                  f"{reads[0]:.2f} s wall, {reads[1]:.2f} s CPU; rest {wall - reads[0]:.2f} s "
+                  f"wall, {cpu - reads[1]:.2f} s CPU; load average {os.getloadavg()[0]:.1f}")
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--migrate", action="store_true",
                         help="time the migration of a schema-5 file instead")
+    parser.add_argument("--query-split", action="store_true",
+                        help="time a 30-day summary's reads apart from its transforms")
     parser.add_argument("--reference", action="store_true",
                         help="measure aw-server 0.12.0's peewee file instead")
     parser.add_argument("--keep", type=Path, help="write here instead of a temp folder")
@@ -144,6 +190,9 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         db_path = folder / "test.db"
         began = time.perf_counter()
+        if args.query_split:
+            query_split(db_path, args.events)
+            return
         if args.reference:
             written = write_reference(folder, args.events)
             size = folder_size(folder / "reference")

@@ -165,6 +165,10 @@ def intern_event_data(conn: sqlite3.Connection, version: int, *,
     if total:
         logger.info("event data migrated in %.1f s; giving the old pages back (VACUUM)",
                     time.monotonic() - began)
-        conn.execute("VACUUM")
+        try:
+            conn.execute("VACUUM")
+        except sqlite3.OperationalError as exc:  # e.g. a full disk: the data is migrated
+            logger.warning("VACUUM after the migration failed (%s); the file keeps the old "
+                           "table's pages as free space, which new events reuse", exc)
         logger.info("database migrated to version %d in %.1f s", version,
                     time.monotonic() - began)
