@@ -1,0 +1,79 @@
+// Devices as the Activity and Timeline views see them: one entry per device id (this
+// server or a synced origin), with its watcher buckets sorted by kind. Hostnames are only
+// shown, never used as keys: two laptops called "laptop" stay two devices.
+
+import { api } from "./api.js";
+
+// Colours that stay apart on light and dark backgrounds; device i gets PALETTE[i % n].
+const PALETTE = ["#3b7dd8", "#e07b39", "#4aa564", "#b35bc4", "#d6455d", "#2aa3a3", "#9c8a2f"];
+
+const isBrowser = (b) => b.type === "web.tab.current" || b.id.startsWith("aw-watcher-web");
+
+/** Watcher buckets of one device by kind, in the listing's order; the watcher's own ids
+ * (`aw-watcher-window_…`, also as `-synced-from-` mirrors) first. */
+export function bucketsByKind(ids, buckets) {
+  const known = ids.map((id) => buckets[id]).filter(Boolean);
+  const ofType = (type, prefix) => {
+    const typed = known.filter((b) => b.type === type);
+    return [...typed.filter((b) => b.id.startsWith(prefix)), ...typed.filter((b) => !b.id.startsWith(prefix))]
+      .map((b) => b.id);
+  };
+  return {
+    window: ofType("currentwindow", "aw-watcher-window"),
+    afk: ofType("afkstatus", "aw-watcher-afk"),
+    browsers: known.filter(isBrowser).map((b) => b.id).sort(),
+  };
+}
+
+/** What a device is for the dashboard. `entry` is one item of GET /api/0/devices. */
+function fromEntry(entry, buckets, index) {
+  const kinds = bucketsByKind(entry.buckets || [], buckets);
+  return {
+    id: entry.device_id,
+    label: entry.label || entry.hostname || entry.device_id,
+    hostname: entry.hostname || "",
+    hostnames: entry.hostnames || [],
+    isThis: Boolean(entry.is_this_device),
+    purged: Boolean(entry.purged),
+    clockSkew: entry.clock_skew ?? null,
+    skewWarning: Boolean(entry.skew_warning),
+    ...kinds,
+    hasData: kinds.window.length > 0 || kinds.afk.length > 0,
+    color: PALETTE[index % PALETTE.length],
+  };
+}
+
+/** Servers without GET /api/0/devices (ActivityWatch's own): one device per hostname. */
+function fromHostnames(buckets) {
+  const hosts = [...new Set(Object.values(buckets).map((b) => b.hostname || "unknown"))].sort();
+  return hosts.map((host) => ({
+    device_id: `host:${host}`, label: host, hostname: host, hostnames: [host], is_this_device: false,
+    // Older web watchers say "unknown"; they belong to whichever desktop shows them.
+    buckets: Object.values(buckets).filter((b) => (b.hostname || "unknown") === host).map((b) => b.id),
+  }));
+}
+
+/** Every device with its buckets; devices listed by the server first, in its order. */
+export async function loadDevices(buckets, { signal } = {}) {
+  let entries;
+  try {
+    entries = await api.devices({ signal });
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    entries = fromHostnames(buckets);
+  }
+  return entries.map((entry, i) => fromEntry(entry, buckets, i));
+}
+
+/** "laptop (abc1234)" plus the hostname when the label does not say it already. */
+export function deviceTitle(device) {
+  return device.hostname && !device.label.includes(device.hostname)
+    ? `${device.label} · ${device.hostname}` : device.label;
+}
+
+/** The warning sync reports for a device whose clock was off, or "". */
+export function skewText(device) {
+  if (!device.skewWarning || device.clockSkew === null) return "";
+  const seconds = Math.round(Math.abs(device.clockSkew));
+  return `clock off by ${seconds} s at the last sync`;
+}
