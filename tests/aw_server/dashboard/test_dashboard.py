@@ -100,7 +100,7 @@ def test_phone_width_and_dark_theme(browser: Any, loaded: Loaded) -> None:
 
 
 def test_timeline_lanes_zoom_and_hover(tab: Tab) -> None:
-    tab.open("#/timeline?date=2024-01-03")
+    tab.open("#/timeline?date=2024-01-03&lanes=buckets")
     tab.wait_complete()
     labels = tab.page.locator(".timeline .lane-label").all_text_contents()
     assert len(labels) == 3 and labels[0].startswith("aw-watcher-afk")
