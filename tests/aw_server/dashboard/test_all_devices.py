@@ -1,0 +1,208 @@
+"""The "All devices" dashboard in headless Chromium: three real servers (two called
+"laptop", using the same bucket ids; one "desktop") with their own apps and overlapping
+hours, paired and synced through the real sync API, then the dashboard of the first.
+The expected numbers come from the raw events (tests/aw_server/dashboard/devices_fixture.py),
+not from the server's query engine. Screenshots go to artifacts/dashboard/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from aw_server.config import ServerConfig
+from aw_server.serve import Server
+from tests.aw_server.dashboard import devices_fixture
+from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
+from tests.aw_server.dashboard.test_dashboard import fmt_duration, stat
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
+                "(apt-get install chromium)", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+DAY0 = range(0, 1)
+BOTH = range(0, 2)
+DATE = "2024-03-05"
+SKEW_S = -95.0
+
+
+@dataclass
+class Group:
+    servers: list[Server]
+    ids: list[str]
+    expected: devices_fixture.Expected
+
+    @property
+    def url(self) -> str:
+        return self.servers[0].url
+
+
+def start(base: Path, name: str, hostname: str) -> Server:
+    server = Server(ServerConfig(testing=True, port=0, dbpath=base / f"{name}.sqlite",
+                                 hostname=hostname, sync_interval_s=0))
+    server.start_in_thread()
+    return server
+
+
+def post(server: Server, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(f"{server.url}/api/0{path}", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def pair_and_sync(a: Server, other: Server, other_id: str) -> None:
+    """Pairing through the local sync API of both servers, then one sync started by `a`."""
+    window = post(other, "/sync/pairing", {"listen": ["127.0.0.1"], "port": 0})
+    post(a, "/sync/pair", {"address": window["addresses"][0], "code": window["code"],
+                           "listen": ["127.0.0.1"], "port": 0})
+    result = post(a, "/sync/now", {"device_id": other_id, "wait": True})["results"][other_id]
+    assert "error" not in result, result
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
+    base = tmp_path_factory.mktemp("all-devices")
+    expected = devices_fixture.build()
+    servers: list[Server] = []
+    try:
+        for i, data in enumerate(expected.devices):
+            servers.append(start(base, f"device{i}", data.spec.hostname))
+            devices_fixture.load(servers[-1].url, data)
+        ids = [requests.get(f"{s.url}/api/0/info", timeout=30).json()["device_id"]
+               for s in servers]
+        post(servers[0], "/sync/pairing", {"listen": ["127.0.0.1"], "port": 0})
+        for other, other_id in zip(servers[1:], ids[1:], strict=True):
+            pair_and_sync(servers[0], other, other_id)
+        # What a session leaves when it measured the desktop's clock 95 s behind.
+        servers[0].store.trust.record_peer_sync(ids[2], error=None, nbytes=0, skew=SKEW_S,
+                                                completed=True)
+        yield Group(servers, ids, expected)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def tab(browser: Any, group: Group) -> Iterator[Tab]:
+    t = new_tab(browser, group.url)
+    yield t
+    t.page.context.close()
+    assert t.errors == [], f"console errors: {t.errors}"
+
+
+def device_rows(tab: Tab) -> dict[str, str]:
+    rows = tab.page.locator(".device-totals li")
+    return {str(rows.nth(i).get_attribute("data-device")): str(rows.nth(i).inner_text())
+            for i in range(rows.count())}
+
+
+def test_all_devices_is_the_default_and_counts_overlap_once(tab: Tab, group: Group) -> None:
+    tab.open(f"#/activity?range=day&date={DATE}")
+    tab.wait_complete()
+    assert tab.page.get_attribute("button.all-devices", "aria-pressed") == "true"
+    expected = group.expected
+    assert expected.overlap(DAY0) > 0  # the fixture is meant to overlap
+    assert stat(tab, "active-time") == fmt_duration(expected.combined(DAY0))
+    assert stat(tab, "overlap") == fmt_duration(expected.overlap(DAY0))
+    assert stat(tab, "top-app") == expected.top_app(DAY0)
+    rows = device_rows(tab)
+    assert list(rows) == group.ids
+    for device_id, data in zip(group.ids, expected.devices, strict=True):
+        assert fmt_duration(data.seconds(0)) in rows[device_id]
+    assert "clock off by 95 s" in rows[group.ids[2]]
+    # Every device's apps are in the one list, each row split by device.
+    apps = tab.page.inner_text("section[aria-label='Top applications']")
+    for app in ("code", "Slack", "Blender"):
+        assert app in apps
+    assert tab.page.locator("section[aria-label='Top applications'] .split").count() >= 6
+    tab.shot("all-devices-day")
+
+
+def test_each_device_alone_shows_its_own_numbers(tab: Tab, group: Group) -> None:
+    for device_id, data in zip(group.ids, group.expected.devices, strict=True):
+        tab.open(f"#/activity?devices={device_id}&range=week&date={DATE}")
+        tab.wait_complete()
+        assert stat(tab, "active-time") == fmt_duration(sum(data.seconds(d) for d in BOTH))
+        assert stat(tab, "top-app") == data.top_app(BOTH)
+        assert tab.page.locator("[data-stat=overlap]").count() == 0
+        checked = tab.page.locator(".device-picker input:checked")
+        assert [checked.nth(i).get_attribute("value") for i in range(checked.count())] == [device_id]
+
+
+def test_a_subset_and_the_week_add_up_by_the_overlap_rule(tab: Tab, group: Group) -> None:
+    laptops = ",".join(group.ids[:2])
+    tab.open(f"#/activity?devices={laptops}&range=week&date={DATE}")
+    tab.wait_complete()
+    two = devices_fixture.Expected(group.expected.devices[:2])
+    assert stat(tab, "active-time") == fmt_duration(two.combined(BOTH))
+    assert stat(tab, "overlap") == fmt_duration(two.overlap(BOTH))
+    # One stacked bar per day and device with data, a combined mark per active day.
+    chart = "section[aria-label='Active time per day']"
+    assert tab.page.locator(f"{chart} g.bar-stack").count() == 7
+    assert tab.page.locator(f"{chart} line.combined-mark").count() == 2
+    tab.page.click("button.all-devices")
+    tab.page.wait_for_url("**devices=all**")
+    tab.wait_complete()
+    assert stat(tab, "active-time") == fmt_duration(group.expected.combined(BOTH))
+    tab.shot("all-devices-week")
+
+
+def test_open_as_query_reruns_exactly_what_the_view_ran(tab: Tab, group: Group) -> None:
+    tab.open(f"#/activity?range=day&date={DATE}")
+    tab.wait_complete()
+    tab.page.click("button.open-query")
+    tab.page.wait_for_url("**#/query**")
+    tab.wait_complete()
+    assert "Error" not in tab.page.inner_text("section[aria-label='Result']")
+    params = parse_qs(urlsplit(tab.page.url).fragment.split("?", 1)[1])
+    assert params["from"] == params["to"] == [DATE]
+    text = tab.page.input_value("#query-text")
+    assert text == params["q"][0]
+    answer = requests.post(f"{group.url}/api/0/query/", timeout=120, json={
+        "query": text.split("\n"),
+        "timeperiods": [f"{DATE}T04:00:00+00:00/2024-03-06T04:00:00+00:00"]}).json()
+    assert answer[0]["combined"]["duration"] == group.expected.combined(DAY0)
+
+
+def test_timeline_has_one_lane_per_device_even_with_equal_hostnames(
+        tab: Tab, group: Group) -> None:
+    tab.open(f"#/timeline?date={DATE}")
+    tab.wait_complete()
+    labels = tab.page.locator(".timeline .lane-label").all_text_contents()
+    listed = requests.get(f"{group.url}/api/0/devices", timeout=30).json()
+    assert labels == [d["label"] for d in listed]
+    subs = tab.page.locator(".timeline .lane-sub").all_text_contents()
+    assert subs[:2] == ["laptop", "laptop"]
+    assert subs[2].startswith("⚠ desktop")  # the skew warning, its text in a <title>
+    lanes = tab.page.locator("ul[aria-label='Lanes summary'] li")
+    assert [lanes.nth(i).get_attribute("data-lane") for i in range(3)] == group.ids
+    assert "clock off by 95 s" in lanes.nth(2).inner_text()
+    tab.shot("all-devices-timeline")
+
+
+def test_a_purged_device_is_listed_without_data_and_not_an_error(
+        tab: Tab, group: Group) -> None:
+    """Last in the module: it deletes the desktop's mirrors on the first server."""
+    a, desktop = group.servers[0], group.ids[2]
+    response = requests.delete(f"{a.url}/api/0/sync/peers/{desktop}", timeout=60,
+                               json={"purge": True})
+    assert response.status_code == 200, response.text
+    tab.open(f"#/activity?range=day&date={DATE}")
+    tab.wait_complete()
+    laptops = devices_fixture.Expected(group.expected.devices[:2])
+    assert stat(tab, "active-time") == fmt_duration(laptops.combined(DAY0))
+    choice = tab.page.locator(f".device-choice[data-device='{desktop}']")
+    assert "data deleted" in choice.inner_text()
+    assert choice.locator("input").is_disabled()
+    assert list(device_rows(tab)) == group.ids[:2]
+    tab.open(f"#/timeline?date={DATE}")
+    tab.wait_complete()
+    assert tab.page.locator(".timeline .lane-label").count() == 2
