@@ -134,7 +134,8 @@ def test_each_device_alone_shows_its_own_numbers(tab: Tab, group: Group) -> None
         assert stat(tab, "top-app") == data.top_app(BOTH)
         assert tab.page.locator("[data-stat=overlap]").count() == 0
         checked = tab.page.locator(".device-picker input:checked")
-        assert [checked.nth(i).get_attribute("value") for i in range(checked.count())] == [device_id]
+        values = [checked.nth(i).get_attribute("value") for i in range(checked.count())]
+        assert values == [device_id]
 
 
 def test_a_subset_and_the_week_add_up_by_the_overlap_rule(tab: Tab, group: Group) -> None:
