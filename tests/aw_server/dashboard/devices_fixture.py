@@ -29,6 +29,7 @@ class DeviceSpec:
     hostname: str
     apps: list[tuple[str, list[str]]]
     window_hours: tuple[float, float]  # window events back to back over these hours
+    # (no apps: a device with only an AFK bucket)
     not_afk_hours: list[tuple[float, float]]  # per day; the rest of 06:00-22:00 is AFK
     seed: int
 
@@ -41,6 +42,9 @@ SPECS = [
     DeviceSpec("desktop", [("Blender", ["scene.blend"]), ("Spotify", ["Playlist"])],
                (14.0, 18.5), [(14.0, 17.0)], 3),
 ]
+
+# A device with only AFK data, not AFK while the desktop is (for its own test).
+AFK_ONLY = DeviceSpec("tablet", [], (0, 0), [(16.0, 19.0)], 4)
 
 
 @dataclass
@@ -110,6 +114,10 @@ def build_device(spec: DeviceSpec) -> DeviceData:
                                              "data": {"status": "afk"}})
         pieces: list[Span] = []
         per_app: dict[str, float] = defaultdict(float)
+        if not spec.apps:  # only AFK data: its not-AFK periods are its active time
+            data.active.append(spans)
+            data.per_app.append({})
+            continue
         t, stop = _at(day, spec.window_hours[0]), _at(day, spec.window_hours[1])
         while t < stop:
             app, titles = rng.choice(spec.apps)
@@ -160,6 +168,8 @@ def load(base_url: str, data: DeviceData) -> None:
     with requests.Session() as http:
         for bucket_id, type_ in ((data.window_bucket, "currentwindow"),
                                  (data.afk_bucket, "afkstatus")):
+            if not data.events[bucket_id]:
+                continue
             response = http.post(f"{base_url}/api/0/buckets/{bucket_id}", timeout=30, json={
                 "client": "devices-fixture", "type": type_, "hostname": data.spec.hostname})
             assert response.status_code in (200, 304), response.text

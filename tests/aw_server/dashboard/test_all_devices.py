@@ -67,10 +67,9 @@ def pair_and_sync(a: Server, other: Server, other_id: str) -> None:
     assert "error" not in result, result
 
 
-@pytest.fixture(scope="module")
-def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
-    base = tmp_path_factory.mktemp("all-devices")
-    expected = devices_fixture.build()
+def start_group(base: Path, expected: devices_fixture.Expected) -> Group:
+    """A server per device, each loaded with its data; the first paired with and synced
+    from every other one."""
     servers: list[Server] = []
     try:
         for i, data in enumerate(expected.devices):
@@ -81,12 +80,23 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
         post(servers[0], "/sync/pairing", {"listen": ["127.0.0.1"], "port": 0})
         for other, other_id in zip(servers[1:], ids[1:], strict=True):
             pair_and_sync(servers[0], other, other_id)
-        # What a session leaves when it measured the desktop's clock 95 s behind.
-        servers[0].store.trust.record_peer_sync(ids[2], error=None, nbytes=0, skew=SKEW_S,
-                                                completed=True)
-        yield Group(servers, ids, expected)
-    finally:
+    except BaseException:
         for server in servers:
+            server.stop()
+        raise
+    return Group(servers, ids, expected)
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
+    started = start_group(tmp_path_factory.mktemp("all-devices"), devices_fixture.build())
+    try:
+        # What a session leaves when it measured the desktop's clock 95 s behind.
+        started.servers[0].store.trust.record_peer_sync(
+            started.ids[2], error=None, nbytes=0, skew=SKEW_S, completed=True)
+        yield started
+    finally:
+        for server in started.servers:
             server.stop()
 
 
@@ -187,6 +197,31 @@ def test_timeline_has_one_lane_per_device_even_with_equal_hostnames(
     assert [lanes.nth(i).get_attribute("data-lane") for i in range(3)] == group.ids
     assert "clock off by 95 s" in lanes.nth(2).inner_text()
     tab.shot("all-devices-timeline")
+
+
+def test_a_device_with_only_afk_data_counts_its_not_afk_time(
+        browser: Any, tmp_path: Path) -> None:
+    expected = devices_fixture.Expected([devices_fixture.build_device(spec) for spec in (
+        devices_fixture.SPECS[2], devices_fixture.AFK_ONLY)])
+    pair = start_group(tmp_path, expected)
+    tab = new_tab(browser, pair.url)
+    try:
+        tab.open(f"#/activity?range=day&date={DATE}")
+        tab.wait_complete()
+        assert expected.overlap(DAY0) > 0
+        assert stat(tab, "active-time") == fmt_duration(expected.combined(DAY0))
+        assert stat(tab, "overlap") == fmt_duration(expected.overlap(DAY0))
+        assert fmt_duration(3 * 3600) in device_rows(tab)[pair.ids[1]]
+        tab.open(f"#/timeline?date={DATE}")
+        tab.wait_complete()
+        lanes = tab.page.locator("ul[aria-label='Lanes summary'] li")
+        assert "0 events" in lanes.nth(1).inner_text()
+        assert "AFK status 3 events" in lanes.nth(1).inner_text()
+        assert tab.errors == []
+    finally:
+        tab.page.context.close()
+        for server in pair.servers:
+            server.stop()
 
 
 def test_a_purged_device_is_listed_without_data_and_not_an_error(
