@@ -199,6 +199,34 @@ def test_timeline_has_one_lane_per_device_even_with_equal_hostnames(
     tab.shot("all-devices-timeline")
 
 
+def test_a_renamed_host_is_one_device_with_both_histories(
+        browser: Any, tmp_path: Path) -> None:
+    """The watcher's buckets under the old and the new hostname both count; an imported
+    window bucket of another machine does not join them."""
+    server = start(tmp_path, "renamed", "newname")
+    tab = new_tab(browser, server.url)
+    try:
+        for bucket_id, start_h in (("aw-watcher-window_oldname", 9),
+                                   ("aw-watcher-window_newname", 11),
+                                   ("imported-window", 9)):
+            post(server, f"/buckets/{bucket_id}", {
+                "client": "t", "type": "currentwindow", "hostname": bucket_id.split("_")[-1]})
+            response = requests.post(
+                f"{server.url}/api/0/buckets/{bucket_id}/events", timeout=30, json=[{
+                    "timestamp": f"{DATE}T{start_h:02d}:00:00+00:00", "duration": 3600,
+                    "data": {"app": bucket_id, "title": "t"}}])
+            assert response.status_code == 200, response.text
+        tab.open(f"#/activity?range=day&date={DATE}")
+        tab.wait_complete()
+        assert stat(tab, "active-time") == "2h 0m"
+        apps = tab.page.inner_text("section[aria-label='Top applications']")
+        assert "aw-watcher-window_oldname" in apps and "imported-window" not in apps
+        assert tab.errors == []
+    finally:
+        tab.page.context.close()
+        server.stop()
+
+
 def test_a_device_with_only_afk_data_counts_its_not_afk_time(
         browser: Any, tmp_path: Path) -> None:
     expected = devices_fixture.Expected([devices_fixture.build_device(spec) for spec in (

@@ -9,14 +9,16 @@ const PALETTE = ["#3b7dd8", "#e07b39", "#4aa564", "#b35bc4", "#d6455d", "#2aa3a3
 
 const isBrowser = (b) => b.type === "web.tab.current" || b.id.startsWith("aw-watcher-web");
 
-/** Watcher buckets of one device by kind, in the listing's order; the watcher's own ids
- * (`aw-watcher-window_…`, also as `-synced-from-` mirrors) first. */
+/** Watcher buckets of one device by kind. Of a kind, every bucket of the watcher's own id
+ * (`aw-watcher-window_<host>`, under each hostname the device had, also as `-synced-from-`
+ * mirrors), since a renamed host keeps its history in the old one; only without those the
+ * first created other bucket of that type (an import), as the one-host view did. */
 export function bucketsByKind(ids, buckets) {
   const known = ids.map((id) => buckets[id]).filter(Boolean);
   const ofType = (type, prefix) => {
     const typed = known.filter((b) => b.type === type);
-    return [...typed.filter((b) => b.id.startsWith(prefix)), ...typed.filter((b) => !b.id.startsWith(prefix))]
-      .map((b) => b.id);
+    const own = typed.filter((b) => b.id.startsWith(`${prefix}_`));
+    return (own.length ? own : typed.slice(0, 1)).map((b) => b.id);
   };
   return {
     window: ofType("currentwindow", "aw-watcher-window"),
