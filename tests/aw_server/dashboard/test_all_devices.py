@@ -196,6 +196,18 @@ def test_timeline_has_one_lane_per_device_even_with_equal_hostnames(
     lanes = tab.page.locator("ul[aria-label='Lanes summary'] li")
     assert [lanes.nth(i).get_attribute("data-lane") for i in range(3)] == group.ids
     assert "clock off by 95 s" in lanes.nth(2).inner_text()
+    # Hover the first device's lane at 10:00 (the axis spans 04:00-04:00): its window
+    # event in the lane, its AFK status in the strip underneath.
+    box = tab.page.locator(".timeline").bounding_box()
+    assert box is not None
+    x = box["x"] + 190 + (box["width"] - 198) * (6 / 24)
+    tooltip = tab.page.locator(".tooltip")
+    tab.page.mouse.move(x, box["y"] + 24 + 15)
+    tooltip.wait_for(state="visible")
+    assert labels[0] in tooltip.inner_text() and "app: " in tooltip.inner_text()
+    tab.page.mouse.move(x, box["y"] + 24 + 40 - 6)
+    tab.page.wait_for_function(
+        "document.querySelector('.tooltip').innerText.includes('status: not-afk')", timeout=5000)
     tab.shot("all-devices-timeline")
 
 

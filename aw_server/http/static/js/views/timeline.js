@@ -229,7 +229,7 @@ export async function mount(root, { params, signal }) {
     }
     const hit = eventAt(ev.clientX, ev.clientY);
     if (!hit) { tooltip.hidden = true; return; }
-    replace(tooltip, h("strong", null, hit.lane.title), hit.event.bucket !== hit.lane.title ? h("div", { class: "muted" }, hit.event.bucket) : null,
+    replace(tooltip, h("strong", null, hit.lane.title), hit.event.bucket !== hit.lane.title ? h("div", { class: "tooltip-bucket" }, hit.event.bucket) : null,
       describe(hit.event).map((line) => h("div", null, line)));
     tooltip.hidden = false;
     const left = Math.min(ev.clientX + 14, window.innerWidth - tooltip.offsetWidth - 8);
