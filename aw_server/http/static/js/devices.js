@@ -55,15 +55,25 @@ function fromHostnames(buckets) {
   }));
 }
 
-/** Every device with its buckets; devices listed by the server first, in its order. */
-export async function loadDevices(buckets, { signal } = {}) {
-  let entries;
-  try {
-    entries = await api.devices({ signal });
-  } catch (err) {
-    if (err.status !== 404) throw err;
-    entries = fromHostnames(buckets);
+let listCache = null; // {at, promise}: one request for views opened within 10 s
+
+/** GET /api/0/devices, shared like the bucket list; null when the server has no such
+ * route (ActivityWatch's own servers). Started at boot, beside the bucket list. */
+export function sharedDeviceList({ maxAgeMs = 10_000 } = {}) {
+  if (!listCache || Date.now() - listCache.at > maxAgeMs) {
+    const promise = api.devices().catch((err) => {
+      if (err.status === 404) return null;
+      throw err;
+    });
+    listCache = { at: Date.now(), promise };
+    promise.catch(() => { if (listCache && listCache.promise === promise) listCache = null; });
   }
+  return listCache.promise;
+}
+
+/** Every device with its buckets; devices listed by the server first, in its order. */
+export async function loadDevices(buckets) {
+  const entries = (await sharedDeviceList()) || fromHostnames(buckets);
   return entries.map((entry, i) => fromEntry(entry, buckets, i));
 }
 

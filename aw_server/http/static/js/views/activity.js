@@ -128,7 +128,7 @@ function card(title, cls = "") {
 
 export async function mount(root, { params, signal }) {
   const [settings, buckets] = await Promise.all([loadSettings(), sharedBuckets()]);
-  const devices = await loadDevices(buckets, { signal });
+  const devices = await loadDevices(buckets);
   const withData = devices.filter((d) => d.hasData);
   if (!withData.some((d) => d.window.length)) {
     root.append(h("h1", null, "Activity"), h("div", { class: "card full" },

@@ -78,7 +78,7 @@ export async function mount(root, { params, signal }) {
     date: isoDate(changes.date || date), lanes: ("lanes" in changes ? changes.lanes : mode) === "buckets" ? "buckets" : "",
     host: "host" in changes ? changes.host : host,
   }));
-  const lanes = mode === "devices" ? deviceLanes(await loadDevices(buckets, { signal }), buckets) : bucketLanes(buckets, host);
+  const lanes = mode === "devices" ? deviceLanes(await loadDevices(buckets), buckets) : bucketLanes(buckets, host);
   const LANE_H = mode === "devices" ? DEVICE_LANE_H : BUCKET_LANE_H;
   const view = { v0: dayStart.getTime(), v1: dayEnd.getTime(), d0: dayStart.getTime(), d1: dayEnd.getTime(), lanes };
   const plot = h("div", { class: "timeline", tabindex: "0", role: "group",
