@@ -7,7 +7,7 @@ not from the server's query engine. Screenshots go to artifacts/dashboard/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,19 @@ def tab(browser: Any, group: Group) -> Iterator[Tab]:
     assert t.errors == [], f"console errors: {t.errors}"
 
 
+def then_complete(tab: Tab, action: Callable[[], object]) -> None:
+    """Run `action` (a navigation) and wait until the view it mounts is complete. The view
+    shown before is marked first: a hash change mounts the new view a moment after `goto`
+    or a click returns, and the old one would otherwise still answer as complete."""
+    tab.page.evaluate("document.querySelector('.view')?.setAttribute('data-old', '')")
+    action()
+    tab.page.wait_for_selector(".view:not([data-old])[data-state=complete]", timeout=20_000)
+
+
+def show(tab: Tab, fragment: str) -> None:
+    then_complete(tab, lambda: tab.open(fragment))
+
+
 def device_rows(tab: Tab) -> dict[str, str]:
     rows = tab.page.locator(".device-totals li")
     return {str(rows.nth(i).get_attribute("data-device")): str(rows.nth(i).inner_text())
@@ -115,8 +128,7 @@ def device_rows(tab: Tab) -> dict[str, str]:
 
 
 def test_all_devices_is_the_default_and_counts_overlap_once(tab: Tab, group: Group) -> None:
-    tab.open(f"#/activity?range=day&date={DATE}")
-    tab.wait_complete()
+    show(tab, f"#/activity?range=day&date={DATE}")
     assert tab.page.get_attribute("button.all-devices", "aria-pressed") == "true"
     expected = group.expected
     assert expected.overlap(DAY0) > 0  # the fixture is meant to overlap
@@ -138,8 +150,7 @@ def test_all_devices_is_the_default_and_counts_overlap_once(tab: Tab, group: Gro
 
 def test_each_device_alone_shows_its_own_numbers(tab: Tab, group: Group) -> None:
     for device_id, data in zip(group.ids, group.expected.devices, strict=True):
-        tab.open(f"#/activity?devices={device_id}&range=week&date={DATE}")
-        tab.wait_complete()
+        show(tab, f"#/activity?devices={device_id}&range=week&date={DATE}")
         assert stat(tab, "active-time") == fmt_duration(sum(data.seconds(d) for d in BOTH))
         assert stat(tab, "top-app") == data.top_app(BOTH)
         assert tab.page.locator("[data-stat=overlap]").count() == 0
@@ -150,8 +161,7 @@ def test_each_device_alone_shows_its_own_numbers(tab: Tab, group: Group) -> None
 
 def test_a_subset_and_the_week_add_up_by_the_overlap_rule(tab: Tab, group: Group) -> None:
     laptops = ",".join(group.ids[:2])
-    tab.open(f"#/activity?devices={laptops}&range=week&date={DATE}")
-    tab.wait_complete()
+    show(tab, f"#/activity?devices={laptops}&range=week&date={DATE}")
     two = devices_fixture.Expected(group.expected.devices[:2])
     assert stat(tab, "active-time") == fmt_duration(two.combined(BOTH))
     assert stat(tab, "overlap") == fmt_duration(two.overlap(BOTH))
@@ -159,19 +169,16 @@ def test_a_subset_and_the_week_add_up_by_the_overlap_rule(tab: Tab, group: Group
     chart = "section[aria-label='Active time per day']"
     assert tab.page.locator(f"{chart} g.bar-stack").count() == 7
     assert tab.page.locator(f"{chart} line.combined-mark").count() == 2
-    tab.page.click("button.all-devices")
-    tab.page.wait_for_url("**devices=all**")
-    tab.wait_complete()
+    then_complete(tab, lambda: tab.page.click("button.all-devices"))
+    assert "devices=all" in tab.page.url
     assert stat(tab, "active-time") == fmt_duration(group.expected.combined(BOTH))
     tab.shot("all-devices-week")
 
 
 def test_open_as_query_reruns_exactly_what_the_view_ran(tab: Tab, group: Group) -> None:
-    tab.open(f"#/activity?range=day&date={DATE}")
-    tab.wait_complete()
-    tab.page.click("button.open-query")
-    tab.page.wait_for_url("**#/query**")
-    tab.wait_complete()
+    show(tab, f"#/activity?range=day&date={DATE}")
+    then_complete(tab, lambda: tab.page.click("button.open-query"))
+    assert "#/query" in tab.page.url
     assert "Error" not in tab.page.inner_text("section[aria-label='Result']")
     params = parse_qs(urlsplit(tab.page.url).fragment.split("?", 1)[1])
     assert params["from"] == params["to"] == [DATE]
@@ -185,8 +192,7 @@ def test_open_as_query_reruns_exactly_what_the_view_ran(tab: Tab, group: Group) 
 
 def test_timeline_has_one_lane_per_device_even_with_equal_hostnames(
         tab: Tab, group: Group) -> None:
-    tab.open(f"#/timeline?date={DATE}")
-    tab.wait_complete()
+    show(tab, f"#/timeline?date={DATE}")
     labels = tab.page.locator(".timeline .lane-label").all_text_contents()
     listed = requests.get(f"{group.url}/api/0/devices", timeout=30).json()
     assert labels == [d["label"] for d in listed]
@@ -228,8 +234,7 @@ def test_a_renamed_host_is_one_device_with_both_histories(
                     "timestamp": f"{DATE}T{start_h:02d}:00:00+00:00", "duration": 3600,
                     "data": {"app": bucket_id, "title": "t"}}])
             assert response.status_code == 200, response.text
-        tab.open(f"#/activity?range=day&date={DATE}")
-        tab.wait_complete()
+        show(tab, f"#/activity?range=day&date={DATE}")
         assert stat(tab, "active-time") == "2h 0m"
         apps = tab.page.inner_text("section[aria-label='Top applications']")
         assert "aw-watcher-window_oldname" in apps and "imported-window" not in apps
@@ -246,14 +251,12 @@ def test_a_device_with_only_afk_data_counts_its_not_afk_time(
     pair = start_group(tmp_path, expected)
     tab = new_tab(browser, pair.url)
     try:
-        tab.open(f"#/activity?range=day&date={DATE}")
-        tab.wait_complete()
+        show(tab, f"#/activity?range=day&date={DATE}")
         assert expected.overlap(DAY0) > 0
         assert stat(tab, "active-time") == fmt_duration(expected.combined(DAY0))
         assert stat(tab, "overlap") == fmt_duration(expected.overlap(DAY0))
         assert fmt_duration(3 * 3600) in device_rows(tab)[pair.ids[1]]
-        tab.open(f"#/timeline?date={DATE}")
-        tab.wait_complete()
+        show(tab, f"#/timeline?date={DATE}")
         lanes = tab.page.locator("ul[aria-label='Lanes summary'] li")
         assert "0 events" in lanes.nth(1).inner_text()
         assert "AFK status 3 events" in lanes.nth(1).inner_text()
@@ -271,14 +274,12 @@ def test_a_purged_device_is_listed_without_data_and_not_an_error(
     response = requests.delete(f"{a.url}/api/0/sync/peers/{desktop}", timeout=60,
                                json={"purge": True})
     assert response.status_code == 200, response.text
-    tab.open(f"#/activity?range=day&date={DATE}")
-    tab.wait_complete()
+    show(tab, f"#/activity?range=day&date={DATE}")
     laptops = devices_fixture.Expected(group.expected.devices[:2])
     assert stat(tab, "active-time") == fmt_duration(laptops.combined(DAY0))
     choice = tab.page.locator(f".device-choice[data-device='{desktop}']")
     assert "data deleted" in choice.inner_text()
     assert choice.locator("input").is_disabled()
     assert list(device_rows(tab)) == group.ids[:2]
-    tab.open(f"#/timeline?date={DATE}")
-    tab.wait_complete()
+    show(tab, f"#/timeline?date={DATE}")
     assert tab.page.locator(".timeline .lane-label").count() == 2
