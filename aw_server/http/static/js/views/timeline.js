@@ -53,7 +53,7 @@ async function spansOf(bucketList, range, signal) {
 /** One lane per device with window or AFK data (purged devices have none: no lane). */
 function deviceLanes(devices, buckets) {
   return devices.filter((d) => d.hasData).map((device) => ({
-    title: device.label, sub: device.hostname, warning: skewText(device), key: device.id,
+    title: device.label, sub: device.hostname === device.label ? "" : device.hostname, warning: skewText(device), key: device.id,
     sources: device.window.map((id) => buckets[id]), afkSources: device.afk.map((id) => buckets[id]),
     events: null, afk: null, error: null,
   }));
