@@ -14,6 +14,15 @@ first day's numbers are on screen) and `aw-activity-complete` (every day loaded)
 are milliseconds since navigation start, so they include loading the page, its modules,
 settings and bucket list. A second visit on the same server shows the warm-cache time.
 Needs Debian's chromium and `playwright`.
+
+    .venv/bin/python bench/dashboard_bench.py --devices 3 --sizes 3000000 --runs 1
+
+`--devices 3`: the size is the total over three devices (a third each, seeds 42-44, two
+of them with datagen's hostname and the same bucket ids, one called "desktop"). Each
+device's data goes into a datastore of its own, then the real in-process sync session
+copies the other two into the first one's database as `-synced-from-` mirrors, exactly
+as sync writes them. Each range is measured on "All devices" (`devices=all`: one query
+per day for the three) and on this device alone (`devices=<its id>`).
 """
 
 from __future__ import annotations
@@ -74,6 +83,53 @@ def build_db(path: Path, events: int) -> None:
           flush=True)
 
 
+def build_device(path: Path, events: int, seed: int, hostname: str) -> Datastore:
+    """One device's own datagen data, with its own bucket ids when renamed."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    rename = {datagen.WINDOW_BUCKET: f"aw-watcher-window_{hostname}",
+              datagen.AFK_BUCKET: f"aw-watcher-afk_{hostname}"}
+    store = Datastore(path)
+    for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
+                             (datagen.AFK_BUCKET, "afkstatus")):
+        store.buckets.create(Bucket(rename[bucket_id], type_, "bench", hostname,
+                                    "2024-01-01T00:00:00+00:00"))
+    batch: dict[str, list[Any]] = {}
+    for bucket_id, event in datagen.generate(seed=seed, days=DAYS, window_events=events):
+        chunk = batch.setdefault(rename[bucket_id], [])
+        chunk.append(event)
+        if len(chunk) >= 20_000:
+            store.events.insert(rename[bucket_id], chunk)
+            chunk.clear()
+    for bucket_id, chunk in batch.items():
+        if chunk:
+            store.events.insert(bucket_id, chunk)
+    return store
+
+
+def build_devices_db(path: Path, events: int) -> str:
+    """Three devices, `events` window events in total; the other two synced into the
+    first one's database by the real sync session. Returns the first one's device id."""
+    from aw_server.sync.local import LocalAccess
+    from aw_server.sync.session import run_session
+
+    done = path.with_name(path.name + ".complete")
+    if not done.exists():
+        began = time.perf_counter()
+        specs = [(42, datagen.HOSTNAME), (43, datagen.HOSTNAME), (44, "desktop")]
+        stores = [build_device(path if i == 0 else path.with_name(f"{path.stem}-peer{i}.db"),
+                               events // 3, seed, host) for i, (seed, host) in enumerate(specs)]
+        built = time.perf_counter()
+        for peer in stores[1:]:
+            run_session(LocalAccess(stores[0]), LocalAccess(peer))
+        for store in stores:
+            store.close()
+        done.write_text(Datastore(path).device_id)
+        print(f"built {path.name}: {events:,} window events on 3 devices in "
+              f"{built - began:.0f} s, synced in {time.perf_counter() - built:.0f} s", flush=True)
+    return done.read_text().strip()
+
+
 def measure(browser: Any, url: str, timeout_s: float) -> tuple[float, float]:
     """(first paint, complete) in ms since navigation start."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC")
@@ -95,6 +151,29 @@ def measure(browser: Any, url: str, timeout_s: float) -> tuple[float, float]:
         context.close()
 
 
+def run_cell(browser: Any, db: Path, chosen: str, query: str,
+             args: argparse.Namespace) -> list[list[float]]:
+    """[cold first paint, cold complete, warm first paint, warm complete] over --runs."""
+    cells: list[list[float]] = [[], [], [], []]
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as root:
+            server = start_our_server(Path(root), db_path=db)
+            try:
+                base = f"{server.url}/#/activity?{chosen}"
+                if not args.fresh:
+                    # A server that has been up a while: code loaded, regexes compiled,
+                    # but nothing of the measured range cached.
+                    measure(browser, f"{base}&range=day&date=2024-02-01", args.timeout)
+                url = f"{base}&{query}"
+                cold = measure(browser, url, args.timeout)
+                warm = measure(browser, url, args.timeout)
+                for cell, value in zip(cells, (*cold, *warm), strict=True):
+                    cell.append(value)
+            finally:
+                server.stop()
+    return cells
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -102,6 +181,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "aw-dashboard-bench")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--devices", type=int, choices=(1, 3), default=1,
+                        help="3: the three-device fixture, All devices vs one device")
     parser.add_argument("--fresh", action="store_true",
                         help="measure on a just-started server (no warm-up visit)")
     args = parser.parse_args()
@@ -112,38 +193,26 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         for size in args.sizes:
-            db = args.cache / f"dashboard-{size}-{DAYS}d.db"
-            build_db(db, size)
+            if args.devices == 3:
+                db = args.cache / f"dashboard-3dev-{size}-{DAYS}d.db"
+                this_id = build_devices_db(db, size)
+                views = {"all devices": "devices=all", "one device": f"devices={this_id}"}
+            else:
+                db = args.cache / f"dashboard-{size}-{DAYS}d.db"
+                build_db(db, size)
+                views = {"": f"host={datagen.HOSTNAME}"}
             for name, query in RANGES.items():
-                cold_first, cold_done, warm, warm_done = [], [], [], []
-                for _ in range(args.runs):
-                    with tempfile.TemporaryDirectory() as root:
-                        server = start_our_server(Path(root), db_path=db)
-                        try:
-                            base = f"{server.url}/#/activity?host={datagen.HOSTNAME}"
-                            if not args.fresh:
-                                # A server that has been up a while: code loaded, regexes
-                                # compiled, but nothing of the measured range cached.
-                                measure(browser, f"{base}&range=day&date=2024-02-01",
-                                        args.timeout)
-                            url = f"{base}&{query}"
-                            first, done = measure(browser, url, args.timeout)
-                            cold_first.append(first)
-                            cold_done.append(done)
-                            again = measure(browser, url, args.timeout)
-                            warm.append(again[0])
-                            warm_done.append(again[1])
-                        finally:
-                            server.stop()
-                row = (f"| {size:>9,} | {name:<5} | {statistics.median(cold_first):7.0f} | "
-                       f"{statistics.median(cold_done):7.0f} | {statistics.median(warm):7.0f} | "
-                       f"{statistics.median(warm_done):7.0f} |")
-                rows.append(row)
-                print(row, flush=True)
+                for label, chosen in views.items():
+                    cells = run_cell(browser, db, chosen, query, args)
+                    row = (f"| {size:>9,} | {name:<5}{f' | {label}' if label else ''} | "
+                           + " | ".join(f"{statistics.median(c):7.0f}" for c in cells) + " |")
+                    rows.append(row)
+                    print(row, flush=True)
         browser.close()
-    print("\n| events | range | first paint, cold (ms) | all days, cold (ms) "
+    devices_col = " devices |" if args.devices == 3 else ""
+    print(f"\n| events | range |{devices_col} first paint, cold (ms) | all days, cold (ms) "
           "| first paint, warm (ms) | all days, warm (ms) |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print(f"|---:|---|{'---|' if devices_col else ''}---:|---:|---:|---:|")
     print("\n".join(rows))
 
 

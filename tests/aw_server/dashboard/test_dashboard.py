@@ -100,7 +100,7 @@ def test_phone_width_and_dark_theme(browser: Any, loaded: Loaded) -> None:
 
 
 def test_timeline_lanes_zoom_and_hover(tab: Tab) -> None:
-    tab.open("#/timeline?date=2024-01-03")
+    tab.open("#/timeline?date=2024-01-03&lanes=buckets")
     tab.wait_complete()
     labels = tab.page.locator(".timeline .lane-label").all_text_contents()
     assert len(labels) == 3 and labels[0].startswith("aw-watcher-afk")
@@ -127,20 +127,24 @@ def test_timeline_lanes_zoom_and_hover(tab: Tab) -> None:
 def test_activity_picks_the_watchers_own_buckets_in_any_listing_order(tab: Tab) -> None:
     tab.open("#/buckets")
     picked = tab.page.evaluate("""async () => {
-      const { hostBuckets } = await import("/js/queries.js");
+      const { bucketsByKind } = await import("/js/devices.js");
       const bucket = (id, type) => [id, { id, type, hostname: "h" }];
-      const listed = (...entries) => hostBuckets(Object.fromEntries(entries), "h");
+      const listed = (...entries) =>
+        bucketsByKind(entries.map(([id]) => id), Object.fromEntries(entries));
       return [
         listed(bucket("imported-window", "currentwindow"),
                bucket("aw-watcher-window_h", "currentwindow"),
                bucket("aw-watcher-afk_h", "afkstatus")),
         listed(bucket("aw-watcher-window_h", "currentwindow"),
                bucket("imported-window", "currentwindow")),
-        listed(bucket("only-window", "currentwindow")),
-      ].map((b) => [b.window, b.afk ?? null]);
+        listed(bucket("only-window", "currentwindow"), bucket("second-window", "currentwindow")),
+        listed(bucket("aw-watcher-window_old", "currentwindow"),
+               bucket("aw-watcher-window_new-synced-from-abcdefg", "currentwindow")),
+      ].map((b) => [b.window, b.afk]);
     }""")
-    assert picked == [["aw-watcher-window_h", "aw-watcher-afk_h"],
-                      ["aw-watcher-window_h", None], ["only-window", None]]
+    assert picked == [[["aw-watcher-window_h"], ["aw-watcher-afk_h"]],
+                      [["aw-watcher-window_h"], []], [["only-window"], []],
+                      [["aw-watcher-window_old", "aw-watcher-window_new-synced-from-abcdefg"], []]]
 
 
 def test_buckets_list_and_events_paging(tab: Tab, loaded: Loaded) -> None:

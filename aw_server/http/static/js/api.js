@@ -82,6 +82,8 @@ export const api = {
     ...opts,
     body: { query: lines, timeperiods: periods.map(([a, b]) => `${a.toISOString()}/${b.toISOString()}`) },
   }),
+  /** This server and every synced device, by device id (this server only; others 404). */
+  devices: (opts) => request("GET", "/devices", opts),
   queryFunctions: (opts) => request("GET", "/query/functions", opts),
   openapi: (opts) => request("GET", "/openapi.json", opts),
   // Background imports (this server only; others answer 404).

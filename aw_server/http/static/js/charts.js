@@ -11,7 +11,8 @@ export function barChart(items, { width = 720, height = 180, ariaLabel = "Bar ch
   const pad = { top: 8, right: 4, bottom: 20, left: 44 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
-  const max = Math.max(maxValue || 0, ...items.map((d) => d.value), 1);
+  const height_ = (d) => (d.stack ? Math.max(d.value, d.stack.reduce((a, p) => a + p.value, 0)) : d.value);
+  const max = Math.max(maxValue || 0, ...items.map(height_), 1);
   // Round the scale to whole units (minutes below 2 h, hours above) for readable grid lines.
   const unit = max > 7200 ? 3600 : 60;
   const step = niceStep(max / unit / 4) * unit;
@@ -25,16 +26,41 @@ export function barChart(items, { width = 720, height = 180, ariaLabel = "Bar ch
   }
   items.forEach((d, i) => {
     const x = pad.left + i * slot;
-    const barH = Math.max(0, (d.value / top) * innerH);
-    svg.append(s("rect", {
-      class: "bar", x: x + slot * 0.12, width: Math.max(1, slot * 0.76), y: pad.top + innerH - barH,
-      height: barH, rx: Math.min(3, slot * 0.2),
-    }, s("title", null, `${d.detail || d.label}: ${fmtDuration(d.value)}`)));
+    if (d.stack) svg.append(stackedBar(d, x, slot, y, innerH, pad.top, top));
+    else {
+      const barH = Math.max(0, (d.value / top) * innerH);
+      svg.append(s("rect", {
+        class: "bar", x: x + slot * 0.12, width: Math.max(1, slot * 0.76), y: pad.top + innerH - barH,
+        height: barH, rx: Math.min(3, slot * 0.2),
+      }, s("title", null, `${d.detail || d.label}: ${fmtDuration(d.value)}`)));
+    }
     if (i % labelEvery === 0) {
       svg.append(s("text", { x: x + slot / 2, y: height - 5, "text-anchor": "middle" }, d.label));
     }
   });
   return svg;
+}
+
+/** One bar of per-device segments (`d.stack`: [{value, color, label}]) stacked bottom up,
+ * with a mark at `d.value` (the combined time, which the overlap keeps below the stack). */
+function stackedBar(d, x, slot, y, innerH, padTop, top) {
+  const g = s("g", { class: "bar-stack" });
+  let base = 0;
+  const lines = d.stack.filter((p) => p.value > 0).map((p) => `${p.label}: ${fmtDuration(p.value)}`);
+  const title = s("title", null, [`${d.detail || d.label}: ${fmtDuration(d.value)} combined`, ...lines].join("\n"));
+  for (const part of d.stack) {
+    if (part.value <= 0) continue;
+    const h0 = (base / top) * innerH;
+    const h1 = ((base + part.value) / top) * innerH;
+    g.append(s("rect", { class: "seg", x: x + slot * 0.12, width: Math.max(1, slot * 0.76),
+      y: padTop + innerH - h1, height: Math.max(0, h1 - h0), fill: part.color }));
+    base += part.value;
+  }
+  if (d.value > 0) {
+    g.append(s("line", { class: "combined-mark", x1: x + slot * 0.04, x2: x + slot * 0.96, y1: y(d.value), y2: y(d.value) }));
+  }
+  g.append(title);
+  return g;
 }
 
 function niceStep(raw) {
@@ -46,15 +72,18 @@ function niceStep(raw) {
  * Ranked list with proportional background bars.
  * items: [{name, sub, value, color}]; shows `limit` first, with a "Show all" toggle.
  */
-export function topList(items, { limit = 10, total, emptyText = "No data", label } = {}) {
+export function topList(items, { limit = 10, total, emptyText = "No data", label, split } = {}) {
   if (!items.length) return h("p", { class: "empty" }, emptyText);
   const max = Math.max(...items.map((d) => d.value), 1);
   const list = h("ol", { class: "toplist", "aria-label": label });
   const render = (count) => {
     list.replaceChildren(...items.slice(0, count).map((d) => {
       const share = total ? ` (${Math.round((d.value / total) * 100)}%)` : "";
-      return h("li", { title: `${d.name}${d.sub ? ` — ${d.sub}` : ""}` },
+      const parts = split && d.split ? split.map((dev, i) => [dev.label, d.split[i]]).filter(([, v]) => v > 0) : [];
+      const perDevice = parts.map(([name, v]) => `\n${name}: ${fmtDuration(v)}`).join("");
+      return h("li", { title: `${d.name}${d.sub ? ` — ${d.sub}` : ""}${perDevice}` },
         h("span", { class: "bar", style: { width: `${(d.value / max) * 100}%` }, "aria-hidden": "true" }),
+        split ? splitStrip(d, split, max) : null,
         h("span", { class: "name" },
           d.color ? h("span", { class: "swatch", style: { background: d.color }, "aria-hidden": "true" }) : null,
           d.name, d.sub ? h("span", { class: "sub" }, ` · ${d.sub}`) : null),
@@ -73,6 +102,21 @@ export function topList(items, { limit = 10, total, emptyText = "No data", label
     toggle.setAttribute("aria-expanded", String(expanded));
   });
   return h("div", null, list, toggle);
+}
+
+/** A thin strip under a list row: the row's time split by device (`split`: [{label,
+ * color}] in the order of `d.split`), so stacked shares read like the bars above them. */
+function splitStrip(d, split, max) {
+  const strip = h("span", { class: "split", style: { width: `${(d.value / max) * 100}%` } });
+  const text = [];
+  split.forEach((dev, i) => {
+    const v = (d.split || [])[i] || 0;
+    if (v <= 0) return;
+    strip.append(h("span", { style: { flex: `${v} 0 0`, background: dev.color }, "aria-hidden": "true" }));
+    text.push(`${dev.label} ${fmtDuration(v)}`);
+  });
+  strip.append(h("span", { class: "sr-only" }, ` (${text.join(", ")})`));
+  return strip;
 }
 
 /** Squarified treemap layout (Bruls et al.): rectangles with aspect ratios close to 1. */

@@ -6,6 +6,7 @@ import { sharedBuckets, sharedInfo } from "./api.js";
 import { h, replace, errorBox, loading } from "./dom.js";
 import { loadSettings, applyTheme } from "./settings.js";
 import { parseRoute, VIEW_NAMES } from "./router.js";
+import { sharedDeviceList } from "./devices.js";
 
 const VIEWS = {
   activity: () => import("./views/activity.js"),
@@ -56,6 +57,7 @@ async function boot() {
   // Ask for what every view needs before its module has even loaded.
   const settings = loadSettings();
   sharedBuckets();
+  sharedDeviceList().catch(() => { /* the view shows the error */ });
   route();
   settings.then((s) => applyTheme(s.theme)).catch(() => { /* the view shows the error */ });
   try {

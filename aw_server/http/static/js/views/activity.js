@@ -1,11 +1,15 @@
-// Activity: where the time went for a day, week, month or custom range on one host.
-// One query per day, a few in flight at once; every answer is folded into the summary
-// and the cards redraw, so a month fills in progressively instead of stalling.
+// Activity: where the time went for a day, week, month or custom range, on one device,
+// several, or all of them. One query per day covers every chosen device (a month is ~30
+// requests whatever the number of devices), a few in flight at once; every answer is
+// folded into the summary and the cards redraw, so a month fills in progressively.
+// Devices are keyed by device id (URL: devices=all or devices=<id>,<id>), never by
+// hostname: two machines called "laptop" stay two devices.
 
-import { api, sharedBuckets, sharedInfo } from "../api.js";
+import { api, sharedBuckets } from "../api.js";
 import { h, replace, fmtDuration, errorBox, empty } from "../dom.js";
 import { loadSettings } from "../settings.js";
-import { desktopQuery, hostBuckets, desktopHosts } from "../queries.js";
+import { devicesQuery } from "../queries.js";
+import { loadDevices, deviceTitle, skewText } from "../devices.js";
 import { categoryColor, durationTree } from "../categories.js";
 import { ActivitySummary } from "../aggregate.js";
 import { barChart, topList, treemap } from "../charts.js";
@@ -17,30 +21,80 @@ import {
 const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["custom", "Custom"]];
 const CONCURRENCY = 4;
 
-function readState(params, settings, hosts, serverHost) {
+/** The devices the URL asks for: `devices=all`, ids, or the old `host=<hostname>`. By
+ * default all devices once more than one has data, else the one that has. */
+function chooseDevices(params, withData) {
+  const asked = params.get("devices");
+  if (asked === "all") return withData;
+  if (asked) {
+    const ids = new Set(asked.split(","));
+    const chosen = withData.filter((d) => ids.has(d.id));
+    if (chosen.length) return chosen;
+  }
+  const host = params.get("host");
+  if (host) {
+    const named = withData.filter((d) => d.hostnames.includes(host) || d.hostname === host);
+    const pick = named.find((d) => d.isThis) || named[0];
+    if (pick) return [pick];
+  }
+  if (withData.length > 1) return withData;
+  return withData.slice(0, 1);
+}
+
+function readState(params, settings, withData) {
   const kind = RANGES.some(([k]) => k === params.get("range")) ? params.get("range") : "day";
   const today = logicalDate(new Date(), settings.startOfDay);
   const date = parseDate(params.get("date")) || today;
-  let host = params.get("host");
-  if (!hosts.includes(host)) host = hosts.includes(serverHost) ? serverHost : hosts[0];
-  return { kind, date, end: parseDate(params.get("end")), host, filterAfk: params.get("afk") !== "0" };
+  const chosen = chooseDevices(params, withData);
+  return {
+    kind, date, end: parseDate(params.get("end")), chosen,
+    all: withData.length > 1 && chosen.length === withData.length,
+    filterAfk: params.get("afk") !== "0",
+  };
 }
 
 function stateHash(state, changes = {}) {
   const next = { ...state, ...changes };
   return routeHash("activity", {
-    host: next.host, range: next.kind, date: isoDate(next.date),
+    devices: next.all ? "all" : next.chosen.map((d) => d.id).join(","),
+    range: next.kind, date: isoDate(next.date),
     end: next.kind === "custom" && next.end ? isoDate(next.end) : "", afk: next.filterAfk ? "" : "0",
   });
 }
 
-function toolbar(state, hosts, first, last) {
+/** "All devices" plus a checkbox per device; devices without data are listed, disabled. */
+function devicePicker(state, devices, go) {
+  const chosen = new Set(state.chosen.map((d) => d.id));
+  const withData = devices.filter((d) => d.hasData);
+  const toggle = (device, on) => {
+    const next = withData.filter((d) => (d === device ? on : chosen.has(d.id)));
+    if (!next.length) return; // at least one device stays chosen
+    go({ chosen: next, all: withData.length > 1 && next.length === withData.length });
+  };
+  return h("fieldset", { class: "field device-picker", "aria-label": "Devices" },
+    h("legend", null, "Devices"),
+    withData.length > 1 ? h("button", { type: "button", class: "all-devices", "aria-pressed": String(state.all),
+      onclick: () => go({ chosen: withData, all: true }) }, "All devices") : null,
+    devices.map((device) => {
+      const warning = skewText(device);
+      return h("label", { class: "device-choice", "data-device": device.id, title: device.id },
+        h("input", { type: "checkbox", name: "device", value: device.id, checked: chosen.has(device.id),
+          disabled: !device.hasData || (chosen.size === 1 && chosen.has(device.id)),
+          onchange: (e) => toggle(device, e.target.checked) }),
+        h("span", { class: "swatch", style: { background: device.color }, "aria-hidden": "true" }),
+        h("span", null, device.label, device.hostname && !device.label.includes(device.hostname)
+          ? h("span", { class: "sub" }, ` · ${device.hostname}`) : null,
+        device.isThis ? h("span", { class: "sub" }, " (this device)") : null,
+        device.hasData ? null : h("span", { class: "sub" }, device.purged ? " (data deleted)" : " (no data)")),
+        warning ? h("span", { class: "skew-warning", role: "note", title: warning }, `⚠ ${warning}`) : null);
+    }));
+}
+
+function toolbar(state, devices, first, last, onQuery) {
   const go = (changes) => navigate(stateHash(state, changes));
   const span = Math.round((last - first) / 86_400_000) + 1;
   return h("form", { class: "toolbar", "aria-label": "Choose what to show", onsubmit: (e) => e.preventDefault() },
-    h("label", { class: "field" }, "Host",
-      h("select", { name: "host", onchange: (e) => go({ host: e.target.value }) },
-        hosts.map((host) => h("option", { value: host, selected: host === state.host }, host)))),
+    devicePicker(state, devices, go),
     h("div", { class: "field" }, h("span", { id: "range-label" }, "Range"),
       h("div", { class: "btn-group", role: "group", "aria-labelledby": "range-label" },
         RANGES.map(([kind, label]) => h("button", {
@@ -61,7 +115,9 @@ function toolbar(state, hosts, first, last) {
         onchange: (e) => e.target.value && go({ end: parseDate(e.target.value) }) })) : null,
     h("label", { class: "field inline" },
       h("input", { type: "checkbox", name: "afk", checked: state.filterAfk, onchange: (e) => go({ filterAfk: e.target.checked }) }),
-      "Only count time when not AFK"));
+      "Only count time when not AFK"),
+    h("button", { type: "button", class: "open-query", onclick: onQuery,
+      title: "Open the Query view with the program this view runs, for this range" }, "Open as query"));
 }
 
 function card(title, cls = "") {
@@ -71,31 +127,36 @@ function card(title, cls = "") {
 }
 
 export async function mount(root, { params, signal }) {
-  const [settings, buckets, info] = await Promise.all([
-    loadSettings(), sharedBuckets(), sharedInfo().catch(() => ({})),
-  ]);
-  const hosts = desktopHosts(buckets);
-  if (!hosts.length) {
+  const [settings, buckets] = await Promise.all([loadSettings(), sharedBuckets()]);
+  const devices = await loadDevices(buckets);
+  const withData = devices.filter((d) => d.hasData);
+  if (!withData.some((d) => d.window.length)) {
     root.append(h("h1", null, "Activity"), h("div", { class: "card full" },
       h("p", null, "No window-watcher data yet. Start aw-watcher-window and aw-watcher-afk, " +
         "or import an export on the ", h("a", { href: "#/buckets" }, "Buckets page"), ".")));
     return;
   }
-  const state = readState(params, settings, hosts, info.hostname);
+  const state = readState(params, settings, withData);
   const [first, last] = rangeDates(state.kind, state.date, settings.startOfWeek, state.end);
   const periods = dailyPeriods(first, last, settings.startOfDay);
-  const bucketsOfHost = hostBuckets(buckets, state.host);
-  const hasBrowser = bucketsOfHost.browsers.length > 0;
+  const chosen = state.chosen;
+  const hasBrowser = chosen.some((d) => d.browsers.length > 0);
+  const lines = devicesQuery(chosen, settings.classes, { filterAfk: state.filterAfk });
+  const openQuery = () => navigate(routeHash("query", {
+    q: lines.join("\n"), from: isoDate(first), to: isoDate(last), run: "1",
+  }));
 
   const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
   const bar = h("div", { style: { width: "0%" } });
+  const what = state.all ? "All devices" : chosen.map((d) => d.label).join(" + ");
   root.append(
-    h("h1", null, "Activity ", h("span", { class: "muted" }, `· ${rangeLabel(state.kind, first, last)}`)),
-    toolbar(state, hosts, first, last),
+    h("h1", null, "Activity ", h("span", { class: "muted" }, `· ${rangeLabel(state.kind, first, last)} · ${what}`)),
+    toolbar(state, devices, first, last, openQuery),
     h("div", { class: "progress", role: "progressbar", "aria-label": "Days loaded", "aria-valuemin": "0",
       "aria-valuemax": String(periods.length) }, bar),
     status);
 
+  const many = chosen.length > 1;
   const cards = {
     summary: card("Summary", "full"),
     hours: card(periods.length === 1 ? "Active time by hour" : "Active time per day", periods.length === 1 ? "full" : "wide"),
@@ -110,13 +171,8 @@ export async function mount(root, { params, signal }) {
   root.append(h("div", { class: "grid" }, Object.values(cards).filter(Boolean).map((c) => c.el)));
   for (const c of Object.values(cards)) if (c) c.body.append(h("p", { class: "loading" }, "Loading…"));
 
-  if (!bucketsOfHost.window) {
-    replace(cards.summary.body, errorBox(new Error(`no window bucket for host ${state.host}`)));
-    return;
-  }
-  const lines = desktopQuery(bucketsOfHost, settings.classes, { filterAfk: state.filterAfk });
-  const summary = new ActivitySummary(periods);
-  const view = { state, settings, periods, summary, cards, first };
+  const summary = new ActivitySummary(periods, chosen.length);
+  const view = { state, settings, periods, summary, cards, first, chosen, many };
   let painted = false;
   const draw = () => {
     render(view);
@@ -192,24 +248,45 @@ export async function mount(root, { params, signal }) {
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, order.length) }, () => worker()));
 }
 
-function render({ state, settings, periods, summary, cards, first }) {
+/** Per-device colours and names for the split bars, in the query's device order. */
+const splitOf = (chosen) => chosen.map((d) => ({ label: d.label, color: d.color }));
+
+/** Each chosen device: its own active time in the range, hostname, skew warning. */
+function deviceRows(chosen, summary) {
+  return h("ul", { class: "device-totals", "aria-label": "Active time per device" }, chosen.map((device, i) => {
+    const warning = skewText(device);
+    return h("li", { "data-device": device.id },
+      h("span", { class: "swatch", style: { background: device.color }, "aria-hidden": "true" }),
+      h("span", { class: "name" }, deviceTitle(device)),
+      h("span", { class: "dur" }, fmtDuration(summary.deviceTotals[i])),
+      warning ? h("span", { class: "skew-warning", role: "note" }, `⚠ ${warning}`) : null,
+      summary.loaded && !summary.deviceTotals[i] ? h("span", { class: "sub" }, " no activity in this range") : null);
+  }));
+}
+
+function render({ state, settings, periods, summary, cards, first, chosen, many }) {
   const colorOf = (path) => categoryColor(path, settings.classes);
   const apps = summary.topApps();
   const cats = summary.topCategories();
   const days = summary.dayTotals.filter((d) => d !== null);
   const activeDays = days.filter((d) => d > 0).length;
+  const split = many ? splitOf(chosen) : undefined;
 
   const stats = [
     ["Active time", fmtDuration(summary.duration), "active-time"],
+  ];
+  if (many) stats.push(["Overlap (active on several devices at once)", fmtDuration(summary.overlap), "overlap"]);
+  stats.push(
     ["Top application", apps[0] ? apps[0].name : "—", "top-app"],
     ["Top category", cats[0] ? cats[0].name : "—", "top-category"],
-  ];
+  );
   if (periods.length > 1) stats.push(["Average per active day", fmtDuration(activeDays ? summary.duration / activeDays : 0), "avg"]);
   replace(cards.summary.body,
     summary.failed.length ? errorBox(new Error(`${summary.failed.length} of ${periods.length} days failed: ` +
       summary.failed[0].err.message), () => window.dispatchEvent(new Event("aw-navigate"))) : null,
     h("div", { class: "stats" }, stats.map(([label, value, id]) =>
-      h("div", { class: "stat", "data-stat": id }, h("div", { class: "value" }, value), h("div", { class: "label" }, label)))));
+      h("div", { class: "stat", "data-stat": id }, h("div", { class: "value" }, value), h("div", { class: "label" }, label)))),
+    many || chosen.some((d) => d.skewWarning) ? deviceRows(chosen, summary) : null);
 
   if (summary.loaded === 0 && summary.failed.length) {
     // Nothing came back: say so instead of pretending the range was empty.
@@ -236,10 +313,14 @@ function render({ state, settings, periods, summary, cards, first }) {
       const date = addDays(first, i);
       const label = periods.length > 10 ? String(date.getDate())
         : `${date.toLocaleDateString(undefined, { weekday: "short" })} ${date.getDate()}`;
-      return { label, value: value || 0, detail: date.toLocaleDateString() };
+      const perDevice = summary.deviceDayTotals[i];
+      // Several devices: each device's own time stacked, the combined time marked.
+      const stack = many && perDevice ? chosen.map((d, j) => ({ value: perDevice[j], color: d.color, label: d.label })) : undefined;
+      return { label, value: value || 0, detail: date.toLocaleDateString(), stack };
     });
     replace(cards.hours.body, barChart(dayItems, {
-      width: widthOf(cards.hours), height: 220, ariaLabel: "Active time for each day",
+      width: widthOf(cards.hours), height: 220,
+      ariaLabel: many ? "Active time for each day, stacked by device; the line marks the combined time" : "Active time for each day",
       labelEvery: Math.ceil(periods.length / (widthOf(cards.hours) / 36)),
     }));
     replace(cards.profile.body, barChart(hourItems, {
@@ -247,8 +328,8 @@ function render({ state, settings, periods, summary, cards, first }) {
     }));
   }
 
-  replace(cards.apps.body, topList(apps, { total: summary.duration, label: "Top applications", emptyText: "No activity in this range" }));
-  replace(cards.titles.body, topList(summary.topTitles(), { total: summary.duration, label: "Top window titles", emptyText: "No activity in this range" }));
+  replace(cards.apps.body, topList(apps, { total: summary.deviceSum, label: "Top applications", split, emptyText: "No activity in this range" }));
+  replace(cards.titles.body, topList(summary.topTitles(), { total: summary.deviceSum, label: "Top window titles", split, emptyText: "No activity in this range" }));
   const tree = durationTree(summary.categoryEvents());
   replace(cards.categories.body, tree.value > 0
     ? treemap(tree, colorOf, {
@@ -257,9 +338,9 @@ function render({ state, settings, periods, summary, cards, first }) {
     })
     : empty("No activity in this range"));
   replace(cards.categoryList.body, h("p", { class: "hint" }, "Rules are edited in ", h("a", { href: "#/settings" }, "Settings"), "."),
-    topList(cats.map((c) => ({ ...c, color: colorOf(c.path) })), { total: summary.duration, label: "Top categories" }));
+    topList(cats.map((c) => ({ ...c, color: colorOf(c.path) })), { total: summary.deviceSum, label: "Top categories", split }));
   if (cards.domains) {
-    replace(cards.domains.body, topList(summary.topDomains(), { total: summary.browserDuration, label: "Top browser domains", emptyText: "No browser activity" }));
-    replace(cards.urls.body, topList(summary.topUrls(), { total: summary.browserDuration, label: "Top URLs", emptyText: "No browser activity" }));
+    replace(cards.domains.body, topList(summary.topDomains(), { total: summary.browserDuration, label: "Top browser domains", split, emptyText: "No browser activity" }));
+    replace(cards.urls.body, topList(summary.topUrls(), { total: summary.browserDuration, label: "Top URLs", split, emptyText: "No browser activity" }));
   }
 }

@@ -71,6 +71,13 @@ export async function mount(root, { params, signal }) {
     h("p", { class: "muted" }, "Run the query to see its result."));
   const customFields = h("span", { class: "toolbar", style: { margin: 0 } },
     h("label", { class: "field" }, "From", from), h("label", { class: "field" }, "To", to));
+  // Opened from another view ("Open as query"): its program over its dates, run at once.
+  const fromParam = parseDate(params.get("from"));
+  if (fromParam) {
+    preset.value = "custom";
+    from.value = isoDate(fromParam);
+    to.value = isoDate(parseDate(params.get("to")) || fromParam);
+  }
   const syncCustom = () => { customFields.hidden = preset.value !== "custom"; };
   preset.addEventListener("change", syncCustom);
   syncCustom();
@@ -155,4 +162,8 @@ export async function mount(root, { params, signal }) {
     }
   });
   root.append(h("h1", null, "Query explorer"), h("div", { class: "grid" }, form, output, help));
+  if (params.get("run") === "1" && params.get("q")) {
+    await run();
+    root.dataset.state = "complete";
+  }
 }

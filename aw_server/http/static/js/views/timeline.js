@@ -1,14 +1,20 @@
-// Timeline: every bucket of a day as a lane of coloured spans. Wheel or +/- zooms around
-// the pointer, drag or arrow keys pan, hovering shows the event under the pointer.
-// Lanes load independently; a slow or failing bucket does not hold up the others.
+// Timeline: a day as lanes of coloured spans on one time axis. By default one lane per
+// device (its window events, with its AFK status as a strip underneath), keyed by device
+// id so two machines with the same hostname get two lanes; "Buckets" shows every bucket
+// as its own lane. Wheel or +/- zooms around the pointer, drag or arrow keys pan,
+// hovering shows the event under the pointer. Lanes load independently; a slow or
+// failing bucket does not hold up the others.
 
 import { api, sharedBuckets } from "../api.js";
 import { h, s, replace, fmtDuration, fmtDateTime, hashColor, empty } from "../dom.js";
 import { loadSettings } from "../settings.js";
 import { navigate, routeHash } from "../router.js";
 import { parseDate, isoDate, logicalDate, dayBounds, addDays, rangeLabel } from "../time.js";
+import { loadDevices, skewText } from "../devices.js";
 
-const LANE_H = 26;
+const BUCKET_LANE_H = 26;
+const DEVICE_LANE_H = 40;
+const AFK_STRIP_H = 7; // the AFK status under a device lane's window spans
 const AXIS_H = 24;
 const MIN_SPAN_MS = 60_000;
 const TICKS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600].map((x) => x * 1000);
@@ -31,18 +37,49 @@ function describe(event) {
   return lines;
 }
 
+/** Events of several buckets as sorted spans coloured for their bucket. */
+async function spansOf(bucketList, range, signal) {
+  const lists = await Promise.all(bucketList.map(async (bucket) => {
+    const events = await api.events(bucket.id, range, { signal });
+    return events.map((e) => {
+      const start = Date.parse(e.timestamp);
+      return { start, end: start + e.duration * 1000, duration: e.duration, data: e.data || {},
+        color: colorFor(bucket, e.data || {}), bucket: bucket.id };
+    });
+  }));
+  return lists.flat().sort((a, b) => a.start - b.start);
+}
+
+/** One lane per device with window or AFK data (purged devices have none: no lane). */
+function deviceLanes(devices, buckets) {
+  return devices.filter((d) => d.hasData).map((device) => ({
+    title: device.label, sub: device.hostname === device.label ? "" : device.hostname, warning: skewText(device), key: device.id,
+    sources: device.window.map((id) => buckets[id]), afkSources: device.afk.map((id) => buckets[id]),
+    events: null, afk: null, error: null,
+  }));
+}
+
+function bucketLanes(buckets, host) {
+  return Object.values(buckets)
+    .filter((b) => !host || (b.hostname || "unknown") === host)
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((bucket) => ({ title: bucket.id, sub: "", warning: "", key: bucket.id, sources: [bucket], afkSources: [],
+      events: null, afk: null, error: null }));
+}
+
 export async function mount(root, { params, signal }) {
   const [settings, buckets] = await Promise.all([loadSettings(), sharedBuckets()]);
   const date = parseDate(params.get("date")) || logicalDate(new Date(), settings.startOfDay);
+  const mode = params.get("lanes") === "buckets" ? "buckets" : "devices";
   const allHosts = [...new Set(Object.values(buckets).map((b) => b.hostname || "unknown"))].sort();
   const host = allHosts.includes(params.get("host")) ? params.get("host") : "";
   const [dayStart, dayEnd] = dayBounds(date, settings.startOfDay);
-  const go = (changes) => navigate(routeHash("timeline", { date: isoDate(changes.date || date), host: "host" in changes ? changes.host : host }));
-  const lanes = Object.values(buckets)
-    .filter((b) => !host || (b.hostname || "unknown") === host)
-    .sort((a, b) => a.id.localeCompare(b.id))
-    .map((bucket) => ({ bucket, events: null, error: null }));
-
+  const go = (changes) => navigate(routeHash("timeline", {
+    date: isoDate(changes.date || date), lanes: ("lanes" in changes ? changes.lanes : mode) === "buckets" ? "buckets" : "",
+    host: "host" in changes ? changes.host : host,
+  }));
+  const lanes = mode === "devices" ? deviceLanes(await loadDevices(buckets), buckets) : bucketLanes(buckets, host);
+  const LANE_H = mode === "devices" ? DEVICE_LANE_H : BUCKET_LANE_H;
   const view = { v0: dayStart.getTime(), v1: dayEnd.getTime(), d0: dayStart.getTime(), d1: dayEnd.getTime(), lanes };
   const plot = h("div", { class: "timeline", tabindex: "0", role: "group",
     "aria-label": "Timeline. Arrow keys pan, plus and minus zoom, 0 resets." });
@@ -60,10 +97,14 @@ export async function mount(root, { params, signal }) {
   root.append(
     h("h1", null, "Timeline ", h("span", { class: "muted" }, `· ${rangeLabel("day", date, date)}`)),
     h("form", { class: "toolbar", onsubmit: (e) => e.preventDefault(), "aria-label": "Choose the day" },
-      h("label", { class: "field" }, "Host",
+      h("div", { class: "field" }, h("span", { id: "tl-lanes" }, "Lanes"),
+        h("div", { class: "btn-group", role: "group", "aria-labelledby": "tl-lanes" },
+          h("button", { type: "button", "aria-pressed": String(mode === "devices"), onclick: () => go({ lanes: "devices" }) }, "Devices"),
+          h("button", { type: "button", "aria-pressed": String(mode === "buckets"), onclick: () => go({ lanes: "buckets" }) }, "Buckets"))),
+      mode === "buckets" ? h("label", { class: "field" }, "Host",
         h("select", { onchange: (e) => go({ host: e.target.value }) },
           h("option", { value: "" }, "All hosts"),
-          allHosts.map((x) => h("option", { value: x, selected: x === host }, x)))),
+          allHosts.map((x) => h("option", { value: x, selected: x === host }, x)))) : null,
       h("div", { class: "field" }, h("span", { id: "tl-move" }, "Day"),
         h("div", { class: "btn-group", role: "group", "aria-labelledby": "tl-move" },
           h("button", { type: "button", "aria-label": "Previous day", onclick: () => go({ date: addDays(date, -1) }) }, "‹"),
@@ -77,9 +118,10 @@ export async function mount(root, { params, signal }) {
           h("button", { type: "button", "aria-label": "Zoom out", onclick: () => zoom(2) }, "−"),
           h("button", { type: "button", onclick: () => zoom(Infinity) }, "Whole day"))),
       zoomLabel),
-    h("section", { class: "card full", "aria-label": "Lanes" }, lanes.length ? plot : empty("No buckets."),
+    h("section", { class: "card full", "aria-label": "Lanes" }, lanes.length ? plot : empty(mode === "devices" ? "No device has data." : "No buckets."),
       h("p", { class: "hint" }, "Window events are coloured by application, browser tabs by domain; " +
-        "green is not AFK. Scroll or +/− to zoom, drag or ←/→ to pan.")),
+        (mode === "devices" ? "the strip under each device is its AFK status, green is not AFK. " : "green is not AFK. ") +
+        "Scroll or +/− to zoom, drag or ←/→ to pan.")),
     tooltip);
   if (!lanes.length) return;
 
@@ -101,12 +143,22 @@ export async function mount(root, { params, signal }) {
         s("text", { x: x(t), y: AXIS_H - 8, "text-anchor": "middle" }, label));
     }
     svg.append(axis);
+    const fit = (text) => (text.length > labelW / 7 ? `${text.slice(0, Math.floor(labelW / 7) - 1)}…` : text);
     lanes.forEach((lane, i) => {
       const y = AXIS_H + i * LANE_H;
-      const name = lane.bucket.id.length > labelW / 7 ? `${lane.bucket.id.slice(0, Math.floor(labelW / 7) - 1)}…` : lane.bucket.id;
-      svg.append(s("text", { class: "lane-label", x: 0, y: y + LANE_H / 2 + 4 }, name),
-        s("rect", { class: "lane-bg", x: labelW, y: y + 2, width: plotW, height: LANE_H - 4, rx: 3 }));
-      if (lane.events) svg.append(laneSpans(lane, x, y, labelW, plotW));
+      if (lane.sub || lane.warning) {
+        svg.append(s("text", { class: "lane-label", x: 0, y: y + 15 }, fit(lane.title)),
+          s("text", { class: `lane-sub${lane.warning ? " skew" : ""}`, x: 0, y: y + 31 },
+            fit(`${lane.warning ? "⚠ " : ""}${lane.sub}`), lane.warning ? s("title", null, lane.warning) : null));
+      } else {
+        svg.append(s("text", { class: "lane-label", x: 0, y: y + LANE_H / 2 + 4 }, fit(lane.title)));
+      }
+      svg.append(s("rect", { class: "lane-bg", x: labelW, y: y + 2, width: plotW, height: LANE_H - 4, rx: 3 }));
+      if (lane.events) {
+        const strip = lane.afkSources.length ? AFK_STRIP_H + 1 : 0;
+        svg.append(laneSpans(lane.events, x, y + 3, LANE_H - 6 - strip, labelW, plotW));
+        if (strip) svg.append(laneSpans(lane.afk, x, y + LANE_H - 3 - AFK_STRIP_H, AFK_STRIP_H, labelW, plotW));
+      }
       else svg.append(s("text", { x: labelW + 8, y: y + LANE_H / 2 + 4, class: "lane-label" },
         lane.error ? `Error: ${lane.error.message}` : "Loading…"));
     });
@@ -117,12 +169,12 @@ export async function mount(root, { params, signal }) {
   }
 
   /** One path per colour: thousands of events become a handful of DOM nodes. */
-  function laneSpans(lane, x, y, labelW, plotW) {
+  function laneSpans(events, x, top, height, labelW, plotW) {
     const g = s("g", null);
     const paths = new Map();
     let lastEnd = -Infinity;
     let lastColor = null;
-    for (const e of lane.events) {
+    for (const e of events) {
       if (e.end < view.v0 || e.start > view.v1) continue;
       const x0 = Math.max(labelW, x(e.start));
       const x1 = Math.min(labelW + plotW, Math.max(x(e.end), x0 + 0.75));
@@ -137,7 +189,7 @@ export async function mount(root, { params, signal }) {
       lastEnd = x1; lastColor = e.color;
     }
     for (const [color, spans] of paths) {
-      const d = spans.map(([a, b]) => `M${a.toFixed(1)} ${y + 3}h${(b - a).toFixed(2)}v${LANE_H - 6}h${(a - b).toFixed(2)}z`).join("");
+      const d = spans.map(([a, b]) => `M${a.toFixed(1)} ${top}h${(b - a).toFixed(2)}v${height}h${(a - b).toFixed(2)}z`).join("");
       g.append(s("path", { d, fill: color }));
     }
     return g;
@@ -149,15 +201,19 @@ export async function mount(root, { params, signal }) {
     if (!plotW) return null;
     const scale = rect.width / width;
     const px = (clientX - rect.left) / scale;
-    const lane = lanes[Math.floor(((clientY - rect.top) / scale - AXIS_H) / LANE_H)];
+    const laneY = (clientY - rect.top) / scale - AXIS_H;
+    const lane = lanes[Math.floor(laneY / LANE_H)];
     if (!lane || !lane.events || px < labelW) return null;
+    // The bottom strip of a device lane is its AFK status.
+    const inStrip = lane.afkSources.length && laneY % LANE_H >= LANE_H - 4 - AFK_STRIP_H;
+    const events = inStrip ? lane.afk : lane.events;
     const t = view.v0 + ((px - labelW) / plotW) * (view.v1 - view.v0);
     const tolerance = (2 / plotW) * (view.v1 - view.v0); // two pixels
     // Binary search on start, then look back for the event covering t.
-    let lo = 0; let hi = lane.events.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (lane.events[mid].start <= t) lo = mid + 1; else hi = mid; }
+    let lo = 0; let hi = events.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (events[mid].start <= t) lo = mid + 1; else hi = mid; }
     for (let i = lo - 1; i >= 0 && i >= lo - 50; i--) {
-      const e = lane.events[i];
+      const e = events[i];
       if (e.end + tolerance >= t) return { lane, event: e };
     }
     return null;
@@ -173,7 +229,8 @@ export async function mount(root, { params, signal }) {
     }
     const hit = eventAt(ev.clientX, ev.clientY);
     if (!hit) { tooltip.hidden = true; return; }
-    replace(tooltip, h("strong", null, hit.lane.bucket.id), describe(hit.event).map((line) => h("div", null, line)));
+    replace(tooltip, h("strong", null, hit.lane.title), hit.event.bucket !== hit.lane.title ? h("div", { class: "tooltip-bucket" }, hit.event.bucket) : null,
+      describe(hit.event).map((line) => h("div", null, line)));
     tooltip.hidden = false;
     const left = Math.min(ev.clientX + 14, window.innerWidth - tooltip.offsetWidth - 8);
     tooltip.style.left = `${Math.max(4, left)}px`;
@@ -209,14 +266,10 @@ export async function mount(root, { params, signal }) {
     pendingDraw = true;
     requestAnimationFrame(() => { pendingDraw = false; if (!signal.aborted) draw(); });
   };
+  const range = { start: dayStart, end: dayEnd };
   await Promise.all(lanes.map(async (lane) => {
     try {
-      const events = await api.events(lane.bucket.id, { start: dayStart, end: dayEnd }, { signal });
-      lane.events = events.map((e) => {
-        const start = Date.parse(e.timestamp);
-        return { start, end: start + e.duration * 1000, duration: e.duration, data: e.data || {},
-          color: colorFor(lane.bucket, e.data || {}) };
-      }).sort((a, b) => a.start - b.start);
+      [lane.events, lane.afk] = await Promise.all([spansOf(lane.sources, range, signal), spansOf(lane.afkSources, range, signal)]);
     } catch (err) {
       if (signal.aborted) return;
       lane.error = err;
@@ -225,8 +278,11 @@ export async function mount(root, { params, signal }) {
   }));
   if (signal.aborted) return;
   // The drawing is hidden from screen readers; this list says what it shows.
-  plot.after(h("ul", { class: "sr-only", "aria-label": "Lanes summary" }, lanes.map((lane) => h("li", null,
-    lane.error ? `${lane.bucket.id}: error ${lane.error.message}`
-      : `${lane.bucket.id}: ${lane.events.length} events, ${fmtDuration(lane.events.reduce((a, e) => a + e.duration, 0))}`))));
+  const total = (events) => fmtDuration(events.reduce((a, e) => a + e.duration, 0));
+  plot.after(h("ul", { class: "sr-only", "aria-label": "Lanes summary" }, lanes.map((lane) => h("li", { "data-lane": lane.key },
+    lane.error ? `${lane.title}: error ${lane.error.message}`
+      : `${lane.title}${lane.sub ? ` (${lane.sub})` : ""}: ${lane.events.length} events, ${total(lane.events)}` +
+        (lane.afkSources.length ? `; AFK status ${lane.afk.length} events` : "") +
+        (lane.warning ? `; ${lane.warning}` : "")))));
   root.dataset.state = "complete";
 }
