@@ -8,14 +8,16 @@ import { loadSettings } from "../settings.js";
 import { desktopQuery, hostBuckets, desktopHosts } from "../queries.js";
 import { categoryColor, durationTree } from "../categories.js";
 import { ActivitySummary } from "../aggregate.js";
+import { yearCards } from "./year.js";
 import { barChart, topList, treemap } from "../charts.js";
 import { navigate, routeHash } from "../router.js";
 import {
   parseDate, isoDate, logicalDate, rangeDates, dailyPeriods, shiftDate, rangeLabel, parseStartOfDay, addDays,
 } from "../time.js";
 
-const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["custom", "Custom"]];
+const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["year", "Year"], ["custom", "Custom"]];
 const CONCURRENCY = 4;
+const YEAR_BATCH_DAYS = 7;
 
 function readState(params, settings, hosts, serverHost) {
   const kind = RANGES.some(([k]) => k === params.get("range")) ? params.get("range") : "day";
@@ -109,6 +111,9 @@ export async function mount(root, { params, signal }) {
   };
   root.append(h("div", { class: "grid" }, Object.values(cards).filter(Boolean).map((c) => c.el)));
   for (const c of Object.values(cards)) if (c) c.body.append(h("p", { class: "loading" }, "Loading…"));
+  const year = state.kind === "year" ? yearCards({ periods, startOfWeek: settings.startOfWeek,
+    openDay: (date) => navigate(stateHash(state, { kind: "day", date })) }) : null;
+  if (year) cards.summary.el.after(...year.cards);
 
   if (!bucketsOfHost.window) {
     replace(cards.summary.body, errorBox(new Error(`no window bucket for host ${state.host}`)));
@@ -120,6 +125,7 @@ export async function mount(root, { params, signal }) {
   let painted = false;
   const draw = () => {
     render(view);
+    if (year) year.update(summary);
     const done = summary.loaded + summary.failed.length;
     bar.style.width = `${(done / periods.length) * 100}%`;
     bar.parentElement.setAttribute("aria-valuenow", String(done));
@@ -171,15 +177,15 @@ export async function mount(root, { params, signal }) {
 
   // Newest day first: it is the one people look at, and past days come from the server cache.
   const order = periods.map((_, i) => i).reverse();
-  const worker = async (limit = Infinity) => {
+  const worker = async (limit = Infinity, size = 1) => {
     for (let done = 0; done < limit && order.length && !signal.aborted; done++) {
-      const index = order.shift();
+      const batch = order.splice(0, size); // consecutive days, newest first
       try {
-        const [result] = await api.query(lines, [periods[index]], { signal });
-        summary.addResult(index, result);
+        const results = await api.query(lines, batch.map((index) => periods[index]), { signal });
+        batch.forEach((index, k) => summary.addResult(index, results[k]));
       } catch (err) {
         if (signal.aborted) return;
-        summary.failed.push({ index, err });
+        for (const index of batch) summary.failed.push({ index, err });
       }
       redraw();
     }
@@ -189,7 +195,10 @@ export async function mount(root, { params, signal }) {
   // the server busy while answers travel and render, and hide the per-request cost when
   // days come from the server's cache.
   await worker(1);
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, order.length) }, () => worker()));
+  // A year asks for several days per request (the server still caches each day alone).
+  const size = periods.length > 31 ? YEAR_BATCH_DAYS : 1;
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.ceil(order.length / size)) },
+    () => worker(Infinity, size)));
 }
 
 function render({ state, settings, periods, summary, cards, first }) {
