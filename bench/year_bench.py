@@ -1,0 +1,155 @@
+"""The dashboard's Year range in headless Chromium: progress, first numbers, whole year.
+
+    .venv/bin/python bench/year_bench.py --sizes 500000 --runs 1
+    .venv/bin/python bench/year_bench.py --sizes 5000000 --runs 1
+    .venv/bin/python bench/year_bench.py --sizes 500000 --batch 1 7 31   # days per request
+
+For each size a database is built once and cached under --cache: datagen's window + AFK
+buckets over 366 days from 2024-01-01 (all of 2024), written straight into the datastore.
+Our server starts as a subprocess, serves one unrelated day first (2025-01-10, nothing
+of 2024 cached; `--fresh` skips this), then Chromium opens
+`/#/activity?range=year&date=2024-01-01` and we read three marks the app sets, in ms since
+navigation start: `aw-year-progress` (the empty year with its progress bar is on
+screen), `aw-activity-first-paint` (the first numbers), `aw-activity-complete` (every
+day in). A second visit on the same server gives the warm (cached) times.
+
+`--batch N` serves the page with the view's days-per-request constant set to N (the
+file is rewritten in flight by Playwright, the app is not changed), to compare batching.
+Needs Debian's chromium and `playwright`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import datagen
+from _util import start_our_server
+from dashboard_bench import CHROMIUM, FLAGS
+
+from aw_server.datastore.store import Datastore
+from aw_server.models import Bucket
+
+DAYS = 366  # 2024 is a leap year
+YEAR_URL = "range=year&date=2024-01-01"
+WARMUP_URL = "range=day&date=2025-01-10"
+MARKS = ["aw-year-progress", "aw-activity-first-paint", "aw-activity-complete"]
+BATCH_LINE = re.compile(r"const YEAR_BATCH_DAYS = \d+;")
+
+
+def build_db(path: Path, events: int) -> None:
+    """datagen's year from 2024-01-01 with `events` window events, inserted in bulk."""
+    done = path.with_name(path.name + ".complete")
+    if done.exists():
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    began = time.perf_counter()
+    store = Datastore(path)
+    for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
+                             (datagen.AFK_BUCKET, "afkstatus")):
+        store.buckets.create(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME,
+                                    "2024-01-01T00:00:00+00:00"))
+    batch: dict[str, list[Any]] = {}
+    for bucket_id, event in datagen.generate(seed=42, days=DAYS, window_events=events):
+        chunk = batch.setdefault(bucket_id, [])
+        chunk.append(event)
+        if len(chunk) >= 20_000:
+            store.events.insert(bucket_id, chunk)
+            batch[bucket_id] = []
+    for bucket_id, chunk in batch.items():
+        if chunk:
+            store.events.insert(bucket_id, chunk)
+    store.close()
+    done.touch()
+    print(f"built {path.name}: {events:,} window events in {time.perf_counter() - began:.0f} s",
+          flush=True)
+
+
+def measure(browser: Any, url: str, timeout_s: float, batch: int | None) -> list[float]:
+    """The three marks in ms since navigation start."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC")
+    if batch is not None:
+        def rewrite(route: Any) -> None:
+            response = route.fetch()
+            body = BATCH_LINE.sub(f"const YEAR_BATCH_DAYS = {batch};", response.text())
+            route.fulfill(response=response, body=body)
+        context.route("**/js/views/activity.js", rewrite)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(url)
+        page.wait_for_function(
+            "performance.getEntriesByName('aw-activity-complete').length > 0",
+            timeout=timeout_s * 1000, polling=100)
+        marks = page.evaluate(
+            "(names) => names.map((n) => (performance.getEntriesByName(n)[0] || {}).startTime)",
+            MARKS)
+        failed = page.locator(".error").count()
+        if errors or failed:
+            raise RuntimeError(f"page errors: {errors}, error boxes: {failed}")
+        return [float(m) if m is not None else float("nan") for m in marks]
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[500_000])
+    parser.add_argument("--runs", type=int, default=1, help="cold runs per cell (median)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[None],
+                        help="days per request to try (default: the app's own)")
+    parser.add_argument("--cache", type=Path,
+                        default=Path(tempfile.gettempdir()) / "yearview-bench")
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure on a just-started server (no warm-up visit)")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    args.cache.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for size in args.sizes:
+            db = args.cache / f"year-{size}-{DAYS}d.db"
+            build_db(db, size)
+            for batch in args.batch:
+                cold: list[list[float]] = []
+                warm: list[list[float]] = []
+                for _ in range(args.runs):
+                    with tempfile.TemporaryDirectory(prefix="yearview-") as root:
+                        server = start_our_server(Path(root), db_path=db)
+                        try:
+                            base = f"{server.url}/#/activity?host={datagen.HOSTNAME}"
+                            if not args.fresh:
+                                measure(browser, f"{base}&{WARMUP_URL}", args.timeout, batch)
+                            url = f"{base}&{YEAR_URL}"
+                            cold.append(measure(browser, url, args.timeout, batch))
+                            warm.append(measure(browser, url, args.timeout, batch))
+                        finally:
+                            server.stop()
+                med = [statistics.median(run[i] for run in cold) for i in range(3)]
+                wmed = [statistics.median(run[i] for run in warm) for i in range(3)]
+                row = (f"| {size:>9,} | {batch if batch is not None else 'app':>5} | "
+                       + " | ".join(f"{v:7.0f}" for v in med + wmed) + " |")
+                rows.append(row)
+                print(row, flush=True)
+        browser.close()
+    print("\n| events | days/request | progress, cold | first numbers, cold | year, cold "
+          "| progress, warm | first numbers, warm | year, warm |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
