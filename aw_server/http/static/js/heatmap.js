@@ -28,8 +28,10 @@ export function levelOf(seconds) {
   return LEVELS.findIndex((l) => seconds < l.max) + 1;
 }
 
-const dayLabel = (date) =>
-  date.toLocaleDateString(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+// One formatter for all squares: toLocaleDateString() builds a new one per call, which
+// for a year's labels cost more than drawing the map.
+const DAY_FORMAT = new Intl.DateTimeFormat(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+const MONTH_FORMAT = new Intl.DateTimeFormat(undefined, { month: "short" });
 
 /**
  * first, last: the calendar dates of the map (inclusive). startOfWeek: a day name.
@@ -62,7 +64,7 @@ export function heatmap({ first, last, startOfWeek, onOpen, label }) {
       // A month's name above the week holding its first day (if there is room to the right).
       if (columns - column >= 3) {
         svg.append(s("text", { class: "hm-month", x: LEFT + column * STEP, y: TOP - 6, "aria-hidden": "true" },
-          date.toLocaleDateString(undefined, { month: "short" })));
+          MONTH_FORMAT.format(date)));
       }
     }
     const rect = s("rect", {
@@ -74,7 +76,7 @@ export function heatmap({ first, last, startOfWeek, onOpen, label }) {
     svg.append(rect);
     rect.addEventListener("click", () => onOpen && onOpen(date));
     rect.addEventListener("focus", () => focusCell(i, false));
-    cells.push({ rect, title, date, text: "" });
+    cells.push({ rect, title, date, name: DAY_FORMAT.format(date), text: "" });
   }
   let focused = Math.max(0, days - 1);
   function focusCell(i, move = true) {
@@ -106,7 +108,7 @@ export function heatmap({ first, last, startOfWeek, onOpen, label }) {
       const value = valueOf(i);
       const level = value === undefined ? "none" : value === null ? "pending" : String(levelOf(value));
       const what = value === undefined ? "no data" : value === null ? "loading" : fmtDuration(value);
-      const text = `${dayLabel(cell.date)}: ${what}`;
+      const text = `${cell.name}: ${what}`;
       if (text === cell.text) return;
       cell.text = text;
       cell.rect.setAttribute("data-level", level);

@@ -17,7 +17,14 @@ import {
 
 const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["year", "Year"], ["custom", "Custom"]];
 const CONCURRENCY = 4;
-const YEAR_BATCH_DAYS = 7;
+// Long ranges ask for several days per request once answers come back quickly (from the
+// server's cache, or light days), when per-request costs would dominate; the size aims at
+// about REQUEST_TARGET_MS a request, so cells still fill steadily and a batch stays far
+// below the server's per-request time budget.
+const MAX_BATCH_DAYS = 31;
+const REQUEST_TARGET_MS = 1000;
+const nextBatchSize = (days, ms) =>
+  Math.max(1, Math.min(MAX_BATCH_DAYS, Math.floor((days * REQUEST_TARGET_MS) / Math.max(ms, 1))));
 
 function readState(params, settings, hosts, serverHost) {
   const kind = RANGES.some(([k]) => k === params.get("range")) ? params.get("range") : "day";
@@ -177,12 +184,15 @@ export async function mount(root, { params, signal }) {
 
   // Newest day first: it is the one people look at, and past days come from the server cache.
   const order = periods.map((_, i) => i).reverse();
-  const worker = async (limit = Infinity, size = 1) => {
+  let size = 1;
+  const worker = async (limit = Infinity) => {
     for (let done = 0; done < limit && order.length && !signal.aborted; done++) {
       const batch = order.splice(0, size); // consecutive days, newest first
+      const began = performance.now();
       try {
         const results = await api.query(lines, batch.map((index) => periods[index]), { signal });
         batch.forEach((index, k) => summary.addResult(index, results[k]));
+        if (periods.length > 31) size = nextBatchSize(batch.length, performance.now() - began);
       } catch (err) {
         if (signal.aborted) return;
         for (const index of batch) summary.failed.push({ index, err });
@@ -195,10 +205,7 @@ export async function mount(root, { params, signal }) {
   // the server busy while answers travel and render, and hide the per-request cost when
   // days come from the server's cache.
   await worker(1);
-  // A year asks for several days per request (the server still caches each day alone).
-  const size = periods.length > 31 ? YEAR_BATCH_DAYS : 1;
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.ceil(order.length / size)) },
-    () => worker(Infinity, size)));
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, order.length) }, () => worker()));
 }
 
 function render({ state, settings, periods, summary, cards, first }) {

@@ -34,6 +34,18 @@ export function yearCards({ periods, startOfWeek, openDay }) {
   heat.body.append(map.el);
   map.update(() => null);
   const weekStart = Math.max(0, DAY_NAMES.indexOf(startOfWeek || "Monday"));
+  // Names are formatted once: the cards are redrawn many times while the year loads.
+  const monthNames = Array.from({ length: 12 }, (_, m) => {
+    const day = new Date(year, m, 1);
+    return { short: day.toLocaleDateString(undefined, { month: "short" }),
+      long: day.toLocaleDateString(undefined, { month: "long", year: "numeric" }) };
+  });
+  const order = Array.from({ length: 7 }, (_, k) => (weekStart + k) % 7); // Date.getDay() values
+  const weekdayNames = order.map((day) => {
+    const sample = addDays(new Date(2024, 0, 7), day); // 2024-01-07 is a Sunday
+    return { short: sample.toLocaleDateString(undefined, { weekday: "short" }),
+      long: sample.toLocaleDateString(undefined, { weekday: "long" }) };
+  });
 
   function update(summary) {
     const totals = summary.dayTotals;
@@ -51,18 +63,15 @@ export function yearCards({ periods, startOfWeek, openDay }) {
       weekdayDays[date.getDay()]++;
     });
     const widthOf = (c) => Math.max(280, Math.round(c.body.clientWidth || 560));
-    const monthItems = perMonth.map((value, m) => {
-      const name = new Date(year, m, 1).toLocaleDateString(undefined, { month: "long", year: "numeric" });
-      return { label: new Date(year, m, 1).toLocaleDateString(undefined, { month: "short" }), value,
-        detail: `${name} (${monthDays[m]} ${monthDays[m] === 1 ? "day" : "days"} loaded)` };
-    });
-    const order = Array.from({ length: 7 }, (_, k) => (weekStart + k) % 7);
-    const weekdayItems = order.map((day) => {
-      const name = addDays(new Date(2024, 0, 7), day); // 2024-01-07 is a Sunday
+    const monthItems = perMonth.map((value, m) => ({
+      label: monthNames[m].short, value,
+      detail: `${monthNames[m].long} (${monthDays[m]} ${monthDays[m] === 1 ? "day" : "days"} loaded)`,
+    }));
+    const weekdayItems = order.map((day, k) => {
       const average = weekdayDays[day] ? perWeekday[day] / weekdayDays[day] : 0;
-      return { label: name.toLocaleDateString(undefined, { weekday: "short" }), value: perWeekday[day],
-        detail: `${name.toLocaleDateString(undefined, { weekday: "long" })}s, ${fmtDuration(average)} ` +
-          `on average over ${weekdayDays[day]} loaded` };
+      return { label: weekdayNames[k].short, value: perWeekday[day],
+        detail: `${weekdayNames[k].long}s: ${fmtDuration(average)} a day on average over ${weekdayDays[day]} loaded;` +
+          " in total" };
     });
     // Exact seconds for scripts and tests; the charts round to minutes.
     months.body.dataset.seconds = JSON.stringify(perMonth);
