@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.aw_server.dashboard.conftest import CHROMIUM, Loaded, Tab
+from tests.aw_server.dashboard.conftest import CHROMIUM, Loaded, Tab, new_tab
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
@@ -103,7 +103,7 @@ def build(seed: int = 11) -> tuple[dict[str, list[dict[str, Any]]], YearData]:
         if rng.random() < 0.6:
             spans.append((cut + timedelta(minutes=10), end + timedelta(minutes=20)))
         block(begin, end, spans)
-        if d.day % 3 == 0 or d.month == 12 and d.day == 31:
+        if d.day % 3 == 0 or (d.month == 12 and d.day == 31):
             # A late night from 01:00 to 05:00 of the next calendar day: 3 h count for d.
             night = midnight + timedelta(days=1, hours=1)
             block(night, night + timedelta(hours=4),
@@ -142,7 +142,8 @@ def heat_cells(tab: Tab) -> dict[str, dict[str, Any]]:
     """Every square of the heat map by ISO date: level, seconds, label, position."""
     return {c["date"]: c for c in tab.page.evaluate("""() =>
         [...document.querySelectorAll('.year-heatmap svg.heatmap:not(.hm-swatch) rect.hm-cell')]
-        .map((r) => ({date: r.dataset.date, level: r.dataset.level, label: r.getAttribute('aria-label'),
+        .map((r) => ({date: r.dataset.date, level: r.dataset.level,
+                      label: r.getAttribute('aria-label'),
                       seconds: r.dataset.seconds === undefined ? null : Number(r.dataset.seconds),
                       x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y'))}))""")}
 
@@ -195,6 +196,7 @@ def test_month_and_weekday_totals_add_up_the_raw_events(tab: Tab, year_data: Yea
 def test_progress_shows_before_the_first_numbers(tab: Tab, year_data: YearData) -> None:
     tab.open(YEAR_VIEW)
     tab.page.wait_for_selector(".year-heatmap rect.hm-cell", timeout=20_000)
+    tab.shot("year-loading")  # however far it got: for looking at the "not loaded" squares
     tab.wait_complete(COMPLETE_MS)
     progress, first = tab.page.evaluate(
         "['aw-year-progress', 'aw-activity-first-paint']"
@@ -263,3 +265,23 @@ def test_weeks_start_on_the_start_of_week_setting(
         assert weekdays == pytest.approx(monday_first[6:] + monday_first[:6], abs=0.01)
     finally:
         requests.delete(setting, timeout=10)
+
+
+def test_heat_map_levels_stay_distinct_in_the_dark_theme(
+        browser: Any, loaded: Loaded, year_data: YearData) -> None:
+    dark = new_tab(browser, loaded.url, color_scheme="dark")
+    try:
+        open_year(dark)
+        dark.shot("year-dark")
+        fills = dark.page.evaluate("""() => Object.fromEntries(
+          ['0', '1', '2', '3', '4'].map((level) => {
+            const cell = document.querySelector(`.hm-legend rect[data-level="${level}"]`);
+            return [level, getComputedStyle(cell).fill];
+        }))""")
+        assert len(set(fills.values())) == 5, fills
+        background = dark.page.evaluate(
+            "getComputedStyle(document.querySelector('.year-heatmap')).backgroundColor")
+        assert background != "rgb(255, 255, 255)"
+        assert dark.errors == []
+    finally:
+        dark.page.context.close()

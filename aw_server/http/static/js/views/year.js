@@ -70,8 +70,8 @@ export function yearCards({ periods, startOfWeek, openDay }) {
     const weekdayItems = order.map((day, k) => {
       const average = weekdayDays[day] ? perWeekday[day] / weekdayDays[day] : 0;
       return { label: weekdayNames[k].short, value: perWeekday[day],
-        detail: `${weekdayNames[k].long}s: ${fmtDuration(average)} a day on average over ${weekdayDays[day]} loaded;` +
-          " in total" };
+        detail: `${weekdayNames[k].long}s: ${fmtDuration(average)} a day on average ` +
+          `(${weekdayDays[day]} days loaded); total` };
     });
     // Exact seconds for scripts and tests; the charts round to minutes.
     months.body.dataset.seconds = JSON.stringify(perMonth);
