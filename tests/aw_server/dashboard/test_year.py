@@ -9,6 +9,7 @@ the query engine, and compared with the heat map, the month and the weekday tota
 
 from __future__ import annotations
 
+import calendar
 import json
 import random
 from collections import defaultdict
@@ -285,3 +286,18 @@ def test_heat_map_levels_stay_distinct_in_the_dark_theme(
         assert dark.errors == []
     finally:
         dark.page.context.close()
+
+
+def test_the_current_year_stops_at_today(tab: Tab, year_data: YearData) -> None:
+    today = datetime.now(UTC).date()  # the browser runs in UTC
+    tab.open(f"#/activity?host={HOST}&range=year&date={today.isoformat()}")
+    tab.wait_complete(COMPLETE_MS)
+    if datetime.now(UTC).date() != today:
+        pytest.skip("the date changed while the page loaded")
+    days = today.timetuple().tm_yday
+    assert tab.page.get_by_role("status").inner_text() == f"Loaded {days} days."
+    cells = heat_cells(tab)
+    future = [c for d, c in cells.items() if d > today.isoformat()]
+    assert len(cells) == (366 if calendar.isleap(today.year) else 365)
+    assert all(c["level"] == "none" and c["label"].endswith(": no data") for c in future)
+    assert cells[today.isoformat()]["level"] == "0"
