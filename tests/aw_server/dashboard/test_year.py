@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import requests
 
+from aw_server.query.cache import QueryCache
+from aw_server.query.limits import QueryLimits
 from tests.aw_server.dashboard.conftest import CHROMIUM, Loaded, Tab, new_tab
 
 if not CHROMIUM.exists():
@@ -41,6 +43,8 @@ COMPLETE_MS = 120_000  # a whole year of (mostly empty) days on a shared machine
 class YearData:
     # Active seconds per logical day (a day runs from 04:00 to 04:00 UTC).
     active: dict[date, float]
+    # Window and AFK events each logical day's query reads.
+    events_read: dict[date, int]
 
     def day(self, d: date) -> float:
         return self.active.get(d, 0.0)
@@ -109,7 +113,14 @@ def build(seed: int = 11) -> tuple[dict[str, list[dict[str, Any]]], YearData]:
             night = midnight + timedelta(days=1, hours=1)
             block(night, night + timedelta(hours=4),
                   [(night - timedelta(minutes=30), night + timedelta(hours=4, minutes=30))])
-    return {WINDOW: window, AFK: afk}, YearData(dict(active))
+    events_read: dict[date, int] = defaultdict(int)
+    for event in window + afk:
+        start = datetime.fromisoformat(event["timestamp"])
+        end = start + timedelta(seconds=event["duration"])
+        first_day, last_day = (start - START_OF_DAY).date(), (end - START_OF_DAY).date()
+        for offset in range((last_day - first_day).days + 1):
+            events_read[first_day + timedelta(days=offset)] += 1
+    return {WINDOW: window, AFK: afk}, YearData(dict(active), dict(events_read))
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +312,34 @@ def test_the_current_year_stops_at_today(tab: Tab, year_data: YearData) -> None:
     assert len(cells) == (366 if calendar.isleap(today.year) else 365)
     assert all(c["level"] == "none" and c["label"].endswith(": no data") for c in future)
     assert cells[today.isoformat()]["level"] == "0"
+
+
+def test_a_batch_the_server_refuses_is_retried_one_day_at_a_time(
+        tab: Tab, loaded: Loaded, year_data: YearData) -> None:
+    """The server's event budget is set just above the busiest day, so single days pass
+    and any request for several busy days is refused (503); no day may be lost."""
+    queries = loaded.server.queries
+    limits, cache = queries.limits, queries.cache
+    queries.limits = QueryLimits(max_events=max(year_data.events_read.values()))
+    queries.cache = QueryCache()  # every day computed again, so the budget applies
+    refused: list[int] = []
+
+    def watch(response: Any) -> None:
+        if "/api/0/query/" in response.url and response.status == 503:
+            refused.append(len(json.loads(response.request.post_data)["timeperiods"]))
+
+    tab.page.on("response", watch)
+    try:
+        open_year(tab)
+    finally:
+        queries.limits, queries.cache = limits, cache
+    assert refused and all(n > 1 for n in refused)
+    # The refusals are what the browser logs for a failed request; nothing else.
+    assert all("503" in e for e in tab.errors), tab.errors
+    tab.errors.clear()
+    assert tab.page.get_by_role("status").inner_text() == "Loaded 365 days."
+    assert tab.page.locator(".error").count() == 0
+    cells = heat_cells(tab)
+    for d, seconds in year_data.active.items():
+        if d.year == YEAR:
+            assert cells[d.isoformat()]["seconds"] == pytest.approx(seconds, abs=0.01), d

@@ -23,8 +23,8 @@ const CONCURRENCY = 4;
 // below the server's per-request time budget.
 const MAX_BATCH_DAYS = 31;
 const REQUEST_TARGET_MS = 1000;
-const nextBatchSize = (days, ms) =>
-  Math.max(1, Math.min(MAX_BATCH_DAYS, Math.floor((days * REQUEST_TARGET_MS) / Math.max(ms, 1))));
+const nextBatchSize = (days, ms, most) =>
+  Math.max(1, Math.min(most, Math.floor((days * REQUEST_TARGET_MS) / Math.max(ms, 1))));
 
 function readState(params, settings, hosts, serverHost) {
   const kind = RANGES.some(([k]) => k === params.get("range")) ? params.get("range") : "day";
@@ -185,6 +185,7 @@ export async function mount(root, { params, signal }) {
   // Newest day first: it is the one people look at, and past days come from the server cache.
   const order = periods.map((_, i) => i).reverse();
   let size = 1;
+  let most = MAX_BATCH_DAYS; // 1 after a batch failed: its days are retried one by one
   const worker = async (limit = Infinity) => {
     for (let done = 0; done < limit && order.length && !signal.aborted; done++) {
       const batch = order.splice(0, size); // consecutive days, newest first
@@ -192,10 +193,16 @@ export async function mount(root, { params, signal }) {
       try {
         const results = await api.query(lines, batch.map((index) => periods[index]), { signal });
         batch.forEach((index, k) => summary.addResult(index, results[k]));
-        if (periods.length > 31) size = nextBatchSize(batch.length, performance.now() - began);
+        if (periods.length > 31) size = nextBatchSize(batch.length, performance.now() - began, most);
       } catch (err) {
         if (signal.aborted) return;
-        for (const index of batch) summary.failed.push({ index, err });
+        if (batch.length > 1) {
+          // One slow or broken day must not take its neighbours with it.
+          order.unshift(...batch);
+          size = most = 1;
+          continue;
+        }
+        summary.failed.push({ index: batch[0], err });
       }
       redraw();
     }
