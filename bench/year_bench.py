@@ -11,7 +11,10 @@ of 2024 cached; `--fresh` skips this), then Chromium opens
 `/#/activity?range=year&date=2024-01-01` and we read three marks the app sets, in ms since
 navigation start: `aw-year-progress` (the empty year with its progress bar is on
 screen), `aw-activity-first-paint` (the first numbers), `aw-activity-complete` (every
-day in). A second visit on the same server gives the warm (cached) times.
+day in). A second visit on the same server gives the warm (cached) times. Last, on a
+loaded Day view (2024-12-31) the "Year" button is pressed: ms from the click to the
+empty year with its progress bar and to the first numbers (the page and its modules are
+loaded by then, as when someone switches ranges).
 
 `--batch N` serves the page with the view's most days per request set to N (the file is
 rewritten in flight by Playwright, the app is not changed): `--batch 1` is one day per
@@ -106,6 +109,31 @@ def measure(browser: Any, url: str, timeout_s: float, batch: int | None) -> list
         context.close()
 
 
+def measure_switch(browser: Any, base: str, timeout_s: float) -> tuple[float, float]:
+    """From a loaded Day view (2024-12-31), press "Year": ms from the click to the empty
+    year with its progress bar, and to the first numbers."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="UTC")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}&range=day&date=2024-12-31")
+        page.wait_for_function(
+            "performance.getEntriesByName('aw-activity-complete').length > 0",
+            timeout=timeout_s * 1000, polling=100)
+        page.evaluate("""() => {
+            performance.clearMarks();
+            window.yearBenchClick = performance.now();
+            [...document.querySelectorAll('button')].find((b) => b.textContent === 'Year').click();
+        }""")
+        page.wait_for_function(
+            "performance.getEntriesByName('aw-activity-first-paint').length > 0",
+            timeout=timeout_s * 1000, polling=50)
+        times = page.evaluate("""() => ['aw-year-progress', 'aw-activity-first-paint']
+            .map((n) => performance.getEntriesByName(n)[0].startTime - window.yearBenchClick)""")
+        return float(times[0]), float(times[1])
+    finally:
+        context.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500_000])
@@ -130,6 +158,7 @@ def main() -> None:
             for batch in args.batch:
                 cold: list[list[float]] = []
                 warm: list[list[float]] = []
+                switch: list[tuple[float, float]] = []
                 for _ in range(args.runs):
                     with tempfile.TemporaryDirectory(prefix="yearview-") as root:
                         server = start_our_server(Path(root), db_path=db)
@@ -140,18 +169,21 @@ def main() -> None:
                             url = f"{base}&{YEAR_URL}"
                             cold.append(measure(browser, url, args.timeout, batch))
                             warm.append(measure(browser, url, args.timeout, batch))
+                            switch.append(measure_switch(browser, base, args.timeout))
                         finally:
                             server.stop()
                 med = [statistics.median(run[i] for run in cold) for i in range(3)]
                 wmed = [statistics.median(run[i] for run in warm) for i in range(3)]
+                smed = [statistics.median(run[i] for run in switch) for i in range(2)]
                 row = (f"| {size:>9,} | {batch if batch is not None else 'app':>5} | "
-                       + " | ".join(f"{v:7.0f}" for v in med + wmed) + " |")
+                       + " | ".join(f"{v:7.0f}" for v in med + wmed + smed) + " |")
                 rows.append(row)
                 print(row, flush=True)
         browser.close()
     print("\n| events | days/request | progress, cold | first numbers, cold | year, cold "
-          "| progress, warm | first numbers, warm | year, warm |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| progress, warm | first numbers, warm | year, warm "
+          "| progress after pressing Year | first numbers after pressing Year |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 
