@@ -50,8 +50,8 @@ export function heatmap({ first, last, startOfWeek, onOpen, label }) {
     class: "heatmap", viewBox: `0 0 ${width} ${height}`, role: "group", "aria-label": label,
     style: { maxWidth: `${width * 1.6}px` },
   });
+  const sunday = new Date(2024, 0, 7); // any Sunday: weekday names in the user's locale
   for (let row = 0; row < 7; row++) {
-    const sunday = new Date(2024, 0, 7); // any Sunday: its weekday names in the user's locale
     svg.append(s("text", { class: "hm-weekday", x: LEFT - 6, y: TOP + row * STEP + CELL - 2, "text-anchor": "end",
       "aria-hidden": "true" }, addDays(sunday, (weekStart + row) % 7).toLocaleDateString(undefined, { weekday: "short" })));
   }

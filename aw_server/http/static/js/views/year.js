@@ -28,7 +28,7 @@ export function yearCards({ periods, startOfWeek, openDay }) {
     first, last: new Date(year, 11, 31), startOfWeek, onOpen: openDay,
     label: `Active time per day in ${year}; choose a day to open it`,
   });
-  const heat = card("Active time per day", "full year-heatmap");
+  const heat = card("Calendar of active time", "full year-heatmap");
   const months = card("Active time per month", "half year-months");
   const weekdays = card("Active time per weekday", "half year-weekdays");
   heat.body.append(map.el);
