@@ -42,7 +42,7 @@ class QueryCache:
     as read-only (serialise them, do not edit them).
     """
 
-    def __init__(self, max_entries: int = 256, max_total_size: int = 2_000_000) -> None:
+    def __init__(self, max_entries: int = 1024, max_total_size: int = 2_000_000) -> None:
         self.max_entries = max_entries
         self.max_total_size = max_total_size
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()

@@ -54,6 +54,15 @@ export function rangeDates(kind, date, startOfWeek, customEnd) {
     return [new Date(date.getFullYear(), date.getMonth(), 1),
       new Date(date.getFullYear(), date.getMonth() + 1, 0)];
   }
+  if (kind === "year") {
+    // The calendar year, but not its future: those days hold nothing yet, and asking the
+    // server for each of them would only delay the "complete" state.
+    const last = new Date(date.getFullYear(), 11, 31);
+    const now = new Date();
+    const today = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+    const first = new Date(date.getFullYear(), 0, 1);
+    return [first, last > today && today >= first ? today : last];
+  }
   if (kind === "custom" && customEnd && customEnd >= date) return [date, customEnd];
   return [date, date];
 }
@@ -69,6 +78,7 @@ export function dailyPeriods(first, last, startOfDay) {
 export function shiftDate(kind, date, step, spanDays = 1) {
   if (kind === "week") return addDays(date, 7 * step);
   if (kind === "month") return new Date(date.getFullYear(), date.getMonth() + step, 1);
+  if (kind === "year") return new Date(date.getFullYear() + step, 0, 1);
   return addDays(date, spanDays * step);
 }
 
@@ -76,6 +86,7 @@ export function rangeLabel(kind, first, last) {
   const long = { weekday: "short", year: "numeric", month: "short", day: "numeric" };
   if (kind === "day") return first.toLocaleDateString(undefined, long);
   if (kind === "month") return first.toLocaleDateString(undefined, { year: "numeric", month: "long" });
+  if (kind === "year") return String(first.getFullYear());
   const short = { month: "short", day: "numeric" };
   return `${first.toLocaleDateString(undefined, short)} – ${last.toLocaleDateString(undefined, { ...short, year: "numeric" })}`;
 }

@@ -12,14 +12,23 @@ import { devicesQuery } from "../queries.js";
 import { loadDevices, deviceTitle, skewText } from "../devices.js";
 import { categoryColor, durationTree } from "../categories.js";
 import { ActivitySummary } from "../aggregate.js";
+import { yearCards } from "./year.js";
 import { barChart, topList, treemap } from "../charts.js";
 import { navigate, routeHash } from "../router.js";
 import {
   parseDate, isoDate, logicalDate, rangeDates, dailyPeriods, shiftDate, rangeLabel, parseStartOfDay, addDays,
 } from "../time.js";
 
-const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["custom", "Custom"]];
+const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["year", "Year"], ["custom", "Custom"]];
 const CONCURRENCY = 4;
+// Long ranges ask for several days per request once answers come back quickly (from the
+// server's cache, or light days), when per-request costs would dominate; the size aims at
+// about REQUEST_TARGET_MS a request, so cells still fill steadily and a batch stays far
+// below the server's per-request time budget.
+const MAX_BATCH_DAYS = 31;
+const REQUEST_TARGET_MS = 1000;
+const nextBatchSize = (days, ms, most) =>
+  Math.max(1, Math.min(most, Math.floor((days * REQUEST_TARGET_MS) / Math.max(ms, 1))));
 
 /** The devices the URL asks for: `devices=all`, ids, or the old `host=<hostname>`. By
  * default all devices once more than one has data, else the one that has. */
@@ -170,12 +179,16 @@ export async function mount(root, { params, signal }) {
   };
   root.append(h("div", { class: "grid" }, Object.values(cards).filter(Boolean).map((c) => c.el)));
   for (const c of Object.values(cards)) if (c) c.body.append(h("p", { class: "loading" }, "Loading…"));
+  const year = state.kind === "year" ? yearCards({ periods, startOfWeek: settings.startOfWeek,
+    openDay: (date) => navigate(stateHash(state, { kind: "day", date })) }) : null;
+  if (year) cards.summary.el.after(...year.cards);
 
   const summary = new ActivitySummary(periods, chosen.length);
   const view = { state, settings, periods, summary, cards, first, chosen, many };
   let painted = false;
   const draw = () => {
     render(view);
+    if (year) year.update(summary);
     const done = summary.loaded + summary.failed.length;
     bar.style.width = `${(done / periods.length) * 100}%`;
     bar.parentElement.setAttribute("aria-valuenow", String(done));
@@ -227,15 +240,25 @@ export async function mount(root, { params, signal }) {
 
   // Newest day first: it is the one people look at, and past days come from the server cache.
   const order = periods.map((_, i) => i).reverse();
+  let size = 1;
+  let most = MAX_BATCH_DAYS; // 1 after a batch failed: its days are retried one by one
   const worker = async (limit = Infinity) => {
     for (let done = 0; done < limit && order.length && !signal.aborted; done++) {
-      const index = order.shift();
+      const batch = order.splice(0, size); // consecutive days, newest first
+      const began = performance.now();
       try {
-        const [result] = await api.query(lines, [periods[index]], { signal });
-        summary.addResult(index, result);
+        const results = await api.query(lines, batch.map((index) => periods[index]), { signal });
+        batch.forEach((index, k) => summary.addResult(index, results[k]));
+        if (periods.length > 31) size = nextBatchSize(batch.length, performance.now() - began, most);
       } catch (err) {
         if (signal.aborted) return;
-        summary.failed.push({ index, err });
+        if (batch.length > 1) {
+          // One slow or broken day must not take its neighbours with it.
+          order.unshift(...batch);
+          size = most = 1;
+          continue;
+        }
+        summary.failed.push({ index: batch[0], err });
       }
       redraw();
     }
