@@ -17,6 +17,15 @@
    the 30-day summary over HTTP, median of 3, with the server's peak RSS sampled by psutil
    during those queries.
 
+4. ``--year``: 5M window events (+AFK) over 365 days written the same way, then the
+   365-day summary as one period: cold (the first query after a fresh server start, which
+   also starts the worker), then the server is stopped and started again and the same
+   request (same ``name``) is sent: answered from the persistent result cache. The same
+   is done for the month in step 3.
+5. For both big databases, the split of the summary's cost measured in this process: the
+   storage read alone (``event_table`` of both buckets over the period) and the
+   transforms alone (``run_query`` over those tables already in memory).
+
 Servers run one after the other (the machine has two shared cores); every request has a
 timeout and every loop a bound. Prints one Markdown table.
 """
@@ -42,7 +51,10 @@ from _util import RssSampler, start_our_server
 from query_bench import canonical_query
 
 from aw_server.datastore.store import Datastore
-from aw_server.models import US_PER_S, Bucket, Event, format_us
+from aw_server.errors import NoSuchBucket
+from aw_server.models import US_PER_S, Bucket, BucketInfo, Event, format_us
+from aw_server.query import QueryLimits
+from aw_server.query import run_query as run_query_in_process
 from tests.support.reference import start_reference_server
 
 BATCH = 1_000
@@ -150,9 +162,14 @@ def main() -> None:
                         help="stop loading aw-server 0.12.0 after this many seconds")
     parser.add_argument("--month-only", action="store_true",
                         help="only the 30-day query on 1M events (ours alone)")
+    parser.add_argument("--year", action="store_true",
+                        help="also the 365-day query on 5M events, cold and after a restart")
+    parser.add_argument("--year-only", action="store_true",
+                        help="only the 365-day query on 5M events (ours alone)")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     week_events, big_events = 100_000 // scale, 1_000_000 // scale
+    year_events = 5_000_000 // scale
     query = canonical_query()
     rows: list[tuple[str, str, str]] = []
     data = by_bucket(datagen.generate(seed=42, days=7, window_events=week_events))
@@ -160,9 +177,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="aw-query-http-bench-") as tmp:
         root = Path(tmp)
-        if not args.month_only:
+        if not (args.month_only or args.year_only):
             rows += week_rows(root, data, n_week, query, args.ref_load_cap_s)
-        rows += month_rows(root, query, big_events)
+        if not args.year_only:
+            rows += month_rows(root, query, big_events)
+        if args.year or args.year_only:
+            rows += year_rows(root, query, year_events)
     print("| Metric | aw-server 0.12.0 | ours |")
     print("|---|---|---|")
     for metric, reference, mine in rows:
@@ -226,6 +246,7 @@ def month_rows(root: Path, query: list[str], big_events: int) -> list[tuple[str,
             peak = sampler.stop()
     finally:
         big.stop()
+    restarted_s = restarted_query(root / "big", db_path, query, period(30), "first")
     runs = ", ".join(f"{t * 1000:,.0f}" for t in our_30d[2])
     return [
         (f"Summary, 30 days on {big_written:,} events (median of 3)", "not run",
@@ -236,7 +257,104 @@ def month_rows(root: Path, query: list[str], big_events: int) -> list[tuple[str,
         ("Server + worker peak RSS during the 30-day queries", "not run",
          f"{peak / 2**20:,.0f} MiB (idle before: {idle_rss / 2**20:,.0f} MiB, "
          f"{sampler.samples} samples)"),
+        ("Summary, 30 days, same request after a server restart (persistent cache)",
+         "not run", f"{restarted_s * 1000:,.1f} ms"),
+        split_row("30 days", db_path, query, 30),
     ]
+
+
+def restarted_query(data_root: Path, db_path: Path, query: list[str], timeperiod: str,
+                    name: str) -> float:
+    """Seconds for `name`'s request again after stopping and starting the server."""
+    server = start_our_server(data_root, db_path=db_path)
+    try:
+        elapsed, _ = run_query(server.url, query, timeperiod, name)
+    finally:
+        server.stop()
+    return elapsed
+
+
+def year_rows(root: Path, query: list[str], events: int) -> list[tuple[str, str, str]]:
+    """The 365-day summary as one period: cold after a fresh start, then again after a
+    restart (same name, so the persistent result cache may answer)."""
+    db_path = root / "year" / "db" / "test.db"
+    db_path.parent.mkdir(parents=True)
+    written, write_s = write_large_db(db_path, 365, events)
+    name = f"year-{time.time_ns()}"
+    server = start_our_server(root / "year", db_path=db_path)
+    try:
+        sampler = RssSampler(server.pid, interval_s=0.05)
+        sampler.start()
+        try:
+            cold_s, result = run_query(server.url, query, period(365), name)
+            again_s, _ = run_query(server.url, query, period(365), name)
+        finally:
+            peak = sampler.stop()
+    finally:
+        server.stop()
+    restarted_s = restarted_query(root / "year", db_path, query, period(365), name)
+    active_h = float(result["window"]["duration"]) / 3600
+    return [
+        (f"Summary, 365 days on {written:,} events, first query after start", "not run",
+         f"{cold_s * 1000:,.0f} ms ({active_h:,.0f} h active); DB written directly in "
+         f"{write_s:.0f} s"),
+        ("Summary, 365 days, repeated (memory cache)", "not run",
+         f"{again_s * 1000:,.1f} ms"),
+        ("Summary, 365 days, same request after a server restart (persistent cache)",
+         "not run", f"{restarted_s * 1000:,.1f} ms"),
+        ("Server + worker peak RSS during the 365-day query", "not run",
+         f"{peak / 2**20:,.0f} MiB"),
+        split_row("365 days", db_path, query, 365),
+    ]
+
+
+class TablesSource:
+    """A period's tables read once and kept: `run_query` over it costs the transforms
+    alone. Only answers reads of that one period."""
+
+    def __init__(self, store: Datastore, start_us: int, end_us: int) -> None:
+        self._buckets = store.source.buckets()
+        self._tables = {b.id: store.source.event_table(b.id, start_us, end_us)
+                        for b in self._buckets}
+
+    def buckets(self) -> list[BucketInfo]:
+        return self._buckets
+
+    def event_table(self, bucket_id: str, start_us: int, end_us: int,
+                    rows_hint: int | None = None) -> Any:
+        if bucket_id not in self._tables:
+            raise NoSuchBucket(bucket_id)
+        return self._tables[bucket_id]
+
+    def events(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
+        return list(self.event_table(bucket_id, start_us, end_us).to_events())
+
+    def eventcount(self, bucket_id: str, start_us: int, end_us: int) -> int:
+        return len(self.event_table(bucket_id, start_us, end_us))
+
+    def change_marker(self, bucket_id: str) -> int:
+        return 0
+
+
+def split_row(label: str, db_path: Path, query: list[str], days: int
+              ) -> tuple[str, str, str]:
+    """Storage read vs transforms for the summary over `days`, in this process (the
+    server's page cache is warm by now, as it is for a server's second query)."""
+    start = datagen.START_US
+    end = start + days * datagen.DAY_US
+    store = Datastore(db_path)
+    try:
+        began = time.perf_counter()
+        source = TablesSource(store, start, end)
+        read_s = time.perf_counter() - began
+    finally:
+        store.close()
+    limits = QueryLimits(max_seconds=600, max_events=50_000_000)
+    began = time.perf_counter()
+    run_query_in_process(query, [period(days)], source, limits=limits)
+    transform_s = time.perf_counter() - began
+    return (f"Summary, {label}: storage read vs transforms (in process)", "not run",
+            f"read {read_s * 1000:,.0f} ms + transforms {transform_s * 1000:,.0f} ms")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ slow a query: anything it raises is logged and the layer is dropped for this run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -46,9 +45,10 @@ class PersistentResults(Protocol):
 
 
 def persistent_key(key: Hashable) -> str:
-    """A stable text key for `key` (a tuple of program text, period and name)."""
-    text = json.dumps(key, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A stable text key for `key` (a tuple of program text, period and name): the whole
+    key as JSON, so two keys never collide (a hash would cost hashlib's import, ~20 ms
+    of every server start)."""
+    return json.dumps(key, separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True, slots=True)
