@@ -239,14 +239,15 @@ def month_rows(root: Path, query: list[str], big_events: int) -> list[tuple[str,
         sampler = RssSampler(big.pid, interval_s=0.02)
         idle_rss = sampler.current()
         sampler.start()
+        first_name = f"first-{time.time_ns()}"
         try:
-            first_s, _ = run_query(big.url, query, period(30), f"first-{time.time_ns()}")
+            first_s, _ = run_query(big.url, query, period(30), first_name)
             our_30d = median_latency(big.url, query, period(30), "ours30")
         finally:
             peak = sampler.stop()
     finally:
         big.stop()
-    restarted_s = restarted_query(root / "big", db_path, query, period(30), "first")
+    restarted_s = restarted_query(root / "big", db_path, query, period(30), first_name)
     runs = ", ".join(f"{t * 1000:,.0f}" for t in our_30d[2])
     return [
         (f"Summary, 30 days on {big_written:,} events (median of 3)", "not run",
