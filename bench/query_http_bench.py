@@ -22,6 +22,10 @@
    also starts the worker), then the server is stopped and started again and the same
    request (same ``name``) is sent: answered from the persistent result cache. The same
    is done for the month in step 3.
+   With ``--year-reference`` aw-server 0.12.0 gets the same year, written through
+   aw-core's own peewee models inside its venv (its HTTP API takes ~3,600 events/s:
+   23 minutes for 5M), and the same query, stopped at ``--ref-query-timeout-s`` or when
+   its RSS passes ``--ref-rss-cap-gib``.
 5. For both big databases, the split of the summary's cost measured in this process: the
    storage read alone (``event_table`` of both buckets over the period) and the
    transforms alone (``run_query`` over those tables already in memory).
@@ -33,6 +37,7 @@ timeout and every loop a bound. Prints one Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -55,7 +60,7 @@ from aw_server.errors import NoSuchBucket
 from aw_server.models import US_PER_S, Bucket, BucketInfo, Event, format_us
 from aw_server.query import QueryLimits
 from aw_server.query import run_query as run_query_in_process
-from tests.support.reference import start_reference_server
+from tests.support.reference import run_in_reference_venv, start_reference_server
 
 BATCH = 1_000
 LOAD_TIMEOUT_S = 120.0
@@ -166,6 +171,10 @@ def main() -> None:
                         help="also the 365-day query on 5M events, cold and after a restart")
     parser.add_argument("--year-only", action="store_true",
                         help="only the 365-day query on 5M events (ours alone)")
+    parser.add_argument("--year-reference", action="store_true",
+                        help="also aw-server 0.12.0 on the 365-day query")
+    parser.add_argument("--ref-query-timeout-s", type=float, default=600.0)
+    parser.add_argument("--ref-rss-cap-gib", type=float, default=8.0)
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     week_events, big_events = 100_000 // scale, 1_000_000 // scale
@@ -183,6 +192,9 @@ def main() -> None:
             rows += month_rows(root, query, big_events)
         if args.year or args.year_only:
             rows += year_rows(root, query, year_events)
+        if args.year_reference:
+            rows += reference_year_rows(root, query, year_events, args.ref_query_timeout_s,
+                                        args.ref_rss_cap_gib)
     print("| Metric | aw-server 0.12.0 | ours |")
     print("|---|---|---|")
     for metric, reference, mine in rows:
@@ -307,6 +319,109 @@ def year_rows(root: Path, query: list[str], events: int) -> list[tuple[str, str,
          f"{peak / 2**20:,.0f} MiB"),
         split_row("365 days", db_path, query, 365),
     ]
+
+
+# Runs in aw-server 0.12.0's venv: the year's events into its peewee database, through
+# aw-core's own models (what its insert_many does, in bigger transactions).
+_REFERENCE_LOADER = """
+import json, sys
+from datetime import datetime, timezone
+from aw_datastore.storages.peewee import EventModel, PeeweeStorage
+storage = PeeweeStorage(testing=False)
+datas = [json.dumps(d) for d in json.load(open(sys.argv[2]))]
+keys = {}
+rows = []
+def flush():
+    with storage.db.atomic():
+        for i in range(0, len(rows), 500):
+            EventModel.insert_many(rows[i:i + 500]).execute()
+    rows.clear()
+for line in open(sys.argv[1]):
+    parts = line.rstrip("\\n").split("\\t")
+    if parts[0] == "bucket":
+        storage.create_bucket(parts[1], parts[2], "bench", parts[3], parts[4])
+        keys = storage.bucket_keys
+        continue
+    bucket, start_ms, duration_ms, slot = parts
+    rows.append({"bucket": keys[bucket],
+                 "timestamp": datetime.fromtimestamp(int(start_ms) / 1000, timezone.utc),
+                 "duration": int(duration_ms) / 1000, "datastr": datas[int(slot)]})
+    if len(rows) >= 50000:
+        flush()
+flush()
+print(sum(1 for _ in EventModel.select()))
+"""
+
+
+def reference_year_rows(root: Path, query: list[str], events: int, timeout_s: float,
+                        rss_cap_gib: float) -> list[tuple[str, str, str]]:
+    """aw-server 0.12.0 on the same 365 days: its database written through aw-core's
+    models, then the summary over HTTP, stopped at `timeout_s` or `rss_cap_gib`."""
+    import threading
+
+    data_root = root / "reference-year"
+    data_root.mkdir(parents=True)
+    events_file, datas_file = data_root / "events.tsv", data_root / "datas.json"
+    slots: dict[int, int] = {}
+    datas: list[dict[str, Any]] = []
+    began = time.perf_counter()
+    with events_file.open("w") as out:
+        for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
+                                 (datagen.AFK_BUCKET, "afkstatus")):
+            out.write(f"bucket\t{bucket_id}\t{type_}\t{datagen.HOSTNAME}\t"
+                      f"{datetime.now(UTC).isoformat()}\n")
+        for bucket_id, event in datagen.generate(seed=42, days=365, window_events=events):
+            slot = slots.get(id(event.data))
+            if slot is None:
+                slot = slots[id(event.data)] = len(datas)
+                datas.append(event.data)
+            out.write(f"{bucket_id}\t{event.timestamp_us // 1000}\t"
+                      f"{event.duration_us // 1000}\t{slot}\n")
+    datas_file.write_text(json.dumps(datas))
+    loaded = run_in_reference_venv(_REFERENCE_LOADER, str(events_file), str(datas_file),
+                                   timeout=3600, check=True, data_root=data_root)
+    load_s = time.perf_counter() - began
+    events_file.unlink()
+    ref = start_reference_server(data_root)
+    outcome = ""
+    peak = 0
+    try:
+        sampler = RssSampler(ref.pid, interval_s=0.5)
+        cap = int(rss_cap_gib * 2**30)
+        stopped = threading.Event()
+
+        def watch() -> None:
+            while not stopped.wait(0.5):
+                if sampler.current() > cap:
+                    ref.stop()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        sampler.start()
+        watcher.start()
+        began = time.perf_counter()
+        try:
+            response = requests.post(f"{ref.url}/api/0/query/", params={"name": "year"},
+                                     json={"timeperiods": [period(365)], "query": query},
+                                     timeout=timeout_s)
+            elapsed = time.perf_counter() - began
+            outcome = (f"{elapsed * 1000:,.0f} ms" if response.ok else
+                       f"HTTP {response.status_code} after {elapsed:,.0f} s")
+        except requests.RequestException as exc:
+            elapsed = time.perf_counter() - began
+            outcome = f"failed after {elapsed:,.0f} s ({type(exc).__name__})"
+        finally:
+            stopped.set()
+            peak = sampler.stop()
+            watcher.join(5)
+    finally:
+        ref.stop()
+    if peak > cap:
+        outcome += f", stopped at the {rss_cap_gib:g} GiB RSS cap"
+    return [(f"Summary, 365 days on {loaded.stdout.strip()} events, first query "
+             "after start (0.12.0: DB written through aw-core's models in "
+             f"{load_s:,.0f} s)", f"{outcome}; peak RSS {peak / 2**30:,.1f} GiB",
+             "see above")]
 
 
 class TablesSource:
