@@ -155,7 +155,8 @@ class ResultFile:
         """(the database's content version, every bucket's marker), read together under
         the writer's lock so no write falls between them."""
         main = self._main
-        assert main is not None
+        if main is None:
+            raise sqlite3.ProgrammingError("the result cache was given up")
         db = self.store.db
         with db.lock:
             own = db.self_origin
@@ -245,20 +246,23 @@ class ResultFile:
             try:
                 # Serialised outside the lock: a year's result takes tens of ms, and
                 # request threads read entries under it.
+                # The checkpoint is read first as well: it waits for the writer's lock,
+                # which a long import holds, and readers must not wait behind that.
                 blob = self._serialise(payload[3]) if kind == "put" else b""
+                state = self._database_state() if kind == "put" else None
                 with self._lock:
                     if self._conn is None:
                         continue
-                    if kind == "put":
+                    if kind == "put" and state is not None:
                         key, markers, bucket_list, _ = payload
-                        self._store_locked(key, markers, bucket_list, blob)
+                        self._store_locked(key, markers, bucket_list, blob, state)
                     elif kind == "touch":
                         self._conn.execute(
                             "UPDATE entry SET used = (SELECT coalesce(max(used), 0) + 1 "
                             "FROM entry) WHERE key = ?", (payload,))
                     elif kind == "discard":
                         self._conn.execute("DELETE FROM entry WHERE key = ?", (payload,))
-            except (sqlite3.Error, OSError, ValueError, TypeError, RecursionError) as exc:
+            except Exception as exc:  # the writer must live on: a dead one fills the queue
                 with self._lock:
                     self._give_up_locked("write", exc)
 
@@ -267,14 +271,17 @@ class ResultFile:
         return zlib.compress(json.dumps(result, separators=(",", ":")).encode(), 1)
 
     def _store_locked(self, key: str, markers: dict[str, int],
-                      bucket_list: tuple[BucketInfo, ...] | None, blob: bytes) -> None:
+                      bucket_list: tuple[BucketInfo, ...] | None, blob: bytes,
+                      state: tuple[str, dict[str, int]]) -> None:
+        """Write one entry, evict past the bounds and move the checkpoint to `state`
+        (read just before: entries that match its markers were valid then)."""
         if len(blob) > self.max_bytes:
             return
         buckets = (None if bucket_list is None else
                    json.dumps([[b.id, b.type, b.client, b.hostname] for b in bucket_list]))
         conn = self._conn
         assert conn is not None
-        version, live = self._database_state()
+        version, live = state
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(
@@ -323,6 +330,8 @@ class ResultFile:
             self._close_connections()
 
     def _give_up_locked(self, what: str, exc: BaseException) -> None:
+        if self._conn is None and self._main is None:
+            return  # given up already
         logger.warning("query result cache %s: %s failed (%s); the file is dropped and "
                        "results are kept in memory only until restart", self.path, what, exc)
         self._close_connections()
