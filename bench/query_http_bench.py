@@ -173,6 +173,8 @@ def main() -> None:
                         help="only the 365-day query on 5M events (ours alone)")
     parser.add_argument("--year-reference", action="store_true",
                         help="also aw-server 0.12.0 on the 365-day query")
+    parser.add_argument("--year-reference-only", action="store_true",
+                        help="only aw-server 0.12.0 on the 365-day query")
     parser.add_argument("--ref-query-timeout-s", type=float, default=600.0)
     parser.add_argument("--ref-rss-cap-gib", type=float, default=8.0)
     args = parser.parse_args()
@@ -186,13 +188,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="aw-query-http-bench-") as tmp:
         root = Path(tmp)
-        if not (args.month_only or args.year_only):
+        only = args.month_only or args.year_only or args.year_reference_only
+        if not only:
             rows += week_rows(root, data, n_week, query, args.ref_load_cap_s)
-        if not args.year_only:
+        if not only or args.month_only:
             rows += month_rows(root, query, big_events)
         if args.year or args.year_only:
             rows += year_rows(root, query, year_events)
-        if args.year_reference:
+        if args.year_reference or args.year_reference_only:
             rows += reference_year_rows(root, query, year_events, args.ref_query_timeout_s,
                                         args.ref_rss_cap_gib)
     print("| Metric | aw-server 0.12.0 | ours |")
