@@ -262,3 +262,46 @@ def test_the_cache_file_is_private(db_path: Path) -> None:
     with server_run(db_path) as run:
         run.query()
     assert Path(str(db_path) + FILE_SUFFIX).stat().st_mode & 0o077 == 0
+
+
+def test_a_write_after_the_last_checkpoint_of_a_crashed_run_drops_the_entries(
+        db_path: Path) -> None:
+    """A run that never closes its cache file (killed) leaves the checkpoint of its last
+    cache write; a heartbeat after it must not let the next run trust the markers."""
+    store = Datastore(db_path)
+    results = ResultFile(store)
+    service = QueryService(store.source, cache=QueryCache(persistent=results))
+    service.query(PROGRAM, PERIOD)
+    assert results.flush()
+    store.events.heartbeat("window", Event(DAY2 + 3670 * S, 0, {"app": "a"}),
+                           pulsetime_us=20 * S)
+    store.close()  # the result file is left as a killed server leaves it
+    try:
+        with server_run(db_path) as second:
+            answer = second.query()
+            assert second.cache.hits == 0
+    finally:
+        forget(results)
+    assert answer[0]["duration"] == 70.0
+
+
+def forget(results: ResultFile) -> None:
+    """Stop a run's writer thread and connections without the checkpoint of `close`."""
+    results._jobs.put(("stop", None))
+    results._close_connections()
+
+
+def test_a_crashed_run_without_writes_after_its_last_checkpoint_keeps_its_entries(
+        db_path: Path) -> None:
+    store = Datastore(db_path)
+    results = ResultFile(store)
+    service = QueryService(store.source, cache=QueryCache(persistent=results))
+    computed = service.query(PROGRAM, PERIOD)[0]
+    assert results.flush()
+    store.close()
+    try:
+        with server_run(db_path) as second:
+            assert second.query() == computed
+            assert second.cache.hits == 1
+    finally:
+        forget(results)
