@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import regex
+from numpy.typing import NDArray
 
 from aw_server.event_table import NO_ID, EventTable, Indices, Int64s
 from aw_server.models import freeze
@@ -25,6 +26,13 @@ from aw_server.transform.merge import MISSING, merged_data
 # previous step moved; real data settles in a handful. Beyond this, the list version.
 MAX_FLOOD_ROUNDS = 256
 _MIN_INT64 = np.iinfo(np.int64).min
+
+
+def _rows_with_spans(table: EventTable, rows: Indices | NDArray[np.bool_], start: Int64s,
+                     duration: Int64s) -> EventTable:
+    """`table.take(rows).with_spans(start, duration)` without first gathering the two
+    columns that are replaced: for a year of events that is 80 MB of fresh memory."""
+    return EventTable(start, duration, table.ids[rows], table.data_index[rows], table.datas)
 
 
 def _by_start(table: EventTable) -> EventTable:
@@ -136,7 +144,8 @@ def flood(
     # Freed before the result is built: each is 8 MB (or 1) for a month of events.
     del classes, same, active, split, merging, midpoint, threshold, own, takes_next, end
     keep = duration > 0
-    return _without_overlaps(table.take(keep), carried[keep], duration[keep])
+    kept = _rows_with_spans(table, keep, carried[keep], duration[keep])
+    return _without_overlaps(kept, kept.start, kept.duration)
 
 
 def _without_overlaps(table: EventTable, start: Int64s, duration: Int64s) -> EventTable:
@@ -164,7 +173,7 @@ def _without_overlaps(table: EventTable, start: Int64s, duration: Int64s) -> Eve
     for entry in kept:
         start[entry.item] = entry.start
         end[entry.item] = entry.end
-    return table.take(keep).with_spans(start[keep], (end - start)[keep])
+    return _rows_with_spans(table, keep, start[keep], (end - start)[keep])
 
 
 def filter_period_intersect(
@@ -213,7 +222,7 @@ def filter_period_intersect(
     piece_end = ev_end[rows]
     np.minimum(piece_end, fl_end[filter_rows], out=piece_end)
     piece_end -= piece_start
-    return ev.take(rows).with_spans(piece_start, piece_end)
+    return _rows_with_spans(ev, rows, piece_start, piece_end)
 
 
 def _per_used_data(table: EventTable, verdict: Any) -> Any:
