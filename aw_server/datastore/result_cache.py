@@ -75,6 +75,7 @@ class ResultFile:
         self.max_bytes = max_bytes
         self.max_entries = max_entries
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._main: sqlite3.Connection | None = None
         self._jobs: queue.Queue[tuple[str, Any]] = queue.Queue(QUEUE_SIZE)
@@ -107,7 +108,10 @@ class ResultFile:
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn = conn
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # No fsync: it is a cache, and a file a power cut left damaged fails to read and
+        # is discarded like any unreadable one; commits then hold the lock readers take
+        # for about a millisecond.
+        conn.execute("PRAGMA synchronous = OFF")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, FORMAT_VERSION):
             raise ValueError(f"format {version}, expected {FORMAT_VERSION}")
@@ -229,7 +233,9 @@ class ResultFile:
         return True
 
     def _ensure_writer(self) -> None:
-        with self._lock:
+        if self._writer is not None:
+            return
+        with self._start_lock:  # not `_lock`, which the writer holds while it writes
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_loop,
                                                 name="aw-query-result-cache", daemon=True)
