@@ -118,8 +118,10 @@ class ResultFile:
         for statement in _SCHEMA:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-        self._main = sqlite3.connect(f"file:{self.store.db.path}?mode=ro", uri=True,
-                                     check_same_thread=False, isolation_level=None)
+        # Read-only, its own: the checkpoint is read from the writer thread and at close.
+        main_uri = Path(self.store.db.path).resolve().as_uri() + "?mode=ro"
+        self._main = sqlite3.connect(main_uri, uri=True, check_same_thread=False,
+                                     isolation_level=None)
         self._revalidate()
 
     def _revalidate(self) -> None:
