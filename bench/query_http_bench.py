@@ -392,10 +392,12 @@ def reference_year_rows(root: Path, query: list[str], events: int, timeout_s: fl
         sampler = RssSampler(ref.pid, interval_s=0.5)
         cap = int(rss_cap_gib * 2**30)
         stopped = threading.Event()
+        capped = threading.Event()
 
         def watch() -> None:
             while not stopped.wait(0.5):
                 if sampler.current() > cap:
+                    capped.set()
                     ref.stop()
                     return
 
@@ -419,8 +421,8 @@ def reference_year_rows(root: Path, query: list[str], events: int, timeout_s: fl
             watcher.join(5)
     finally:
         ref.stop()
-    if peak > cap:
-        outcome += f", stopped at the {rss_cap_gib:g} GiB RSS cap"
+    if capped.is_set():
+        outcome += f", stopped by us at the {rss_cap_gib:g} GiB RSS cap"
     return [(f"Summary, 365 days on {loaded.stdout.strip()} events, first query "
              "after start (0.12.0: DB written through aw-core's models in "
              f"{load_s:,.0f} s)", f"{outcome}; peak RSS {peak / 2**30:,.1f} GiB",
