@@ -20,6 +20,7 @@ from waitress.server import create_server
 
 from aw_server.api import ServerAPI
 from aw_server.config import ServerConfig
+from aw_server.datastore.result_cache import ResultFile
 from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app, start_app
 from aw_server.query import QueryCache, QueryService
@@ -72,6 +73,7 @@ class Server:
                 ident="aw-server",
             )
         except OSError:
+            self.queries.close()
             self.store.close()
             raise
         self.port = int(self._waitress.effective_port)
@@ -88,11 +90,16 @@ class Server:
         """Queries run in a worker process on the same database file unless the config
         turns that off (or the database is in memory, which a worker cannot open)."""
         path = self.config.database_path()
-        if not self.config.query_worker or str(path) == ":memory:":
+        if str(path) == ":memory:":
             return QueryService(self.store.source, cache=QueryCache())
+        # Results of closed periods also go to a file beside the database, so the first
+        # dashboard load after a restart is answered without recomputing (docs/query.md).
+        cache = QueryCache(persistent=ResultFile(self.store))
+        if not self.config.query_worker:
+            return QueryService(self.store.source, cache=cache)
         from aw_server.query.pool import QueryPool
 
-        return QueryService(self.store.source, cache=QueryCache(),
+        return QueryService(self.store.source, cache=cache,
                             pool=QueryPool(functools.partial(Datastore, str(path))))
 
     def _look_for_activitywatch(self) -> list[Path]:

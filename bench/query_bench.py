@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/query_bench.py            # 100k window events over 7 days
     .venv/bin/python bench/query_bench.py --large    # also 1M events over 30 days
+    .venv/bin/python bench/query_bench.py --year     # also 5M events over 365 days
 
 Each size runs in its own process so peak RSS belongs to that size alone. The query is
 aw-webui's `fullDesktopQuery` without the browser and stopwatch parts: flood, AFK filter,
@@ -64,7 +65,7 @@ def run_size(
     source: Any = ListsOnly(arrays) if lists else arrays
     loaded_rss = peak_rss_mib()
     query = canonical_query()
-    limits = QueryLimits(max_seconds=120)
+    limits = QueryLimits(max_seconds=600)
     for period_days in periods:
         start = datagen.START_US
         period = f"{format_us(start)}/{format_us(start + period_days * datagen.DAY_US)}"
@@ -89,6 +90,7 @@ def run_size(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also run 1M events / 30 days")
+    parser.add_argument("--year", action="store_true", help="also run 5M events / 365 days")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--copy-data", action="store_true",
                         help="a fresh data dict per event (storage without interning)")
@@ -103,7 +105,11 @@ def main() -> None:
     if args.size == "large":
         run_size(30, 1_000_000, [1, 7, 30], max(1, args.repeats // 2), share, args.lists)
         return
+    if args.size == "year":
+        run_size(365, 5_000_000, [365], max(1, args.repeats // 2), share, args.lists)
+        return
     sizes = ["small", "large"] if args.large else ["small"]
+    sizes += ["year"] if args.year else []
     for size in sizes:
         command = [sys.executable, __file__, "--size", size, "--repeats", str(args.repeats)]
         command += ["--copy-data"] if args.copy_data else []

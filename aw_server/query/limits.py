@@ -21,7 +21,9 @@ MAX_STRING_CHARS = 16 * 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class QueryLimits:
     max_seconds: float = 30.0
-    max_events: int = 5_000_000
+    # A year of a busy desktop is ~5M window events plus AFK and browser buckets: a
+    # 365-day summary must fit (bench/query_http_bench.py --year).
+    max_events: int = 12_000_000
 
 
 DEFAULT_LIMITS = QueryLimits()

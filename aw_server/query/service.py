@@ -103,6 +103,9 @@ class QueryService:
         ]
 
     def close(self) -> None:
-        """Stop the worker, if any; the cache just goes away with the service."""
+        """Stop the worker, if any, and let the cache write out its persistent layer
+        (before the datastore closes: the layer checkpoints the database's state)."""
         if self.pool is not None:
             self.pool.close()
+        if self.cache is not None:
+            self.cache.close()
