@@ -202,6 +202,10 @@ class ServerAPI:
               name: str | None = None) -> list[Any]:
         return self.queries.query(program, timeperiods, name=name)
 
+    def prepare_queries(self) -> None:
+        """The dashboard was opened: its queries follow within a second."""
+        self.queries.warm_up()
+
     def query_functions(self) -> list[dict[str, str]]:
         return self.queries.functions()
 

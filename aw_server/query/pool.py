@@ -151,6 +151,10 @@ def _return_freed_memory_promptly() -> None:
         logger.debug("mallopt is not available; the query worker keeps the default")
 
 
+def _worker_ready() -> None:
+    """A job that only makes the executor spawn its worker (and run its initializer)."""
+
+
 def _worker_query(tree: Program, periods: list[Period], name: str | None,
                   markers: dict[str, int], limits: QueryLimits) -> tuple[str, Any, Any]:
     """("ok", period results, None) or ("error", (class names, type), message): the
@@ -224,6 +228,17 @@ class QueryPool:
             raise _remote_error(value, extra)
         results: list[PeriodResult] = value
         return results
+
+    def warm_up(self) -> None:
+        """Start the worker now, without waiting for it, so a query expected soon does not
+        pay its start (~0.7 s: a new interpreter importing numpy and the transforms). It
+        stops after `idle_s` like any worker if no query comes."""
+        try:
+            executor = self._acquire()
+            executor.submit(_worker_ready)
+        except (StorageUnavailable, RuntimeError):  # closing: nothing to prepare
+            return
+        self._arm_idle_timer()
 
     def close(self) -> None:
         with self._lock:

@@ -88,6 +88,11 @@ class QueryService:
         so its results are cached against the state the query started from."""
         return {b.id: self.source.change_marker(b.id) for b in self.source.buckets()}
 
+    def warm_up(self) -> None:
+        """Have the worker running before the queries a page is about to send."""
+        if self.pool is not None:
+            self.pool.warm_up()
+
     @staticmethod
     def functions() -> list[dict[str, str]]:
         """Every query function with its signature and one-line description, by name.

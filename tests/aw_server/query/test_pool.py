@@ -86,6 +86,19 @@ def test_a_query_runs_in_a_worker_and_matches_an_in_process_run(server: Server) 
     assert answer.json()[0]["n"] == 60
 
 
+def test_opening_the_dashboard_starts_the_worker_its_first_query_then_uses(
+        server: Server) -> None:
+    assert _workers() == []
+    page = requests.get(f"{server.url}/", timeout=10)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    deadline = time.monotonic() + 30
+    while not _workers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (started,) = _workers()
+    assert _query(server, SUMMARY).status_code == 200
+    assert [w.pid for w in _workers()] == [started.pid]
+
+
 def test_past_periods_come_from_the_cache_until_the_bucket_changes(server: Server) -> None:
     first = _query(server, SUMMARY).json()
     pool = server.queries.pool
