@@ -23,9 +23,9 @@ pytestmark = pytest.mark.x11
 
 HOST = socket.gethostname()
 # Top-level packages a watcher has no use for: Qt, the query worker's numpy, the web
-# framework, the server, and the HTTP stack the watchers replaced with http.client.
+# framework, the server, and the HTTP stacks (with TLS) the watchers replaced with h11.
 FORBIDDEN = ("PyQt6", "numpy", "flask", "werkzeug", "jinja2", "aw_server", "aw_qt",
-             "requests", "urllib3", "charset_normalizer", "idna", "certifi")
+             "requests", "urllib3", "charset_normalizer", "idna", "certifi", "ssl", "email")
 
 
 def loaded_modules(kind: str, args: list[str], xsession: XSession, server: ServerProcess,
