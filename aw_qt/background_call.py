@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-import requests
-
 from aw_server.errors import AWError
 
 logger = logging.getLogger(__name__)
@@ -62,7 +60,7 @@ class Background(Generic[T]):
             self.result = call()
         except AWError as exc:
             self.error = exc.message
-        except (OSError, sqlite3.Error, requests.RequestException) as exc:
+        except (OSError, sqlite3.Error) as exc:  # requests' errors are OSErrors too
             self.error = str(exc) or type(exc).__name__
         except Exception as exc:
             logger.exception("%s failed", self.name)
