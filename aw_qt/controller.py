@@ -186,5 +186,6 @@ class Controller:
     def shutdown(self) -> None:
         """Watchers first (they flush to the server), then the server, which drains."""
         logger.info("shutting down (pid %d)", os.getpid())
+        self.today.close()
         self.supervisor.shutdown()
         self.server.stop()

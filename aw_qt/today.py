@@ -2,8 +2,9 @@
 
 The figure comes from the embedded server's datastore (`aw_server.activity_today`:
 this device plus the mirrors sync brought, a minute on two machines counted once). It
-is computed at most once per `REFRESH_S`, in a `Background` thread so the Qt thread
-never waits on the database; the last answer is kept. A failed computation clears the
+is computed at most once per `REFRESH_S`, in one background thread kept for it (so the
+Qt thread never waits on the database, and one connection serves every minute); the
+last answer is kept. A failed computation clears the
 figure (nothing is better than a wrong number) and is logged.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 
 from aw_qt.background_call import Background
@@ -64,6 +66,7 @@ class TodayActivity:
         self.latest: CombinedActivity | None = None
         self._call: Background[CombinedActivity] | None = None
         self._started: float | None = None
+        self._executor: ThreadPoolExecutor | None = None  # started with the first call
 
     def tick(self) -> None:
         """Collect a finished computation; start the next one once `refresh_s` passed."""
@@ -86,7 +89,15 @@ class TodayActivity:
         self._started = now
         start, end = day_span(self.clock.now(), self.day_start)
         span = (int(start.timestamp() * US_PER_S), int(end.timestamp() * US_PER_S))
-        self._call = Background("today", lambda: compute(*span))
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="aw-qt-today")
+        self._call = Background("today", lambda: compute(*span), self._executor)
 
     def line(self) -> str | None:
         return None if self.latest is None else describe(self.latest)
+
+    def close(self) -> None:
+        """No new computation; one in flight finishes on its own (milliseconds)."""
+        self.compute = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)

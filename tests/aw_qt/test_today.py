@@ -4,6 +4,7 @@ the real datastore of a real embedded server holding three devices' buckets."""
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, time
 from pathlib import Path
 
@@ -24,9 +25,11 @@ class Counted:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.calls = 0
+        self.threads: set[int | None] = set()
 
     def __call__(self, start_us: int, end_us: int) -> CombinedActivity:
         self.calls += 1
+        self.threads.add(threading.get_ident())
         return combined_activity(self.server.store, "desk", start_us, end_us)
 
 
@@ -62,6 +65,9 @@ def test_computed_at_most_once_a_minute(server: Server, tmp_path: Path) -> None:
     today.tick()
     settle(today)
     assert counted.calls == 2 and today.line() == COMBINED_LINE
+    # One thread kept for it (one database connection), not a new one each minute.
+    assert len(counted.threads) == 1 and threading.get_ident() not in counted.threads
+    today.close()
 
 
 def test_a_failure_shows_nothing_and_is_logged(server: Server, tmp_path: Path,
