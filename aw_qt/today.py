@@ -49,8 +49,9 @@ def describe(activity: CombinedActivity) -> str | None:
     if not activity.devices:
         return None
     text = f"Today: {format_duration(activity.combined_us / US_PER_S)} active"
-    if len(activity.devices) > 1:
-        text += f" on {len(activity.devices)} devices"
+    active = sum(1 for d in activity.devices if d.active_us > 0)
+    if active > 1:  # devices idle today are not counted in "on N devices"
+        text += f" on {active} devices"
     return text
 
 

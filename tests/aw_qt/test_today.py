@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,6 +99,22 @@ def test_the_day_starts_at_day_start_local_time() -> None:
     assert (start.date().day, start.hour, end.hour) == (23, 4, 14)
     start, _ = day_span(datetime(2026, 11, 23, 2, 30).astimezone(), time(4, 0))
     assert (start.date().day, start.hour) == (22, 4)  # 02:30 still belongs to the 22nd
+
+
+def test_devices_idle_today_are_not_counted_in_the_line(server: Server,
+                                                        tmp_path: Path) -> None:
+    record_three_devices(server.store, tmp_path / "others", NOW)
+    evening = NOW.replace(hour=23)  # a clock past the data: this day still shows it
+    today = TodayActivity(Counted(server), FakeClock(evening), time(4, 0))
+    today.tick()
+    settle(today)
+    assert today.line() == COMBINED_LINE
+    tomorrow = TodayActivity(Counted(server), FakeClock(NOW + timedelta(days=1)), time(4, 0))
+    tomorrow.tick()
+    settle(tomorrow)
+    assert tomorrow.line() == "Today: 0m active"  # three devices known, none active
+    today.close()
+    tomorrow.close()
 
 
 def test_durations_read_at_a_glance() -> None:
