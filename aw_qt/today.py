@@ -4,7 +4,8 @@ The figure comes from the embedded server's datastore (`aw_server.activity_today
 this device plus the mirrors sync brought, a minute on two machines counted once). It
 is computed at most once per `REFRESH_S`, in one background thread kept for it (so the
 Qt thread never waits on the database, and one connection serves every minute); the
-last answer is kept. A failed computation clears the
+last answer is kept. Nothing is computed until something asks for the line, so
+`aw-qt --no-gui`, which shows no tooltip, never pays for it. A failed computation clears the
 figure (nothing is better than a wrong number) and is logged.
 """
 
@@ -68,6 +69,7 @@ class TodayActivity:
         self._call: Background[CombinedActivity] | None = None
         self._started: float | None = None
         self._executor: ThreadPoolExecutor | None = None  # started with the first call
+        self._asked = False  # line() was called: someone shows the figure
 
     def tick(self) -> None:
         """Collect a finished computation; start the next one once `refresh_s` passed."""
@@ -82,7 +84,7 @@ class TodayActivity:
             else:
                 self.latest = call.result
         compute = self.compute
-        if compute is None:
+        if compute is None or not self._asked:
             return
         now = self.clock.monotonic()
         if self._started is not None and now - self._started < self.refresh_s:
@@ -95,6 +97,8 @@ class TodayActivity:
         self._call = Background("today", lambda: compute(*span), self._executor)
 
     def line(self) -> str | None:
+        """The tooltip's line, None until known; asking is what starts the updates."""
+        self._asked = True
         return None if self.latest is None else describe(self.latest)
 
     def close(self) -> None:

@@ -54,6 +54,9 @@ def test_computed_at_most_once_a_minute(server: Server, tmp_path: Path) -> None:
     clock = FakeClock(NOW)
     counted = Counted(server)
     today = TodayActivity(counted, clock, time(4, 0))
+    today.tick()
+    assert counted.calls == 0  # nobody showed the line yet (aw-qt --no-gui): no work
+    today.line()
     for _ in range(5):
         today.tick()
         settle(today)
@@ -75,6 +78,7 @@ def test_a_failure_shows_nothing_and_is_logged(server: Server, tmp_path: Path,
     record_three_devices(server.store, tmp_path / "others", NOW)
     clock = FakeClock(NOW)
     today = TodayActivity(Counted(server), clock, time(4, 0))
+    today.line()
     today.tick()
     settle(today)
     assert today.line() == COMBINED_LINE
@@ -90,6 +94,7 @@ def test_a_failure_shows_nothing_and_is_logged(server: Server, tmp_path: Path,
 
 def test_without_an_embedded_server_nothing_is_asked() -> None:
     today = TodayActivity(None, FakeClock(NOW), time(4, 0))
+    today.line()
     today.tick()
     assert today._call is None and today.line() is None
 
@@ -106,10 +111,12 @@ def test_devices_idle_today_are_not_counted_in_the_line(server: Server,
     record_three_devices(server.store, tmp_path / "others", NOW)
     evening = NOW.replace(hour=23)  # a clock past the data: this day still shows it
     today = TodayActivity(Counted(server), FakeClock(evening), time(4, 0))
+    today.line()
     today.tick()
     settle(today)
     assert today.line() == COMBINED_LINE
     tomorrow = TodayActivity(Counted(server), FakeClock(NOW + timedelta(days=1)), time(4, 0))
+    tomorrow.line()
     tomorrow.tick()
     settle(tomorrow)
     assert tomorrow.line() == "Today: 0m active"  # three devices known, none active
