@@ -13,10 +13,9 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-
-import requests
 
 from aw_server.errors import AWError
 
@@ -46,23 +45,30 @@ class Background(Generic[T]):
 
     Errors meant for users (`AWError`, an unreachable host, a disk problem) become their
     message; anything else is a bug, logged with its traceback and reported briefly.
+    A call that recurs (once a minute) runs on its owner's `executor` instead: one
+    long-lived thread, so it keeps one database connection rather than opening one in
+    a new thread each time.
     """
 
-    def __init__(self, name: str, call: Callable[[], T]) -> None:
+    def __init__(self, name: str, call: Callable[[], T],
+                 executor: Executor | None = None) -> None:
         self.name = name
         self.result: T | None = None
         self.error: str | None = None
         self.done = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(call,), name=f"aw-qt-{name}",
-                                        daemon=True)
-        self._thread.start()
+        if executor is not None:
+            executor.submit(self._run, call)
+            return
+        thread = threading.Thread(target=self._run, args=(call,), name=f"aw-qt-{name}",
+                                  daemon=True)
+        thread.start()
 
     def _run(self, call: Callable[[], T]) -> None:
         try:
             self.result = call()
         except AWError as exc:
             self.error = exc.message
-        except (OSError, sqlite3.Error, requests.RequestException) as exc:
+        except (OSError, sqlite3.Error) as exc:  # requests' errors are OSErrors too
             self.error = str(exc) or type(exc).__name__
         except Exception as exc:
             logger.exception("%s failed", self.name)

@@ -24,8 +24,10 @@ from aw_qt.modules.supervisor import ModuleState, ModuleStatus, Supervisor
 from aw_qt.pause import PauseChoice, pause_end
 from aw_qt.server import ServerHandle
 from aw_qt.sync.control import SyncControl
+from aw_qt.today import Compute, TodayActivity
 from aw_qt.transfer.export import ExportJob, ExportSource, HttpExportSource
 from aw_qt.transfer.importing import ImportControl
+from aw_server.activity_today import CombinedActivity, combined_activity
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +59,26 @@ class Controller:
     notify: Callable[[Notice], None] = log_notice
     sync: SyncControl = field(init=False)
     imports: ImportControl = field(init=False)
+    today: TodayActivity = field(init=False)
 
     def __post_init__(self) -> None:
         self.sync = SyncControl.for_server(self.server)
         self.imports = ImportControl.for_server(self.server, self.config_file,
                                                 testing=self.testing)
+        self.today = TodayActivity(self._today_compute(), self.clock, self.day_start)
+
+    def _today_compute(self) -> Compute | None:
+        """Today's activity from the embedded server's datastore; a server we found
+        running is another program's, and is not asked."""
+        api = self.server.api
+        if api is None:
+            return None
+        store, hostname = api.store, api.info.hostname
+
+        def compute(start_us: int, end_us: int) -> CombinedActivity:
+            return combined_activity(store, hostname, start_us, end_us)
+
+        return compute
 
     @property
     def config_file(self) -> Path:
@@ -97,6 +114,13 @@ class Controller:
 
     def tooltip(self) -> str:
         return "ActivityWatch (testing)" if self.testing else "ActivityWatch"
+
+    def tooltip_text(self, status: str) -> str:
+        """The tray icon's tooltip: name and status, then today's active time across
+        all devices once it is known."""
+        text = f"{self.tooltip()}: {status}"
+        today = self.today.line() if self.server.reachable() else None
+        return f"{text}\n{today}" if today else text
 
     def is_paused(self) -> bool:
         return self.supervisor.pause_state is not None
@@ -157,9 +181,11 @@ class Controller:
         if self.server.reachable():  # a stopped server's database is closed
             for notice in self.sync.check() + self.imports.check():
                 self.notify(notice)
+            self.today.tick()
 
     def shutdown(self) -> None:
         """Watchers first (they flush to the server), then the server, which drains."""
         logger.info("shutting down (pid %d)", os.getpid())
+        self.today.close()
         self.supervisor.shutdown()
         self.server.stop()

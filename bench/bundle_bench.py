@@ -1,16 +1,20 @@
-"""Size, build time, start time and memory of the PyInstaller bundle.
+"""Size, build time, start time and memory of the PyInstaller bundle (or of a venv).
 
     .venv/bin/python bench/bundle_bench.py                  # build into a temp dir, measure
     .venv/bin/python bench/bundle_bench.py --bundle dist/aw-qt   # measure an existing build
     .venv/bin/python bench/bundle_bench.py --runs 5 --json bench/results/bundle_bench.json
+    .venv/bin/python bench/bundle_bench.py --venv           # `python -m aw_qt` from this venv
 
 Each start runs the bundle as a user would (no venv on PATH, fresh data folders, a
 free loopback port, `--testing`) in a throw-away X session with openbox and a trayer
 tray, and measures: time to the first answer of /api/0/info, time until the tray icon
 is embedded, and, once both watchers have sent events, RSS and PSS of aw-qt and of
 each watcher (PSS splits the pages the three processes share, so its sum is the real
-cost). The page cache is warm after the first start: "first" is the closest to a cold
-start this can measure without root-only cache dropping; the median is the usual case.
+cost); then, with `--query`, once more after one query has started the server's query
+worker, which it lists as a process of its own. The page cache is warm after the first
+start: "first" is the closest to a cold start this can measure without root-only cache
+dropping; the median is the usual case. `--venv` runs the same start with this
+checkout's `python -m aw_qt` (the watchers as `python -m watchers.NAME`) instead.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import psutil  # noqa: E402
+import requests  # noqa: E402
 
-from tests.aw_qt.test_e2e_x11 import watcher_pids  # noqa: E402
 from tests.aw_qt.xsession import XSession, missing_tools  # noqa: E402
 from tests.bundle.build import Bundle, build_bundle  # noqa: E402
 from tests.bundle.test_bundle import (  # noqa: E402
@@ -44,6 +48,39 @@ from tests.bundle.test_bundle import (  # noqa: E402
 )
 
 MB = 2**20
+# How each process aw-qt starts is recognised on its command line, bundled or from a venv.
+CHILDREN = (("aw-watcher-afk", ("aw-watcher-afk", "watchers.afk")),
+            ("aw-watcher-window", ("aw-watcher-window", "watchers.window")),
+            ("query-worker", ("--multiprocessing-fork", "spawn_main")),
+            ("resource-tracker", ("resource_tracker",)))
+AFK_QUERY = ['afk = flood(query_bucket(find_bucket("aw-watcher-afk")));',
+             "RETURN = sum_durations(afk);"]
+
+
+def children(pid: int) -> dict[str, int]:
+    """aw-qt's children by role (see CHILDREN); others (a resource tracker) by pid."""
+    found: dict[str, int] = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            cmd = " ".join(child.cmdline())
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.NoSuchProcess:
+            continue
+        role = next((name for name, marks in CHILDREN if any(m in cmd for m in marks)),
+                    f"other-{child.pid}")
+        found[role] = child.pid
+    return found
+
+
+def measure(pid: int) -> dict[str, dict[str, float]]:
+    mem = {"aw-qt": memory(pid)}
+    mem.update({name: memory(child) for name, child in children(pid).items()})
+    return mem
+
+
+def totals(mem: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {key: sum(m[key] for m in mem.values()) for key in ("rss_mb", "pss_mb", "uss_mb")}
 
 
 def folder_size(folder: Path) -> tuple[int, int]:
@@ -70,7 +107,7 @@ def memory(pid: int) -> dict[str, float]:
             "uss_mb": info.uss / MB}
 
 
-def one_start(bundle: Bundle, workdir: Path, run: int) -> dict[str, Any]:
+def one_start(command: list[str], workdir: Path, run: int, query: bool) -> dict[str, Any]:
     x = XSession(workdir / f"x{run}").start()
     home = workdir / f"home{run}"
     stub = workdir / f"stub{run}"
@@ -79,32 +116,40 @@ def one_start(bundle: Bundle, workdir: Path, run: int) -> dict[str, Any]:
     env = user_environment(x.env, home, stub)
     base = workdir / f"aw{run}"
     env["AW_BASE_DIR"] = str(base)
+    if command[0] == sys.executable:  # --venv: this checkout's code, whatever is installed
+        env["PYTHONPATH"] = str(REPO_ROOT)
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         env[var] = str(base / var.lower())
     port = loopback_port()
     url = f"http://127.0.0.1:{port}"
     log = (workdir / f"aw-qt-{run}.log").open("wb")
     started = time.monotonic()
-    proc = subprocess.Popen([str(bundle.exe), "--testing", "--port", str(port)], env=env,
+    proc = subprocess.Popen([*command, "--testing", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=home)
     try:
         x.wait(lambda: info_answers(url), "/api/0/info", timeout=120)
         info_s = time.monotonic() - started
         x.wait(x.tray_icon, "the tray icon", timeout=60)
         tray_s = time.monotonic() - started
-        pids = x.wait(lambda: (p := watcher_pids(proc)) and len(p) == 2 and p, "watchers",
-                      timeout=60)
+        x.wait(lambda: {n for n, _ in CHILDREN[:2]} <= set(children(proc.pid)), "watchers",
+               timeout=60)
         x.wait(lambda: recording(url), "events", timeout=120)
         time.sleep(2.0)  # let start-up allocations settle
-        mem = {"aw-qt": memory(proc.pid)}
-        mem.update({name: memory(pid) for name, pid in pids.items()})
-        total = {key: sum(m[key] for m in mem.values()) for key in ("rss_mb", "pss_mb")}
+        mem = measure(proc.pid)
+        result: dict[str, Any] = {"memory": mem, "total": totals(mem)}
+        if query:
+            answer = requests.post(f"{url}/api/0/query/", timeout=120, json={
+                "timeperiods": ["2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"],
+                "query": AFK_QUERY})
+            answer.raise_for_status()
+            time.sleep(2.0)
+            after = measure(proc.pid)
+            result.update(memory_after_query=after, total_after_query=totals(after))
         proc.send_signal(signal.SIGTERM)
         quit_started = time.monotonic()
         proc.wait(60)
         quit_s = time.monotonic() - quit_started
-        return {"info_s": info_s, "tray_s": tray_s, "quit_s": quit_s, "memory": mem,
-                "total": total}
+        return {"info_s": info_s, "tray_s": tray_s, "quit_s": quit_s, **result}
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -113,9 +158,20 @@ def one_start(bundle: Bundle, workdir: Path, run: int) -> dict[str, Any]:
         x.stop()
 
 
+def print_memory(title: str, mem: dict[str, dict[str, float]],
+                 total: dict[str, float]) -> None:
+    print(f"{title}: " + "; ".join(f"{name} RSS {m['rss_mb']:.1f} PSS {m['pss_mb']:.1f}"
+                                   for name, m in mem.items())
+          + f" MB (total RSS {total['rss_mb']:.1f}, PSS {total['pss_mb']:.1f} MB)", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", type=Path, help="an existing dist/aw-qt folder")
+    parser.add_argument("--venv", action="store_true",
+                        help="measure `python -m aw_qt` from this venv instead of a bundle")
+    parser.add_argument("--query", action="store_true",
+                        help="also measure after one query started the query worker")
     parser.add_argument("--runs", type=int, default=3, help="starts to measure (default 3)")
     parser.add_argument("--json", type=Path, help="write the numbers here")
     args = parser.parse_args()
@@ -124,29 +180,33 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="bundle-bench-") as tmp:
         workdir = Path(tmp)
-        if args.bundle is not None:
-            bundle = Bundle(args.bundle.resolve(), None, None)
+        results: dict[str, Any] = {"cpus": os.cpu_count(), "runs": []}
+        if args.venv:
+            command = [sys.executable, "-m", "aw_qt"]
+            results["mode"] = "venv"
         else:
-            print("building (scripts/build-bundle) ...", flush=True)
-            bundle = build_bundle(workdir / "dist", workdir / "work")
-        size, files = folder_size(bundle.folder)
-        tar_bytes, tar_s = tarball_size(bundle, workdir)
-        results: dict[str, Any] = {
-            "build_s": bundle.seconds, "onedir_mb": size / MB, "files": files,
-            "tarball_mb": tar_bytes / MB, "tarball_s": tar_s,
-            "cpus": os.cpu_count(), "runs": []}
-        print(f"build: {bundle.seconds and round(bundle.seconds, 1)} s; onedir "
-              f"{size / MB:.1f} MB in {files} files; tar.gz {tar_bytes / MB:.1f} MB "
-              f"({tar_s:.1f} s to compress)", flush=True)
+            if args.bundle is not None:
+                bundle = Bundle(args.bundle.resolve(), None, None)
+            else:
+                print("building (scripts/build-bundle) ...", flush=True)
+                bundle = build_bundle(workdir / "dist", workdir / "work")
+            command = [str(bundle.exe)]
+            size, files = folder_size(bundle.folder)
+            tar_bytes, tar_s = tarball_size(bundle, workdir)
+            results.update(mode="bundle", build_s=bundle.seconds, onedir_mb=size / MB,
+                           files=files, tarball_mb=tar_bytes / MB, tarball_s=tar_s)
+            print(f"build: {bundle.seconds and round(bundle.seconds, 1)} s; onedir "
+                  f"{size / MB:.1f} MB in {files} files; tar.gz {tar_bytes / MB:.1f} MB "
+                  f"({tar_s:.1f} s to compress)", flush=True)
         for run in range(args.runs):
-            result = one_start(bundle, workdir, run)
+            result = one_start(command, workdir, run, args.query)
             results["runs"].append(result)
-            mem = result["memory"]
             print(f"start {run + 1}: /api/0/info {result['info_s']:.2f} s, tray icon "
-                  f"{result['tray_s']:.2f} s, quit {result['quit_s']:.2f} s; RSS "
-                  + ", ".join(f"{n} {m['rss_mb']:.1f}" for n, m in mem.items())
-                  + f" MB (total {result['total']['rss_mb']:.1f}, PSS total "
-                  f"{result['total']['pss_mb']:.1f} MB)", flush=True)
+                  f"{result['tray_s']:.2f} s, quit {result['quit_s']:.2f} s", flush=True)
+            print_memory("  idle", result["memory"], result["total"])
+            if args.query:
+                print_memory("  after a query", result["memory_after_query"],
+                             result["total_after_query"])
         runs = results["runs"]
         results["summary"] = {
             "first_info_s": runs[0]["info_s"], "first_tray_s": runs[0]["tray_s"],

@@ -31,11 +31,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from watchers.config import ClientSettings, data_dir
 from watchers.heartbeat import Clock, Event, SystemClock, backoff_delay, premerge, s_to_us
 from watchers.queue import HeartbeatQueue, QueueItem
+from watchers.transport import Connection, Reply, TransportError
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +126,16 @@ class Client:
         self.hostname = hostname or socket.gethostname()
         self.backoff_cap = backoff_cap
         self._clock: Clock = clock or SystemClock()
-        self._session = requests.Session()
-        if settings.api_key:
-            self._session.headers["Authorization"] = f"Bearer {settings.api_key}"
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        # One connection per thread that talks to the server: the sender's, and the one
+        # the window watcher's privacy refresher reads settings through.
+        self._sender_http = Connection(settings.host, settings.port, headers=headers,
+                                       connect_timeout=CONNECT_TIMEOUT,
+                                       read_timeout=READ_TIMEOUT)
+        self._settings_http = Connection(settings.host, settings.port, headers=headers,
+                                         connect_timeout=CONNECT_TIMEOUT,
+                                         read_timeout=READ_TIMEOUT)
+        self._settings_lock = threading.Lock()
         self._buckets: list[BucketSpec] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -184,7 +190,9 @@ class Client:
         left = len(self.queue)
         if left:
             logger.warning("Stopping with %d heartbeats queued; they are sent on next start", left)
-        self._session.close()
+        self._sender_http.close()
+        with self._settings_lock:
+            self._settings_http.close()
         self.queue.close()
         return left
 
@@ -254,26 +262,21 @@ class Client:
             logger.warning("server unreachable, %d heartbeats queued (%s)", queued, exc)
 
     def _post(self, path: str, payload: Any, params: dict[str, str] | None = None
-              ) -> requests.Response:
+              ) -> Reply:
         try:
-            return self._session.post(
-                f"{self.settings.base_url}/api/0/{path}",
-                json=payload,
-                params=params,
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            )
-        except requests.RequestException as exc:
+            return self._sender_http.request("POST", f"/api/0/{path}", payload, params)
+        except TransportError as exc:
             raise ServerUnavailableError(str(exc)) from exc
 
     def get_setting(self, key: str) -> Any:
         """One server setting (None when unset); raises ServerUnavailableError."""
         try:
-            response = self._session.get(f"{self.settings.base_url}/api/0/settings/{key}",
-                                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
-        except requests.RequestException as exc:
+            with self._settings_lock:
+                response = self._settings_http.request("GET", f"/api/0/settings/{key}")
+        except TransportError as exc:
             raise ServerUnavailableError(str(exc)) from exc
-        if response.status_code != 200:
-            raise ServerUnavailableError(f"reading setting {key}: HTTP {response.status_code}")
+        if response.status != 200:
+            raise ServerUnavailableError(f"reading setting {key}: HTTP {response.status}")
         try:
             return response.json()
         except ValueError as exc:
@@ -284,15 +287,15 @@ class Client:
         for spec in self._buckets:
             payload = {"client": self.client_name, "type": spec.type, "hostname": self.hostname}
             response = self._post(f"buckets/{spec.id}", payload)
-            if response.status_code in (200, 201, 304):
+            if response.status in (200, 201, 304):
                 continue
-            outcome = classify(response.status_code)
+            outcome = classify(response.status)
             if outcome in (Outcome.RETRY, Outcome.AUTH):
                 raise ServerUnavailableError(
-                    f"creating bucket {spec.id}: HTTP {response.status_code} {response.text[:200]}")
+                    f"creating bucket {spec.id}: HTTP {response.status} {response.text[:200]}")
             # The server will never create it; heartbeats will reveal that loudly.
             logger.error("Server refused to create bucket %s: HTTP %d: %s",
-                         spec.id, response.status_code, response.text[:2000])
+                         spec.id, response.status, response.text[:2000])
 
     def _send(self, item: QueueItem) -> tuple[Outcome, int, str]:
         response = self._post(
@@ -300,7 +303,7 @@ class Client:
             item.event.to_json(),
             params={"pulsetime": repr(float(item.pulsetime))},
         )
-        status = response.status_code
+        status = response.status
         outcome = classify(status)
         return outcome, status, "" if outcome is Outcome.DONE else response.text
 

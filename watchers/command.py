@@ -24,6 +24,7 @@ from watchers.process import (
     EXIT_OK,
     EXIT_UNSUPPORTED,
     Stopper,
+    dump_loaded_modules,
     setup_logging,
 )
 from watchers.queue import QueueLockedError
@@ -124,4 +125,5 @@ class WatcherCommand(Generic[S, B]):
             backend.close()
             logger.info("%s stopped (%s); %d heartbeats left queued", self.client_name,
                         stopper.reason or "parent gone or display closed", left)
+            dump_loaded_modules(self.client_name)
         return code

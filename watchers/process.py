@@ -27,6 +27,11 @@ EXIT_ERROR = 1
 EXIT_CONFIG = 2
 EXIT_UNSUPPORTED = 3
 
+# Diagnostics: when set, a watcher that stops writes the names of every module it had
+# loaded to `<this folder>/<watcher>.modules`, one per line. The footprint tests read it
+# to prove a watcher process never loads Qt, numpy, Flask or the server.
+MODULES_DIR_ENV = "AW_WATCHER_MODULES_DIR"
+
 
 def setup_logging(module: str, testing: bool, verbose: bool) -> None:
     """stderr plus a file in ActivityWatch's log dir (`<cache>/activitywatch/log/<module>/`)."""
@@ -46,7 +51,19 @@ def setup_logging(module: str, testing: bool, verbose: bool) -> None:
         root.addHandler(handler)
     except OSError as exc:
         logger.warning("Logging to stderr only: %s", exc)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def dump_loaded_modules(module: str) -> None:
+    """Write `sys.modules`' names for the footprint tests (see MODULES_DIR_ENV)."""
+    folder = os.environ.get(MODULES_DIR_ENV)
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"{module}.modules"), "w", encoding="utf-8") as out:
+            out.write("".join(f"{name}\n" for name in sorted(sys.modules)))
+    except OSError as exc:
+        logger.warning("Could not write the loaded modules to %s: %s", folder, exc)
 
 
 class Stopper:

@@ -110,6 +110,7 @@ class TrayApp(QObject):
         self._quitting = False
         self._greeted = False  # greet() has decided, this run
         self._shown: tuple[TrayLook, str] | None = None
+        self._logged: tuple[TrayLook, str] | None = None  # the tooltip changes each minute
         sup = ctl.supervisor
         sup.on_change = self.refresh
         sup.on_restarted = self._restarted
@@ -231,10 +232,12 @@ class TrayApp(QObject):
 
     def refresh(self) -> None:
         look, status = self.ctl.look(), self.ctl.status_line()
-        tooltip = f"{self.ctl.tooltip()}: {status}"
+        tooltip = self.ctl.tooltip_text(status)
         if (look, tooltip) != self._shown:  # only talk to the tray host on a change
+            if (look, status) != self._logged:
+                logger.info("status: %s (%s icon)", status, look.value)
+                self._logged = (look, status)
             self._shown = (look, tooltip)
-            logger.info("status: %s (%s icon)", status, look.value)
             self.tray.setIcon(self.icons[look])
             self.tray.setToolTip(tooltip)
         if self.app_menu.menu.isVisible():

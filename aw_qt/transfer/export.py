@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import requests
-
 from aw_server.transfer.csv_export import write_csv
 
 
@@ -46,6 +44,8 @@ class HttpExportSource:
         self.timeout = timeout
 
     def _get(self, path: str) -> Any:
+        import requests  # only for an external server: the tray does not carry it
+
         response = requests.get(self.url + path, timeout=self.timeout)
         response.raise_for_status()
         return response.json()
@@ -59,6 +59,8 @@ class HttpExportSource:
         return int(self._get(f"/api/0/buckets/{quote(bucket_id, safe='')}/events/count"))
 
     def export_chunks(self, bucket_ids: list[str] | None = None) -> Iterator[str]:
+        import requests
+
         with requests.get(self.url + "/api/0/export", stream=True,
                           timeout=self.timeout) as response:
             response.raise_for_status()
@@ -139,7 +141,7 @@ class ExportJob:
         except ExportCancelled:
             self.cancelled = True
             logger.info("export to %s cancelled", self.path)
-        except (OSError, requests.RequestException, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # requests' errors are OSErrors too
             self.error = _message(exc, self.path)
             logger.error("export failed: %s", self.error)
         except Exception as exc:

@@ -30,6 +30,7 @@ from tests.aw_qt.test_e2e_x11 import ARTIFACTS, WATCHERS, Driver, watcher_pids
 from tests.aw_qt.xsession import XSession, missing_tools
 from tests.bundle.build import EXE_NAME, Bundle, build_bundle, existing_bundle
 from tests.support.servers import free_port
+from watchers.process import MODULES_DIR_ENV
 
 pytestmark = [
     pytest.mark.bundle,
@@ -83,6 +84,16 @@ def user_environment(base: dict[str, str], home: Path, stub_dir: Path) -> dict[s
     env.update(PATH=os.pathsep.join(path), HOME=str(home),
                LD_LIBRARY_PATH=USER_LD_LIBRARY_PATH, QT_PLUGIN_PATH=USER_QT_PLUGIN_PATH)
     return env
+
+
+# What a bundled watcher must not load: it shares the tray's executable, not its imports.
+WATCHER_NEVER_LOADS = ("PyQt6", "numpy", "flask", "werkzeug", "aw_server", "requests", "ssl")
+
+
+def qt_libraries(pid: int) -> list[str]:
+    """Qt's shared libraries mapped into a process (from /proc/PID/maps)."""
+    maps = Path(f"/proc/{pid}/maps").read_text(errors="replace").splitlines()
+    return sorted({line.split()[-1] for line in maps if "libQt6" in line})
 
 
 def loopback_port() -> int:
@@ -160,6 +171,8 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
     stub.write_text(XDG_OPEN_STUB.format(record=record))
     stub.chmod(0o755)
     env = user_environment(xsession.env, home, stub_dir)
+    modules_dir = tmp_path / "modules"
+    env[MODULES_DIR_ENV] = str(modules_dir)  # the watchers list their modules as they stop
     port = loopback_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "aw-qt.log"
@@ -201,6 +214,8 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
             # Its own bootloader re-adds the bundle to LD_LIBRARY_PATH and saves what it
             # was given: the user's value alone, not ours with the bundle already in it.
             assert child_env.get("LD_LIBRARY_PATH_ORIG") == USER_LD_LIBRARY_PATH, name
+            # PyInstaller's Qt runtime hook is left out: no Qt library in a watcher.
+            assert not qt_libraries(pid), name
         counts = xsession.wait(lambda: recording(url), "events from both watchers", timeout=90)
         print(f"events after {time.monotonic() - started:.1f} s: {counts}")
         own, total = rss_mb(proc.pid)
@@ -224,6 +239,7 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
         workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
                    if "--multiprocessing-fork" in c.cmdline()]
         assert [w.exe() for w in workers] == [str(exe)]
+        assert not qt_libraries(workers[0].pid)
         seen.update(w.pid for w in workers)
 
         # Open Dashboard: xdg-open runs with the user's environment.
@@ -254,6 +270,10 @@ def test_bundle_runs_tray_server_and_watchers(bundle: Bundle, xsession: XSession
                        for p in seen)
         with pytest.raises(requests.ConnectionError):
             get(f"{url}/api/0/info")
+        for name in WATCHERS:
+            modules = (modules_dir / f"{name}.modules").read_text().split()
+            assert "watchers.transport" in modules, name
+            assert not [m for m in modules if m.split(".")[0] in WATCHER_NEVER_LOADS], name
     except BaseException:
         with contextlib.suppress(Exception):
             xsession.screenshot(ARTIFACTS / "bundle-failure.png")

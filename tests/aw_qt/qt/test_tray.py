@@ -27,6 +27,7 @@ from aw_qt.qt.no_tray_window import NoTrayWindow
 from aw_qt.qt.tray import TrayApp
 from aw_qt.server import ServerHandle, ServerMode, start_server
 from tests.aw_qt.helpers import FakeClock, alive, make_spec, unsupported_watcher_spec, wait_for
+from tests.aw_qt.today_data import COMBINED_LINE, record_three_devices
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 
@@ -95,6 +96,16 @@ def test_menu_items_in_order_with_no_dead_entries(app: TrayApp) -> None:
     assert not app.app_menu.actions["status"].isEnabled()
     assert not app.app_menu.actions["resume"].isEnabled()
     assert app.tray.toolTip() == "ActivityWatch (testing): Tracking"
+
+
+def test_tooltip_shows_todays_active_time_across_devices(app: TrayApp, clock: FakeClock,
+                                                        tmp_path: Path) -> None:
+    server = app.ctl.server.server
+    assert server is not None
+    record_three_devices(server.store, tmp_path / "others", clock.now())
+    clock.advance(60)  # the figure is refreshed once a minute
+    wait_for(lambda: "\n" in app.tray.toolTip(), step=app.tick)
+    assert app.tray.toolTip() == f"ActivityWatch (testing): Tracking\n{COMBINED_LINE}"
 
 
 def test_dashboard_and_api_browser_open_the_server(app: TrayApp, desktop: Desktop) -> None:
