@@ -54,8 +54,9 @@ RANGES = {"day": "range=day&date=2024-01-15", "week": "range=week&date=2024-01-1
           "month": "range=month&date=2024-01-15"}
 
 
-def build_db(path: Path, events: int) -> None:
-    """datagen's data from 2024-01-01 with `events` window events, inserted in bulk."""
+def build_db(path: Path, events: int, days: int = DAYS) -> None:
+    """datagen's data over `days` from 2024-01-01 with `events` window events, inserted in
+    bulk (a marker file beside it says it is complete, so a later run reuses it)."""
     done = path.with_name(path.name + ".complete")
     if done.exists():
         return
@@ -68,7 +69,7 @@ def build_db(path: Path, events: int) -> None:
         store.buckets.create(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME,
                                    "2024-01-01T00:00:00+00:00"))
     batch: dict[str, list[Any]] = {}
-    for bucket_id, event in datagen.generate(seed=42, days=DAYS, window_events=events):
+    for bucket_id, event in datagen.generate(seed=42, days=days, window_events=events):
         chunk = batch.setdefault(bucket_id, [])
         chunk.append(event)
         if len(chunk) >= 20_000:

@@ -31,7 +31,6 @@ import re
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datagen
 from _util import start_our_server
-from dashboard_bench import CHROMIUM, FLAGS
-
-from aw_server.datastore.store import Datastore
-from aw_server.models import Bucket
+from dashboard_bench import CHROMIUM, FLAGS, build_db
 
 DAYS = 366  # 2024 is a leap year
 # datagen fills ~95 % of the days it is given (its events end ~5 % early), so it gets a
@@ -52,35 +48,6 @@ YEAR_URL = "range=year&date=2024-01-01"
 WARMUP_URL = "range=day&date=2025-01-10"
 MARKS = ["aw-year-progress", "aw-activity-first-paint", "aw-activity-complete"]
 BATCH_LINE = re.compile(r"const MAX_BATCH_DAYS = \d+;")
-
-
-def build_db(path: Path, events: int) -> None:
-    """datagen's year from 2024-01-01 with `events` window events, inserted in bulk."""
-    done = path.with_name(path.name + ".complete")
-    if done.exists():
-        return
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    began = time.perf_counter()
-    store = Datastore(path)
-    for bucket_id, type_ in ((datagen.WINDOW_BUCKET, "currentwindow"),
-                             (datagen.AFK_BUCKET, "afkstatus")):
-        store.buckets.create(Bucket(bucket_id, type_, "bench", datagen.HOSTNAME,
-                                    "2024-01-01T00:00:00+00:00"))
-    batch: dict[str, list[Any]] = {}
-    for bucket_id, event in datagen.generate(seed=42, days=SPAN_DAYS, window_events=events):
-        chunk = batch.setdefault(bucket_id, [])
-        chunk.append(event)
-        if len(chunk) >= 20_000:
-            store.events.insert(bucket_id, chunk)
-            batch[bucket_id] = []
-    for bucket_id, chunk in batch.items():
-        if chunk:
-            store.events.insert(bucket_id, chunk)
-    store.close()
-    done.touch()
-    print(f"built {path.name}: {events:,} window events in {time.perf_counter() - began:.0f} s",
-          flush=True)
 
 
 def measure(browser: Any, url: str, timeout_s: float, batch: int | None) -> list[float]:
@@ -158,7 +125,7 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         for size in args.sizes:
             db = args.cache / f"year-{size}-{SPAN_DAYS}d.db"
-            build_db(db, size)
+            build_db(db, size, days=SPAN_DAYS)
             for batch in args.batch:
                 cold: list[list[float]] = []
                 warm: list[list[float]] = []
