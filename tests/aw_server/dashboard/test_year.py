@@ -24,6 +24,7 @@ import requests
 from aw_server.query.cache import QueryCache
 from aw_server.query.limits import QueryLimits
 from tests.aw_server.dashboard.conftest import CHROMIUM, Loaded, Tab, new_tab
+from tests.aw_server.dashboard.test_dashboard import fmt_duration
 
 if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
@@ -139,15 +140,6 @@ def year_data(loaded: Loaded) -> Iterator[YearData]:
         finally:
             for bucket_id in (WINDOW, AFK):
                 http.delete(f"{loaded.url}/api/0/buckets/{bucket_id}?force=1", timeout=30)
-
-
-def fmt_duration(seconds: float) -> str:
-    """The dashboard's own format (dom.js fmtDuration)."""
-    total = round(seconds)
-    hours, minutes, secs = total // 3600, (total % 3600) // 60, total % 60
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
 def heat_cells(tab: Tab) -> dict[str, dict[str, Any]]:
