@@ -1,5 +1,6 @@
 """The tray's idle process keeps no code it does not use until later: import and export
-are loaded on their first use, not by starting the tray and its embedded server."""
+are loaded on their first use, not by starting the tray and its embedded server, and
+macOS's plist support only on macOS."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ assert handle.mode is ServerMode.EMBEDDED, handle.problem
 try:
     with urllib.request.urlopen(handle.url + "/api/0/info", timeout=30) as answer:
         assert answer.status == 200
-    print(json.dumps(sorted(m for m in sys.modules if m.startswith("aw_server.transfer"))))
+    print(json.dumps({"transfer": sorted(m for m in sys.modules
+                                         if m.startswith("aw_server.transfer")),
+                      "plistlib": "plistlib" in sys.modules}))
 finally:
     handle.server.stop()
 """
@@ -45,6 +48,9 @@ def test_a_started_tray_has_not_loaded_import_or_export(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    answer = json.loads(out.stdout.strip().splitlines()[-1])
+    loaded = set(answer["transfer"])
     assert "aw_server.transfer.upload_jobs" in loaded  # the check sees the server's modules
     assert loaded <= IDLE_TRANSFER_MODULES, sorted(loaded - IDLE_TRANSFER_MODULES)
+    # macOS's login item format, read and written only there.
+    assert answer["plistlib"] is (sys.platform == "darwin")
