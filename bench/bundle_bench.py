@@ -4,6 +4,7 @@
     .venv/bin/python bench/bundle_bench.py --bundle dist/aw-qt   # measure an existing build
     .venv/bin/python bench/bundle_bench.py --runs 5 --json bench/results/bundle_bench.json
     .venv/bin/python bench/bundle_bench.py --venv           # `python -m aw_qt` from this venv
+    .venv/bin/python bench/bundle_bench.py --venv --breakdown --env MALLOC_ARENA_MAX=2
 
 Each start runs the bundle as a user would (no venv on PATH, fresh data folders, a
 free loopback port, `--testing`) in a throw-away X session with openbox and a trayer
