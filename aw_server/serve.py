@@ -25,12 +25,11 @@ from aw_server.datastore.store import Datastore
 from aw_server.http.app import create_app, start_app
 from aw_server.query import QueryCache, QueryService
 from aw_server.sync.loader import SyncLoader
-from aw_server.transfer.backup import BackupScheduler
-from aw_server.transfer.finding import find_activitywatch_databases
 
 if TYPE_CHECKING:
     from aw_server.sync.local import ApplyFaults
     from aw_server.sync.service import SyncService
+    from aw_server.transfer.backup import BackupScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +81,8 @@ class Server:
         self._stopped = threading.Event()
         self.backups: BackupScheduler | None = None
         if config.backup_folder is not None:
+            from aw_server.transfer.backup import BackupScheduler
+
             self.backups = BackupScheduler(self.api, config.backup_folder,
                                            every=config.backup_every, keep=config.backup_keep)
         self.found_databases = self._look_for_activitywatch()
@@ -106,6 +107,10 @@ class Server:
         """On a first start, point at an existing ActivityWatch database (never automatic)."""
         if self.store.buckets.ids():
             return []
+        # Import is loaded only here, on a first start, and on its first use: a server
+        # with data does not keep its modules (tests/aw_server/test_lazy_imports.py).
+        from aw_server.transfer.finding import find_activitywatch_databases
+
         found = find_activitywatch_databases(testing=self.config.testing)
         for path in found:
             logger.info("found an ActivityWatch database at %s; import it with "

@@ -4,6 +4,7 @@
     .venv/bin/python bench/bundle_bench.py --bundle dist/aw-qt   # measure an existing build
     .venv/bin/python bench/bundle_bench.py --runs 5 --json bench/results/bundle_bench.json
     .venv/bin/python bench/bundle_bench.py --venv           # `python -m aw_qt` from this venv
+    .venv/bin/python bench/bundle_bench.py --venv --breakdown --env MALLOC_ARENA_MAX=2
 
 Each start runs the bundle as a user would (no venv on PATH, fresh data folders, a
 free loopback port, `--testing`) in a throw-away X session with openbox and a trayer
@@ -79,6 +80,21 @@ def measure(pid: int) -> dict[str, dict[str, float]]:
     return mem
 
 
+def pss_by_mapping(pid: int, top: int = 12) -> list[tuple[str, float]]:
+    """aw-qt's PSS by what is mapped (a library, the heap, anonymous memory), largest
+    first: where the process's memory goes, from /proc/PID/smaps (Linux only)."""
+    sizes: dict[str, int] = {}
+    name = "?"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and not fields[0].endswith(":"):
+            name = Path(fields[5]).name if len(fields) > 5 else "[anon]"
+        elif fields and fields[0] == "Pss:":
+            sizes[name] = sizes.get(name, 0) + int(fields[1]) * 1024
+    ranked = sorted(sizes.items(), key=lambda item: -item[1])[:top]
+    return [(mapping, size / MB) for mapping, size in ranked]
+
+
 def totals(mem: dict[str, dict[str, float]]) -> dict[str, float]:
     return {key: sum(m[key] for m in mem.values()) for key in ("rss_mb", "pss_mb", "uss_mb")}
 
@@ -107,7 +123,9 @@ def memory(pid: int) -> dict[str, float]:
             "uss_mb": info.uss / MB}
 
 
-def one_start(command: list[str], workdir: Path, run: int, query: bool) -> dict[str, Any]:
+def one_start(command: list[str], workdir: Path, run: int, query: bool,
+              breakdown: bool = False, extra_env: dict[str, str] | None = None,
+              ) -> dict[str, Any]:
     x = XSession(workdir / f"x{run}").start()
     home = workdir / f"home{run}"
     stub = workdir / f"stub{run}"
@@ -116,6 +134,7 @@ def one_start(command: list[str], workdir: Path, run: int, query: bool) -> dict[
     env = user_environment(x.env, home, stub)
     base = workdir / f"aw{run}"
     env["AW_BASE_DIR"] = str(base)
+    env.update(extra_env or {})
     if command[0] == sys.executable:  # --venv: this checkout's code, whatever is installed
         env["PYTHONPATH"] = str(REPO_ROOT)
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
@@ -137,6 +156,8 @@ def one_start(command: list[str], workdir: Path, run: int, query: bool) -> dict[
         time.sleep(2.0)  # let start-up allocations settle
         mem = measure(proc.pid)
         result: dict[str, Any] = {"memory": mem, "total": totals(mem)}
+        if breakdown:
+            result["aw_qt_pss_by_mapping"] = pss_by_mapping(proc.pid)
         if query:
             answer = requests.post(f"{url}/api/0/query/", timeout=120, json={
                 "timeperiods": ["2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"],
@@ -172,6 +193,11 @@ def main() -> int:
                         help="measure `python -m aw_qt` from this venv instead of a bundle")
     parser.add_argument("--query", action="store_true",
                         help="also measure after one query started the query worker")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also list aw-qt's largest PSS mappings (libraries, heap) idle")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="set this in aw-qt's environment (repeatable), to compare "
+                             "e.g. MALLOC_ARENA_MAX=2")
     parser.add_argument("--runs", type=int, default=3, help="starts to measure (default 3)")
     parser.add_argument("--json", type=Path, help="write the numbers here")
     args = parser.parse_args()
@@ -199,11 +225,15 @@ def main() -> int:
                   f"{size / MB:.1f} MB in {files} files; tar.gz {tar_bytes / MB:.1f} MB "
                   f"({tar_s:.1f} s to compress)", flush=True)
         for run in range(args.runs):
-            result = one_start(command, workdir, run, args.query)
+            result = one_start(command, workdir, run, args.query, args.breakdown,
+                               dict(item.split("=", 1) for item in args.env))
             results["runs"].append(result)
             print(f"start {run + 1}: /api/0/info {result['info_s']:.2f} s, tray icon "
                   f"{result['tray_s']:.2f} s, quit {result['quit_s']:.2f} s", flush=True)
             print_memory("  idle", result["memory"], result["total"])
+            if args.breakdown:
+                print("  aw-qt PSS by mapping: " + ", ".join(
+                    f"{name} {mb:.1f}" for name, mb in result["aw_qt_pss_by_mapping"]))
             if args.query:
                 print_memory("  after a query", result["memory_after_query"],
                              result["total_after_query"])

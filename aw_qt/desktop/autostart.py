@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import plistlib
 import shutil
 import sys
 from pathlib import Path
@@ -142,12 +141,17 @@ class XdgAutostart:
 
 
 class LaunchAgentAutostart:
+    """macOS's login item. `plistlib` (and the XML parser under it) is imported where a
+    plist is read or written, so other systems' trays never load it."""
+
     def __init__(self, home: Path | None = None, command: list[str] | None = None) -> None:
         base = home or Path.home()
         self.path = base / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
         self.command = command or launch_command()
 
     def is_enabled(self) -> bool:
+        import plistlib
+
         try:
             with self.path.open("rb") as handle:
                 plist = plistlib.load(handle)
@@ -160,6 +164,8 @@ class LaunchAgentAutostart:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
             return
+        import plistlib
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("wb") as handle:
             plistlib.dump({"Label": LAUNCH_AGENT_LABEL, "ProgramArguments": self.command,

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from aw_server.transfer.csv_export import write_csv
-
 
 class ExportSource(Protocol):
     def get_buckets(self) -> dict[str, dict[str, Any]]: ...
@@ -130,6 +128,9 @@ class ExportJob:
             self.total = sum(self.source.count_events(b, None, None) for b in buckets)
             with tmp.open("w", encoding="utf-8", newline="") as out:
                 if self.fmt == "csv":
+                    # Loaded on use: the tray keeps no export code while idle.
+                    from aw_server.transfer.csv_export import write_csv
+
                     write_csv(self.source, out, progress=self._tick)
                 else:
                     self._write_json(out)

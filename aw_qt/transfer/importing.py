@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aw_qt.background_call import Notice
 from aw_qt.config_edit import recall, remember
 from aw_qt.server import ServerHandle, ServerMode
 from aw_server.api import ServerAPI
-from aw_server.transfer.import_task import ImportTask
+
+if TYPE_CHECKING:
+    from aw_server.transfer.import_task import ImportTask
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +140,9 @@ class ImportControl:
             return Notice("Import", "An import is already running.", error=True)
         if not path.is_file():
             return Notice("Import", f"{path} is not a file.", error=True)
+        # Loaded on use: the tray keeps no import code while idle.
+        from aw_server.transfer.import_task import ImportTask
+
         logger.info("importing %s", path)
         self.task = ImportTask(self.api, path).start()
         self._reported = False

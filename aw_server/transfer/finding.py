@@ -24,18 +24,24 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aw_server import dirs
 from aw_server.batches import SQLITE_MAGIC, ImportSourceError
-from aw_server.datastore.imports.jobs import ImportReport, ProgressFn
-from aw_server.datastore.store import Datastore
-from aw_server.transfer.database_source import PeeweeSource, RustSource, SqliteSource
-from aw_server.transfer.source import Source
+
+if TYPE_CHECKING:
+    from aw_server.datastore.imports.jobs import ImportReport, ProgressFn
+    from aw_server.datastore.store import Datastore
+    from aw_server.transfer.source import Source
 
 
 # -- finding and opening -------------------------------------------------------------
 def open_source(path: Path) -> Source:
-    """The right reader for the file, told apart by content, not by name."""
+    """The right reader for the file, told apart by content, not by name. The readers
+    are imported here: the server looks for databases at every first start
+    (`find_activitywatch_databases`) but reads one only when asked to import it."""
+    from aw_server.transfer.database_source import PeeweeSource, RustSource, SqliteSource
+
     path = Path(path)
     try:
         with open(path, "rb") as handle:

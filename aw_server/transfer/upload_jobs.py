@@ -10,7 +10,8 @@ a thread of this process (the one database writer) in short transactions. The up
 file is deleted when the job ends, whatever the outcome.
 
 The table is only built with the app; `recover()`, called by the server when it starts,
-removes what a stopped server left behind.
+removes what a stopped server left behind. The import itself (readers, checks, the task)
+is imported when a job starts: the table is part of every server, imports are rare.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from aw_server.errors import BadRequest, NotFound
-from aw_server.transfer.finding import find_activitywatch_databases
-from aw_server.transfer.import_task import ImportTask
-from aw_server.transfer.uploads import check_source
 
 if TYPE_CHECKING:
     from aw_server.api import ServerAPI
+    from aw_server.transfer.import_task import ImportTask
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +111,8 @@ class JobTable:
     def start_upload(self, job_id: str, path: Path, filename: str, size: int) -> Job:
         """Check the uploaded file and import it in the background; a refused file is
         deleted at once."""
+        from aw_server.transfer.uploads import check_source
+
         try:
             check_source(path, filename)
         except BaseException:
@@ -122,6 +123,8 @@ class JobTable:
     def start_found(self, job_id: str, wanted: object) -> Job:
         """Import in place one of the databases `find_activitywatch_databases` lists;
         nothing else on disk can be named this way."""
+        from aw_server.transfer.finding import find_activitywatch_databases
+
         found = {str(p): p for p in find_activitywatch_databases(testing=self.api.info.testing)}
         if not isinstance(wanted, str) or wanted not in found:
             raise BadRequest("'path' must be one of the ActivityWatch databases listed by "
@@ -131,6 +134,8 @@ class JobTable:
 
     def _start(self, job_id: str, path: Path, filename: str, size: int,
                upload: Path | None) -> Job:
+        from aw_server.transfer.import_task import ImportTask
+
         job: Job | None = None
 
         def finished(_: dict[str, Any]) -> None:

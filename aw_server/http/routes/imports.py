@@ -19,7 +19,6 @@ from aw_server.errors import UnsupportedMediaType
 from aw_server.http.routing import Route, api, json_object_body, json_response
 from aw_server.http.upload_body import receive_upload, upload_table
 from aw_server.transfer.upload_jobs import new_job_id
-from aw_server.transfer.uploads import found_databases as found_on_disk
 
 
 def start_job() -> Response:
@@ -48,7 +47,10 @@ def list_jobs() -> Response:
 
 def found_databases() -> Response:
     """ActivityWatch's own databases on this computer, to offer importing them in place
-    (the same search the server logs at a first start)."""
+    (the same search the server logs at a first start). Loaded here, on first use, like
+    the rest of import: an idle server does not keep it."""
+    from aw_server.transfer.uploads import found_databases as found_on_disk
+
     return json_response(found_on_disk(testing=api().info.testing))
 
 

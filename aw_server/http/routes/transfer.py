@@ -17,8 +17,6 @@ from aw_server.http.routing import (
     streamed_json,
 )
 from aw_server.http.upload_body import receive_upload, save_body, upload_table
-from aw_server.transfer.csv_stream import csv_chunks
-from aw_server.transfer.uploads import import_export_upload
 
 _FORMAT = Param("format", "string", "'json' (default, ActivityWatch's export) or 'csv' "
                 "(one row per event, a column per data key)")
@@ -32,6 +30,10 @@ def _format() -> str:
 
 
 def _csv_response(bucket_ids: list[str] | None, filename: str) -> Response:
+    # Import and export are loaded on their first use: an idle server (the tray's) does
+    # not keep their modules (tests/aw_server/test_lazy_imports.py).
+    from aw_server.transfer.csv_stream import csv_chunks
+
     for bucket_id in bucket_ids or []:
         api().get_bucket(bucket_id)  # 404 before the 200 status line goes out
     return Response(csv_chunks(api(), bucket_ids), status=200, mimetype="text/csv",
@@ -59,6 +61,8 @@ def import_all() -> Response:
     """Answers when the import is done, as aw-server's does. The body is streamed to a
     file beside the database and imported like `aw-server import` (never held in memory;
     buckets the server lacks are published as they are read), then deleted."""
+    from aw_server.transfer.uploads import import_export_upload
+
     table = upload_table()
     upload_id = f"sync-{uuid.uuid4().hex[:16]}"
     if request.mimetype == "multipart/form-data":
