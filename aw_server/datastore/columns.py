@@ -198,9 +198,12 @@ def _with_datas(conn: sqlite3.Connection, start: Int64s, end: Int64s, ids: Int64
     if len(text_of) != len(wanted):
         logger.warning("event data missing for %d ids", len(wanted) - len(text_of))
         return None
-    start = np.maximum(start, clip_start)
-    end = np.minimum(end, clip_end)
-    return EventTable(start, end - start, ids, slot, _parse(map(text_of.__getitem__, wanted)))
+    # In place: each new array of a year's 5M rows is 40 MB of fresh pages to fault in
+    # (the worker gives freed memory back at once), up to ~0.2 s apiece on a busy host.
+    np.maximum(start, clip_start, out=start)
+    np.minimum(end, clip_end, out=end)
+    duration = np.subtract(end, start, out=end)
+    return EventTable(start, duration, ids, slot, _parse(map(text_of.__getitem__, wanted)))
 
 
 def _number_by_appearance(data_ids: Int64s) -> tuple[list[int], Indices]:
@@ -216,13 +219,32 @@ def _number_by_appearance(data_ids: Int64s) -> tuple[list[int], Indices]:
         position = np.empty(len(distinct), dtype=np.intp)
         position[order] = np.arange(len(distinct), dtype=np.intp)
         return distinct[order].tolist(), position[inverse.reshape(-1)]
-    first = np.full(top, rows, dtype=np.intp)
-    np.minimum.at(first, data_ids, np.arange(rows, dtype=np.intp))
+    first = _first_rows(data_ids, top)
     used = np.flatnonzero(first < rows)
     in_order = used[np.argsort(first[used], kind="stable")]
     position = np.full(top, -1, dtype=np.intp)
     position[in_order] = np.arange(len(in_order), dtype=np.intp)
     return in_order.tolist(), position[data_ids]
+
+
+def _first_rows(data_ids: Indices, top: int) -> Indices:
+    """For each id below `top`, the first row holding it (len(data_ids) if none).
+
+    Assigning every row's number to its id, last row first, leaves the first row's number
+    (numpy writes repeated indices in order); ~10x faster than `np.minimum.at`. Two
+    checks prove the result (each id's row holds that id; no row of an id comes before
+    it), so a numpy writing in another order only costs the slow way."""
+    rows = len(data_ids)
+    numbers = np.arange(rows, dtype=np.intp)
+    first = np.full(top, rows, dtype=np.intp)
+    first[data_ids[::-1]] = numbers[::-1]
+    used = first < rows
+    if bool((data_ids[first[used]] == np.flatnonzero(used)).all()) and bool(
+            (first[data_ids] <= numbers).all()):
+        return first
+    first.fill(rows)
+    np.minimum.at(first, data_ids, numbers)
+    return first
 
 
 def _parse(texts: Iterable[str]) -> list[dict[str, object]]:
