@@ -9,9 +9,11 @@ for the few thousand distinct data dicts.
 
 Two connections share the work, slice by slice: this thread and a helper thread each
 take the next slice until none is left. SQLite runs without the interpreter lock, so the
-two use both cores. Each reads in its own snapshot, and first a fingerprint of the whole
-range from the index (row count, highest id, a sum of the starts); a difference (a write
-landed between the two snapshots) makes one connection read everything again.
+two use both cores. Each reads in its own snapshot; `PRAGMA data_version` read around the
+two snapshots' starts proves them the same (`_SnapshotPair`). Without that proof (a write
+landed in between) each also reads a fingerprint of the whole range from the index (row
+count, highest id, a sum of the starts), and a difference makes one connection read
+everything again.
 
 Only the query worker loads this module (it imports numpy): the server process stays
 small.
@@ -318,6 +320,8 @@ def _parse(texts: Iterable[str]) -> list[dict[str, object]]:
 
 def _in_range_order(start: Int64s, end: Int64s, ids: Int64s) -> bool:
     """(start, end, id) decreasing row to row, as _SLICE orders them."""
+    if bool((start[1:] < start[:-1]).all()):  # the usual case: no two starts equal
+        return True
     later_start = start[1:] < start[:-1]
     same_start = start[1:] == start[:-1]
     later_end = end[1:] < end[:-1]
