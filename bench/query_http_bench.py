@@ -135,8 +135,17 @@ def median_latency(base: str, query: list[str], timeperiod: str, tag: str,
 
 
 def write_large_db(db_path: Path, days: int, events: int) -> tuple[int, float]:
-    """1M-event database written directly through our storage layer."""
+    """1M-event database written directly through our storage layer; one already there
+    (``--data-dir``) is reused as it is, as its own events count says."""
     began = time.perf_counter()
+    if db_path.exists():
+        store = Datastore(db_path)
+        try:
+            total = sum(store.events.count(b, None, None)
+                        for b in (datagen.WINDOW_BUCKET, datagen.AFK_BUCKET))
+        finally:
+            store.close()
+        return total, time.perf_counter() - began
     store = Datastore(db_path)
     total = 0
     try:
@@ -176,6 +185,9 @@ def main() -> None:
     parser.add_argument("--year-reference-only", action="store_true",
                         help="only aw-server 0.12.0 on the 365-day query")
     parser.add_argument("--ref-query-timeout-s", type=float, default=600.0)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep the big databases here and reuse them on the next run "
+                             "(writing 5M events takes minutes)")
     parser.add_argument("--ref-rss-cap-gib", type=float, default=8.0)
     args = parser.parse_args()
     scale = 10 if args.quick else 1
@@ -187,7 +199,7 @@ def main() -> None:
     n_week = sum(len(v) for v in data.values())
 
     with tempfile.TemporaryDirectory(prefix="aw-query-http-bench-") as tmp:
-        root = Path(tmp)
+        root = args.data_dir or Path(tmp)
         only = args.month_only or args.year_only or args.year_reference_only
         if not only:
             rows += week_rows(root, data, n_week, query, args.ref_load_cap_s)
@@ -247,7 +259,7 @@ def month_rows(root: Path, query: list[str], big_events: int) -> list[tuple[str,
     """The first query after start (it also starts the query worker), then the median of
     3 more, each under a new name so the result cache never answers."""
     db_path = root / "big" / "db" / "test.db"
-    db_path.parent.mkdir(parents=True)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     big_written, big_write_s = write_large_db(db_path, 30, big_events)
     big = start_our_server(root / "big", db_path=db_path)
     try:
@@ -294,7 +306,7 @@ def year_rows(root: Path, query: list[str], events: int) -> list[tuple[str, str,
     """The 365-day summary as one period: cold after a fresh start, then again after a
     restart (same name, so the persistent result cache may answer)."""
     db_path = root / "year" / "db" / "test.db"
-    db_path.parent.mkdir(parents=True)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     written, write_s = write_large_db(db_path, 365, events)
     name = f"year-{time.time_ns()}"
     server = start_our_server(root / "year", db_path=db_path)

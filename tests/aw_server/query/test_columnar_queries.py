@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -142,36 +141,55 @@ def test_small_slices_read_the_same_rows(
         assert run_query(program, [span], store.source) == run_query(program, [span], memory)
 
 
-def test_jobs_that_disagree_on_a_slice_fall_back_to_one_consistent_read(
+def test_a_write_between_the_two_snapshots_falls_back_to_one_consistent_read(
     sources: tuple[Datastore, MemorySource], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A real write lands between the two threads' snapshots: this thread waits until the
-    # helper has taken its fingerprint, then inserts an event, then starts its own read.
+    # A real write lands between the two threads' snapshots: the main thread's has begun,
+    # the helper's not yet; a third thread inserts an event just before the helper's.
     store, _ = sources
     monkeypatch.setattr(columns, "SLICE_ROWS", 500)
-    real_work = columns._work
+    real_began = columns._SnapshotPair.helper_began
     real_read_alone = columns._read_alone
     fallbacks = []
 
-    def late(connect: Any, whole: Any, slices: Any, jobs: Any, done: Any,
-             fingerprints: list[Any]) -> None:
-        if threading.current_thread() is threading.main_thread() and not fallbacks:
-            for _ in range(500):
-                if fingerprints:
-                    break
-                time.sleep(0.01)
+    def late(pair: Any, conn: Any) -> None:
+        if not fallbacks:
+            writer = threading.Thread(
+                target=store.events.insert, args=(WINDOW, [Event(T0 + 5, 1, {"app": "late"})]))
+            writer.start()
+            writer.join(timeout=30)
             fallbacks.append("written between")
-            store.events.insert(WINDOW, [Event(T0 + 5, 1, {"app": "late"})])
-        real_work(connect, whole, slices, jobs, done, fingerprints)
+        real_began(pair, conn)
 
     def counting(*args: Any) -> Any:
         fallbacks.append("read alone")
         return real_read_alone(*args)
 
-    monkeypatch.setattr(columns, "_work", late)
+    monkeypatch.setattr(columns._SnapshotPair, "helper_began", late)
     monkeypatch.setattr(columns, "_read_alone", counting)
     table = store.source.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S)
     assert fallbacks == ["written between", "read alone"]
+    assert table.to_events() == store.source.events(WINDOW, T0, T0 + 10**6 * US_PER_S)
+
+
+def test_snapshots_proven_the_same_need_no_fingerprint_scan(
+    sources: tuple[Datastore, MemorySource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With no write during the read, the data versions prove both snapshots equal: the
+    # whole-range fingerprint (here made to fail) is never read, and no fallback runs.
+    store, _ = sources
+    monkeypatch.setattr(columns, "SLICE_ROWS", 500)
+    monkeypatch.setattr(columns, "_FINGERPRINT", "SELECT no_such_column FROM event")
+    fallbacks = []
+    real_read_alone = columns._read_alone
+
+    def counting(*args: Any) -> Any:
+        fallbacks.append("read alone")
+        return real_read_alone(*args)
+
+    monkeypatch.setattr(columns, "_read_alone", counting)
+    table = store.source.event_table(WINDOW, T0, T0 + 10**6 * US_PER_S)
+    assert fallbacks == []
     assert table.to_events() == store.source.events(WINDOW, T0, T0 + 10**6 * US_PER_S)
 
 
