@@ -58,6 +58,9 @@ KWIN_SERVICE = "org.kde.KWin"
 SCRIPTING = Endpoint(KWIN_SERVICE, "/Scripting", "org.kde.kwin.Scripting")
 SCRIPT_INTERFACE = "org.kde.kwin.Script"
 FIRST_REPORT_TIMEOUT = 5.0  # s for a freshly loaded script to report the active window
+# A restarted KWin takes its bus name before it has registered /Scripting: loading the
+# script is tried again at every poll for this long before the watcher gives up.
+RELOAD_PATIENCE = 30.0
 DUPLICATE_MARKER = re.compile(" <[0-9]+>\u200e?$")
 # KWin announces a switch as two activations about a millisecond apart: first no window,
 # then the new one. A "none" is only believed once this long (s) passes without news.
@@ -127,6 +130,7 @@ class KWinWindowBackend:
         self._window: WindowInfo | None = None
         self._reported = threading.Event()
         self._kwin_restarted = threading.Event()
+        self._reload_until: float | None = None  # a restarted KWin still lacks our script
         self._bus_lost = threading.Event()
         self._notice = ChangeNotice()
         self._opened: list[SessionBus | DBusService | SignalListener | ChangeNotice] = [
@@ -221,11 +225,25 @@ class KWinWindowBackend:
         if self._kwin_restarted.is_set():
             self._kwin_restarted.clear()
             logger.info("KWin restarted; loading the window script again")
-            try:
-                self._load()
-            except DBusCallError as exc:
-                logger.error("Could not load the KWin script into the new KWin: %s", exc)
+            self._reload_until = time.monotonic() + RELOAD_PATIENCE
+        if self._reload_until is not None:
+            self._reload()
         return changed_at
+
+    def _reload(self) -> None:
+        """One try at loading the script into a restarted KWin; given up after
+        RELOAD_PATIENCE, since a KWin that never offers scripting needs the user."""
+        assert self._reload_until is not None
+        try:
+            self._load()
+        except DBusCallError as exc:
+            if time.monotonic() < self._reload_until:
+                logger.debug("KWin is not ready for the script yet (%s); trying again", exc)
+                return
+            logger.error("Could not load the KWin script into the restarted KWin for "
+                         "%.0f s: %s. Restart aw-watcher-window (from the tray's menu) "
+                         "once KDE is back.", RELOAD_PATIENCE, exc)
+        self._reload_until = None
 
     def close(self) -> None:
         self._unload()
