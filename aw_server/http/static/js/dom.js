@@ -102,6 +102,13 @@ export function fmtDateTime(value) {
     `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** A titled dashboard card: `el` to place in the grid, `body` to fill. */
+export function card(title, cls = "") {
+  const body = h("div", { class: "card-body" });
+  const el = h("section", { class: `card ${cls}`, "aria-label": title }, h("h2", null, title), body);
+  return { el, body };
+}
+
 export function loading(text = "Loading…") {
   return h("div", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), text);
 }

@@ -6,7 +6,7 @@
 // hostname: two machines called "laptop" stay two devices.
 
 import { api, sharedBuckets } from "../api.js";
-import { h, replace, fmtDuration, errorBox, empty } from "../dom.js";
+import { h, replace, fmtDuration, errorBox, empty, card } from "../dom.js";
 import { loadSettings } from "../settings.js";
 import { devicesQuery } from "../queries.js";
 import { loadDevices, deviceTitle, skewText } from "../devices.js";
@@ -127,12 +127,6 @@ function toolbar(state, devices, first, last, onQuery) {
       "Only count time when not AFK"),
     h("button", { type: "button", class: "open-query", onclick: onQuery,
       title: "Open the Query view with the program this view runs, for this range" }, "Open as query"));
-}
-
-function card(title, cls = "") {
-  const body = h("div", { class: "card-body" });
-  const el = h("section", { class: `card ${cls}`, "aria-label": title }, h("h2", null, title), body);
-  return { el, body };
 }
 
 export async function mount(root, { params, signal }) {

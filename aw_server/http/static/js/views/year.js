@@ -3,16 +3,10 @@
 // and "not loaded yet" squares are on screen before the first answer, and then fed the
 // Activity view's summary after each batch of days; they read only the per-day totals.
 
-import { h, replace, fmtDuration } from "../dom.js";
+import { h, replace, fmtDuration, card } from "../dom.js";
 import { barChart } from "../charts.js";
 import { heatmap } from "../heatmap.js";
 import { DAY_NAMES, addDays } from "../time.js";
-
-function card(title, cls) {
-  const body = h("div", { class: "card-body" });
-  const el = h("section", { class: `card ${cls}`, "aria-label": title }, h("h2", null, title), body);
-  return { el, body };
-}
 
 /** The calendar date a [start, end) day period is named after. */
 const dateOf = ([start]) => new Date(start.getFullYear(), start.getMonth(), start.getDate());
