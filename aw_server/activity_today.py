@@ -9,7 +9,10 @@ the per-device sum counts twice. In query2 that is
 `period_union(filter_period_intersect(window, not_afk), [])` per device, then
 `period_union` across devices and `sum_durations`.
 
-Only lengths are needed, so this works on (start, end) intervals rather than events
+Each bucket's events are first flooded as the dashboard's query does
+(`flood(query_bucket(...))`): gaps of up to 5 s between neighbours (a watcher's poll
+between two window events, say) are filled, so the tray and the dashboard give the same
+figure. Only lengths are needed, so this works on (start, end) intervals rather than events
 and does not load the query functions or the transforms (about 2 MB in the server's
 process, which the tray asks this of once a minute); the query worker is not used
 either, since a query a minute would keep that process (and numpy) alive for good.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aw_server.datastore.store import Datastore
 from aw_server.devices import list_devices
@@ -28,6 +32,8 @@ from aw_server.models import BucketInfo
 WINDOW_TYPE = "currentwindow"
 AFK_TYPE = "afkstatus"
 NOT_AFK = "not-afk"
+
+PULSETIME_US = 5_000_000  # flood's default gap, as the dashboard's query floods
 
 Interval = tuple[int, int]  # [start, end) in µs since the epoch
 
@@ -83,15 +89,38 @@ class CombinedActivity:
         return sum(d.active_us for d in self.devices) - self.combined_us
 
 
+def flooded(spans: Iterable[tuple[int, int, object]],
+            pulsetime_us: int = PULSETIME_US) -> list[tuple[int, int, object]]:
+    """flood's gap filling on (start, end, key) spans of one bucket: a gap of up to
+    `pulsetime_us` between neighbours goes to the earlier one when their keys are equal,
+    and is split at its midpoint (rounded as flood rounds) when they differ."""
+    out: list[list[Any]] = []
+    for start, end, key in sorted(spans, key=lambda span: (span[0], span[1])):
+        if out:
+            before = out[-1]
+            gap = start - before[1]
+            if 0 < gap <= pulsetime_us:
+                if key == before[2]:
+                    before[1] = start
+                else:
+                    half = gap >> 1
+                    before[1] = start = before[1] + half + (gap & half & 1)
+        out.append([start, end, key])
+    return [(start, end, key) for start, end, key in out]
+
+
 def _intervals(store: Datastore, bucket_id: str, start_us: int, end_us: int,
                status: str | None = None) -> list[Interval]:
-    """A bucket's events in the span, clipped to it (by `data.status` when given)."""
+    """A bucket's events in the span, clipped to it and flooded (then only those whose
+    `data.status` is `status`, when given)."""
     try:
         events = store.source.events(bucket_id, start_us, end_us)
     except NoSuchBucket:  # deleted or purged since the device list was read
         return []
-    return [(e.timestamp_us, e.end_us) for e in events
-            if status is None or e.data.get("status") == status]
+    # Window events: any key will do, since a filled gap counts either way.
+    spans = flooded((e.timestamp_us, e.end_us, e.data.get("status") if status else None)
+                    for e in events)
+    return [(start, end) for start, end, key in spans if status is None or key == status]
 
 
 def device_active_periods(store: Datastore, buckets: list[BucketInfo], start_us: int,

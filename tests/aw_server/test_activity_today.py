@@ -3,7 +3,7 @@ datastores, with the other devices' buckets brought by the real in-process sync.
 
 from __future__ import annotations
 
-from aw_server.activity_today import combined_activity, intersect, union
+from aw_server.activity_today import combined_activity, flooded, intersect, union
 from aw_server.datastore.store import Datastore
 from aw_server.models import Bucket, Event, format_us
 from aw_server.query.service import QueryService
@@ -106,6 +106,34 @@ def test_agrees_with_the_rule_written_in_query2(trio: list[Datastore]) -> None:
     (seconds,) = QueryService(a.source).query(program, [f"{format_us(SPAN[0])}/"
                                                         f"{format_us(SPAN[1])}"])
     assert seconds * S == combined_activity(a, "desk", *SPAN).combined_us
+
+
+def test_gaps_a_watcher_leaves_are_flooded_as_the_dashboard_floods(store: Datastore) -> None:
+    """Window events 1 s apart (a poll between two titles) and AFK statuses 3 s apart:
+    the same figure as the dashboard's program, which floods every bucket first."""
+    win, afk = watcher_buckets(store, "desk")
+    window_events(store, win, (T0, T0 + MIN), (T0 + MIN + S, T0 + 2 * MIN),
+                  (T0 + 2 * MIN + S, T0 + 4 * MIN))
+    afk_events(store, afk, (T0, T0 + 150 * S, "not-afk"),
+               (T0 + 153 * S, T0 + 3 * MIN, "afk"), (T0 + 183 * S, T0 + 5 * MIN, "not-afk"))
+    program = [f'w = flood(query_bucket("{win}"));',
+               f'n = filter_keyvals(flood(query_bucket("{afk}")), "status", ["not-afk"]);',
+               "RETURN = sum_durations(period_union(filter_period_intersect(w, n), []));"]
+    (seconds,) = QueryService(store.source).query(program, [f"{format_us(SPAN[0])}/"
+                                                            f"{format_us(SPAN[1])}"])
+    result = combined_activity(store, "desk", *SPAN)
+    # 0-151.5 s (half of the gap to "afk") and 181.5-240 s (half of the one before).
+    assert result.combined_us == 151_500_000 + 58_500_000
+    assert seconds * S == result.combined_us
+
+
+def test_flood_of_spans_fills_short_gaps_by_key() -> None:
+    same = flooded([(10, 20, "a"), (0, 8, "a"), (23, 30, "a")], pulsetime_us=3)
+    assert same == [(0, 10, "a"), (10, 23, "a"), (23, 30, "a")]
+    assert flooded([(0, 10, "a"), (13, 20, "b")], pulsetime_us=5) == [
+        (0, 12, "a"), (12, 20, "b")]  # 1.5 rounds to even: 2
+    assert flooded([(0, 10, "a"), (20, 30, "a")], pulsetime_us=5) == [
+        (0, 10, "a"), (20, 30, "a")]  # a gap longer than pulsetime stays
 
 
 def test_interval_helpers() -> None:
