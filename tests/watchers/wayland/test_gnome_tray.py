@@ -99,7 +99,9 @@ def test_offer_installs_the_extension_and_after_login_the_no_tray_window_is_trac
     try:
         wait_until(lambda: NO_TRAY_TITLE in titles(shell), "the no-tray window", timeout=60)
         assert OFFER_TITLE not in titles(shell)
-        shell.activate(NO_TRAY_TITLE)
+        # Listed is not yet mapped: Mutter maps a new window at its next repaint, and
+        # activating it before then fails; wait_for_window repaints and focuses it.
+        shell.wait_for_window(NO_TRAY_TITLE)
         assert shell.driver is not None
         focused = shell.driver.call((EXTENSION.bus_name, EXTENSION.path, EXTENSION.interface),
                                     "Get")[0]
