@@ -16,6 +16,7 @@ from aw_qt.qt import dialogs
 from aw_qt.qt.icons import load_icon
 from aw_qt.qt.tray import TrayApp
 from aw_qt.startup import Options, StopRequest, build_controller, welcome_marker
+from aw_qt.upgrade import pending_upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ def run_gui(options: Options, stop: StopRequest,
     app.setWindowIcon(load_icon())
     if stop.event.is_set():
         return 0
+    upgrade = pending_upgrade(testing=options.testing, port=options.port)
+    if upgrade is not None:  # a new version's first start on a long history
+        from aw_qt.qt.upgrade_window import run_upgrade
+
+        if not run_upgrade(upgrade, stop, app.windowIcon()):
+            return 0
     ctl = build_controller(options)
     tray = TrayApp(ctl, first_run=FirstRun(welcome_marker(options)))
     if listener is not None:

@@ -5,6 +5,7 @@ sharing one `BucketCache`. The modules, bottom up:
 
 - `schema.py`      tables, indexes and migrations (`PRAGMA user_version`)
 - `migrate_interning.py` the batched, resumable migration to version 6
+- `upgrade.py`     asking whether a file needs a slow upgrade, and running it with progress
 - `interning.py`   event data stored once per distinct text (`event_data`), `DataInterner`
 - `database.py`    connections, the one writer, the change sequence
 - `rows.py`        stored rows <-> models, JSON text and its size limit

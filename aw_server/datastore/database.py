@@ -25,6 +25,7 @@ from pathlib import Path
 import peewee
 
 from aw_server.datastore.interning import DataInterner
+from aw_server.datastore.migrate_interning import Progress
 from aw_server.datastore.schema import SchemaTooNew, migrate
 from aw_server.errors import StorageFull, StorageUnavailable
 
@@ -69,8 +70,10 @@ def secure_database_files(path: Path, *, private_dir: bool) -> None:
 
 class Database:
     def __init__(self, path: Path | str, *, durability: str = "normal",
-                 private_dir: bool = False) -> None:
+                 private_dir: bool = False, upgrade_progress: Progress | None = None) -> None:
+        """`upgrade_progress`: told how far a batched schema upgrade got (upgrade.py)."""
         self.path = str(path)
+        self._upgrade_progress = upgrade_progress
         if self.path != ":memory:":
             secure_database_files(Path(self.path), private_dir=private_dir)
         pragmas = {
@@ -98,7 +101,7 @@ class Database:
         try:
             conn = self.conn()
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            migrate(conn)
+            migrate(conn, progress=self._upgrade_progress)
         except SchemaTooNew:
             raise
         except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:
