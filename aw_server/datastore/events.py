@@ -50,7 +50,7 @@ class EventStore:
         """The stored text of an event's data, refused above the per-event limit before
         anything of the request is written (the whole transaction rolls back)."""
         return sized_json(event.data, self.max_event_bytes,
-                          f"the event at {event.timestamp.isoformat()}")
+                          lambda: f"the event at {event.timestamp.isoformat()}")
 
     # -- reads -------------------------------------------------------------------------
     def _range_rows(

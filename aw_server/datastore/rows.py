@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +23,21 @@ class BucketRow:
     last_seq: int = 0
 
 
+# What `json.dumps(value, ensure_ascii=False, separators=(",", ":"))` builds on every
+# call, built once: the same text, without an encoder object per event.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_COMPACT_ASCII = json.JSONEncoder(separators=(",", ":"))
+
+
 def dump_json(value: Any) -> str:
     """Compact JSON text for storage; falls back to ASCII escapes for lone surrogates,
     which are valid JSON but cannot be encoded as UTF-8 text."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _COMPACT.encode(value)
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            text = json.dumps(value, separators=(",", ":"))
+            text = _COMPACT_ASCII.encode(value)
     return text
 
 
@@ -40,11 +47,13 @@ def text_size(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-def sized_json(value: Any, limit: int, what: str) -> str:
-    """`dump_json(value)`, refused with `EventTooLarge` above `limit` bytes."""
+def sized_json(value: Any, limit: int, what: str | Callable[[], str]) -> str:
+    """`dump_json(value)`, refused with `EventTooLarge` above `limit` bytes. `what` names
+    the value in the error; a callable is only called then (an event's time, formatted
+    for every event of a batch, cost a third of storing it)."""
     text = dump_json(value)
     if len(text) > limit // 4 and text_size(text) > limit:
-        raise EventTooLarge(what, text_size(text), limit)
+        raise EventTooLarge(what if isinstance(what, str) else what(), text_size(text), limit)
     return text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -112,3 +113,29 @@ def test_a_batch_that_fills_the_memory_still_answers_its_remembered_texts(
         assert second[0] == second[3] == first[0]
         assert second == [find_or_add(conn, t)
                           for t in ['{"a":1}', '{"d":1}', '{"e":1}', '{"a":1}']]
+
+
+def test_an_oversized_event_is_named_by_its_time(store: Datastore) -> None:
+    small = Datastore(store.db.path, max_event_bytes=1000)
+    try:
+        small.buckets.create(bucket())
+        big = Event(T0 + 7 * S, S, {"x": "y" * 2000})
+        named = re.escape(f"the event at {big.timestamp.isoformat()} is")
+        with pytest.raises(EventTooLarge, match=named):
+            small.events.insert("b", [Event(T0, S, {"a": 1}), big])
+    finally:
+        small.close()
+
+
+@pytest.mark.parametrize("value", [
+    {"app": "a", "title": "t"}, {"s": "é\u2028☃"}, {"f": 1.0, "g": 1e300, "n": None},
+    {"nan": float("nan"), "inf": float("-inf")}, {"l": [1, {"b": [True, False]}]},
+    {"lone": "\ud800"}, {}, {"k": "\u0000\u001f\""},
+])
+def test_stored_text_is_what_json_dumps_gives(value: object) -> None:
+    from aw_server.datastore.rows import dump_json
+
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if "\ud800" in expected:  # a lone surrogate cannot be UTF-8: escaped instead
+        expected = json.dumps(value, separators=(",", ":"))
+    assert dump_json(value) == expected
