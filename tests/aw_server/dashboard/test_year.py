@@ -339,3 +339,18 @@ def test_a_batch_the_server_refuses_is_retried_one_day_at_a_time(
     for d, seconds in year_data.active.items():
         if d.year == YEAR:
             assert cells[d.isoformat()]["seconds"] == pytest.approx(seconds, abs=0.01), d
+
+
+def test_a_bar_per_week_adds_up_each_weeks_days(tab: Tab, year_data: YearData) -> None:
+    open_year(tab)
+    weekly = tab.page.locator("section[aria-label='Active time per week']")
+    assert tab.page.locator("section[aria-label='Active time per day']").count() == 0
+    # Weeks start on Monday (the default): 2023-01-01 is a Sunday, a week of its own.
+    starts = [date(YEAR, 1, 1)] + [date(YEAR, 1, 2) + timedelta(weeks=i) for i in range(52)]
+    expected = [sum(year_data.day(start + timedelta(days=k)) for k in range(7)
+                    if (start + timedelta(days=k)).year == YEAR
+                    and (i > 0 or k == 0)) for i, start in enumerate(starts)]
+    seconds = json.loads(weekly.locator(".card-body").get_attribute("data-seconds") or "[]")
+    assert seconds == pytest.approx(expected, abs=0.01)
+    labels = [t for t in weekly.locator("svg text").all_text_contents() if t.isalpha()]
+    assert labels == [calendar.month_abbr[m] for m in range(1, 13)]

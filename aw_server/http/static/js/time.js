@@ -42,12 +42,16 @@ export function dayBounds(date, startOfDay) {
   return [start, end];
 }
 
+/** The first calendar date of the week holding `date` (weeks begin on `startOfWeek`, a day name). */
+export function weekStart(date, startOfWeek) {
+  const first = Math.max(0, DAY_NAMES.indexOf(startOfWeek || "Monday"));
+  return addDays(date, -((date.getDay() - first + 7) % 7));
+}
+
 /** First and last calendar date (inclusive) of a range kind around `date`. */
 export function rangeDates(kind, date, startOfWeek, customEnd) {
   if (kind === "week") {
-    const first = Math.max(0, DAY_NAMES.indexOf(startOfWeek || "Monday"));
-    const back = (date.getDay() - first + 7) % 7;
-    const start = addDays(date, -back);
+    const start = weekStart(date, startOfWeek);
     return [start, addDays(start, 6)];
   }
   if (kind === "month") {

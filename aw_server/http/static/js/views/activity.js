@@ -17,10 +17,14 @@ import { barChart, topList, treemap } from "../charts.js";
 import { navigate, routeHash } from "../router.js";
 import {
   parseDate, isoDate, logicalDate, rangeDates, dailyPeriods, shiftDate, rangeLabel, parseStartOfDay, addDays,
+  weekStart,
 } from "../time.js";
 
 const RANGES = [["day", "Day"], ["week", "Week"], ["month", "Month"], ["year", "Year"], ["custom", "Custom"]];
 const CONCURRENCY = 4;
+// Beyond two months a bar per day is too thin to read or point at: one bar per week
+// instead (the Year range's calendar shows every day).
+const WEEKLY_AFTER_DAYS = 62;
 // Long ranges ask for several days per request once answers come back quickly (from the
 // server's cache, or light days), when per-request costs would dominate; the size aims at
 // about REQUEST_TARGET_MS a request, so cells still fill steadily and a batch stays far
@@ -162,7 +166,9 @@ export async function mount(root, { params, signal }) {
   const many = chosen.length > 1;
   const cards = {
     summary: card("Summary", "full"),
-    hours: card(periods.length === 1 ? "Active time by hour" : "Active time per day", periods.length === 1 ? "full" : "wide"),
+    hours: card(periods.length === 1 ? "Active time by hour"
+      : periods.length > WEEKLY_AFTER_DAYS ? "Active time per week" : "Active time per day",
+    periods.length === 1 ? "full" : "wide"),
     profile: periods.length > 1 ? card("By hour of day") : null,
     apps: card("Top applications"),
     titles: card("Top window titles", "wide"),
@@ -265,6 +271,29 @@ export async function mount(root, { params, signal }) {
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, order.length) }, () => worker()));
 }
 
+/** One bar per week of the range (weeks begin on the startOfWeek setting; the first and
+ * last may be partial), labelled with the month whose first day it holds. */
+function weekItems({ summary, first, chosen, many, settings }) {
+  const weeks = [];
+  summary.dayTotals.forEach((value, i) => {
+    const date = addDays(first, i);
+    const start = weekStart(date, settings.startOfWeek);
+    let week = weeks[weeks.length - 1];
+    if (!week || week.start.getTime() !== start.getTime()) {
+      week = { start, value: 0, perDevice: chosen.map(() => 0), label: "" };
+      weeks.push(week);
+    }
+    week.value += value || 0;
+    const perDevice = summary.deviceDayTotals[i];
+    if (perDevice) perDevice.forEach((v, j) => { week.perDevice[j] += v || 0; });
+    if (date.getDate() === 1 || i === 0) week.label = date.toLocaleDateString(undefined, { month: "short" });
+  });
+  return weeks.map((w) => ({
+    label: w.label, value: w.value, detail: `Week of ${w.start.toLocaleDateString()}`,
+    stack: many ? chosen.map((d, j) => ({ value: w.perDevice[j], color: d.color, label: d.label })) : undefined,
+  }));
+}
+
 /** Per-device colours and names for the split bars, in the query's device order. */
 const splitOf = (chosen) => chosen.map((d) => ({ label: d.label, color: d.color }));
 
@@ -326,7 +355,8 @@ function render({ state, settings, periods, summary, cards, first, chosen, many 
       labelEvery: widthOf(cards.hours) < 600 ? 3 : 1,
     }));
   } else {
-    const dayItems = summary.dayTotals.map((value, i) => {
+    const weekly = periods.length > WEEKLY_AFTER_DAYS;
+    const items = weekly ? weekItems({ summary, first, chosen, many, settings }) : summary.dayTotals.map((value, i) => {
       const date = addDays(first, i);
       const label = periods.length > 10 ? String(date.getDate())
         : `${date.toLocaleDateString(undefined, { weekday: "short" })} ${date.getDate()}`;
@@ -335,10 +365,12 @@ function render({ state, settings, periods, summary, cards, first, chosen, many 
       const stack = many && perDevice ? chosen.map((d, j) => ({ value: perDevice[j], color: d.color, label: d.label })) : undefined;
       return { label, value: value || 0, detail: date.toLocaleDateString(), stack };
     });
-    replace(cards.hours.body, barChart(dayItems, {
+    const unit = weekly ? "week" : "day";
+    cards.hours.body.dataset.seconds = JSON.stringify(items.map((item) => item.value)); // exact, for scripts and tests
+    replace(cards.hours.body, barChart(items, {
       width: widthOf(cards.hours), height: 220,
-      ariaLabel: many ? "Active time for each day, stacked by device; the line marks the combined time" : "Active time for each day",
-      labelEvery: Math.ceil(periods.length / (widthOf(cards.hours) / 36)),
+      ariaLabel: many ? `Active time for each ${unit}, stacked by device; the line marks the combined time` : `Active time for each ${unit}`,
+      labelEvery: weekly ? 1 : Math.ceil(periods.length / (widthOf(cards.hours) / 36)),
     }));
     replace(cards.profile.body, barChart(hourItems, {
       width: widthOf(cards.profile), height: 220, ariaLabel: "Active time by hour of day, summed over the range", labelEvery: 3,
