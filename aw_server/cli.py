@@ -135,7 +135,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
 
 
 def serve(config: ServerConfig) -> int:
-    from aw_server.serve import Server, serve_until_signalled
+    from aw_server.serve import DatabaseInUse, Server, serve_until_signalled
 
     if not is_loopback_host(config.host) and not config.allow_remote:
         logger.error("refusing to listen on %s: other machines could read your data. "
@@ -147,7 +147,7 @@ def serve(config: ServerConfig) -> int:
                        "" if config.api_key else " (no api_key set!)")
     try:
         server = Server(config)
-    except (DatabaseCorrupt, SchemaTooNew) as exc:
+    except (DatabaseCorrupt, SchemaTooNew, DatabaseInUse) as exc:
         logger.error("%s", exc)
         return 3
     except OSError as exc:

@@ -22,6 +22,7 @@ from aw_server.api import ServerAPI
 from aw_server.config import ServerConfig
 from aw_server.datastore.result_cache import ResultFile
 from aw_server.datastore.store import Datastore
+from aw_server.file_lock import FileLock, Locked, database_lock
 from aw_server.http.app import create_app, start_app
 from aw_server.query import QueryCache, QueryService
 from aw_server.sync.loader import SyncLoader
@@ -40,15 +41,40 @@ SWITCH_INTERVAL_S = 0.001
 RECV_BYTES = 64 * 1024
 
 
+class DatabaseInUse(Exception):
+    """Another process writes to this database file (a server, an `aw-server import`)."""
+
+
+def _lock_database(path: Path) -> FileLock | None:
+    """The database's lock, held while this server runs: a second writer would go past
+    this one's in-memory state (its bucket list, newest events, next event id)."""
+    if str(path) == ":memory:":
+        return None
+    try:
+        return database_lock(path)
+    except Locked as exc:
+        raise DatabaseInUse(
+            f"{path} is in use by another aw-server or import (pid {exc.pid or '?'}): stop "
+            "that one first, or give this one another --dbpath") from None
+
+
 class Server:
     def __init__(self, config: ServerConfig, *, store: Datastore | None = None,
                  sync_faults: ApplyFaults | None = None) -> None:
         """`store`: an open datastore to serve (else the config's database is opened).
         `sync_faults`: test support only, handed to the sync service (sync/local.py)."""
         self.config = config
-        self.store = store or Datastore(config.database_path(), durability=config.durability,
-                                        max_event_bytes=config.max_event_bytes,
-                                        private_dir=config.dbpath is None)
+        self._db_lock: FileLock | None = None
+        if store is None:
+            self._db_lock = _lock_database(config.database_path())
+        try:
+            self.store = store or Datastore(config.database_path(),
+                                            durability=config.durability,
+                                            max_event_bytes=config.max_event_bytes,
+                                            private_dir=config.dbpath is None)
+        except BaseException:
+            self._release_database()
+            raise
         self.queries = self._query_service()
         self.api = ServerAPI(self.store, testing=config.testing, hostname=config.hostname,
                              queries=self.queries)
@@ -74,6 +100,7 @@ class Server:
         except OSError:
             self.queries.close()
             self.store.close()
+            self._release_database()
             raise
         self.port = int(self._waitress.effective_port)
         self.app.extensions["aw_security"].port = self.port
@@ -173,6 +200,12 @@ class Server:
         self._sync.stop()
         self.queries.close()
         self.store.close()
+        self._release_database()
+
+    def _release_database(self) -> None:
+        if self._db_lock is not None:
+            self._db_lock.release()
+            self._db_lock = None
         logger.info("aw-server stopped")
 
 

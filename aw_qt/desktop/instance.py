@@ -7,10 +7,9 @@ start prints.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
-from typing import IO
+
+from aw_server.file_lock import FileLock, Locked
 
 
 class AlreadyRunning(Exception):
@@ -23,38 +22,13 @@ class AlreadyRunning(Exception):
 class InstanceLock:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle: IO[str] | None = None
+        self._lock = FileLock(path)
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
         try:
-            _lock(handle)
-        except OSError:
-            handle.seek(0)
-            pid = handle.read().strip()
-            handle.close()
-            raise AlreadyRunning(self.path, pid) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._handle = handle
+            self._lock.acquire()
+        except Locked as exc:
+            raise AlreadyRunning(self.path, exc.pid) from None
 
     def release(self) -> None:
-        if self._handle is not None:
-            with contextlib.suppress(OSError):
-                self._handle.close()
-            self._handle = None
-
-
-def _lock(handle: IO[str]) -> None:
-    if os.name == "nt":
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
-    else:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock.release()

@@ -27,6 +27,7 @@ from aw_server.config import ServerConfig
 from aw_server.datastore.imports.jobs import ImportReport
 from aw_server.datastore.store import Datastore
 from aw_server.errors import AWError
+from aw_server.file_lock import Locked, database_lock
 from aw_server.models import dt_to_us
 from aw_server.transfer.csv_export import write_csv
 from aw_server.transfer.finding import import_file
@@ -119,10 +120,23 @@ def run_import(config: ServerConfig, path: Path) -> int:
     if not path.is_file():
         logger.error("%s: no such file", path)
         return 2
+    try:
+        lock = database_lock(config.database_path())
+    except Locked as exc:
+        logger.error("aw-server is running on this database (pid %s); stop it first, or "
+                     "import from the dashboard", exc.pid or "?")
+        return 4
+    try:
+        return _import_locked(config, path)
+    finally:
+        lock.release()
+
+
+def _import_locked(config: ServerConfig, path: Path) -> int:
     store = Datastore(config.database_path(), durability=config.durability,
                       max_event_bytes=config.max_event_bytes)
     try:
-        if _server_running(config, store.device_id):
+        if _server_running(config, store.device_id):  # an older server, without the lock
             logger.error("aw-server is running on this database (port %s); stop it first, "
                          "or import from the dashboard", config.port)
             return 4

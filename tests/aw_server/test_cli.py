@@ -90,6 +90,19 @@ def test_port_in_use_is_a_clear_error(server_process: ServerProcess, tmp_path: P
     assert "Is another server already running" in result.stderr
 
 
+def test_a_second_server_on_the_same_database_is_refused(server_process: ServerProcess,
+                                                        tmp_path: Path) -> None:
+    # Another port, the same file: it would write past the first one's in-memory state.
+    result = run_cli(tmp_path / "second", "--testing", "--port", str(free_port()),
+                     "--dbpath", str(server_process.dbpath))
+    assert result.returncode == 3
+    assert "in use by another aw-server or import" in result.stderr
+    assert f"pid {server_process.proc.pid}" in result.stderr
+    bucket = requests.post(f"{server_process.url}/api/0/buckets/still-mine", timeout=5, json={
+        "client": "test", "type": "x", "hostname": "h"})
+    assert bucket.status_code == 200
+
+
 def test_acknowledged_heartbeats_survive_kill_9(tmp_path: Path) -> None:
     proc = start_server_process(tmp_path)
     acknowledged = 0

@@ -243,6 +243,12 @@ def test_import_refuses_while_a_server_uses_the_database(server_process: ServerP
     assert refused.returncode == 4
     assert "aw-server is running on this database" in refused.stderr
     assert requests.get(f"{server_process.url}/api/0/buckets/", timeout=5).json() == {}
+    # Configured for another port, it still finds the server through the database's lock.
+    elsewhere = cli(tmp_path, "import", str(source), "--testing",
+                    "--dbpath", str(server_process.dbpath))
+    assert elsewhere.returncode == 4
+    assert f"pid {server_process.proc.pid}" in elsewhere.stderr
+    assert requests.get(f"{server_process.url}/api/0/buckets/", timeout=5).json() == {}
     # The server on that port has another database: this one is free to import into.
     other = cli(tmp_path, "import", str(source), "--testing", "--config", str(config),
                 "--dbpath", str(tmp_path / "other.sqlite"))
