@@ -19,6 +19,7 @@ from pathlib import Path
 from aw_qt.server import probe
 from aw_server.config import load_config
 from aw_server.datastore.upgrade import upgrade, upgrade_pending
+from aw_server.file_lock import Locked, database_lock
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,13 @@ class DataUpgrade:
 
     def _run(self) -> None:
         try:
+            lock = database_lock(self.path)  # as the server would: one writer per file
+        except Locked as exc:
+            self.error = f"{self.path} is in use by another process (pid {exc.pid or '?'})"
+            logger.warning("not upgrading: %s", self.error)
+            self.finished.set()
+            return
+        try:
             upgrade(self.path, self._progress, durability=self._durability,
                     private_dir=self._private_dir)
         except UpgradeCancelled:
@@ -68,6 +76,7 @@ class DataUpgrade:
             self.error = str(exc)
             logger.exception("upgrading %s failed", self.path)
         finally:
+            lock.release()
             self.finished.set()
 
     def cancel(self) -> None:

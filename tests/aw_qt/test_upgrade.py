@@ -11,6 +11,7 @@ from aw_server.config import load_config
 from aw_server.datastore.migrate_interning import BATCH_ROWS, PROGRESS_KEY
 from aw_server.datastore.schema import SCHEMA_VERSION
 from aw_server.datastore.store import Datastore
+from aw_server.file_lock import database_lock
 from tests.aw_qt.helpers import embedded_server
 from tests.aw_server.datastore.test_upgrade import user_version, v5_file
 from tests.support.servers import free_port
@@ -97,3 +98,17 @@ def test_a_current_file_needs_no_upgrade() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Datastore(path).close()
     assert pending_upgrade(testing=True, port=free_port()) is None
+
+
+def test_a_file_another_process_writes_to_is_not_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    v5_file(path, 100)
+    held = database_lock(path)  # another aw-server on another port, say
+    try:
+        upgrade = DataUpgrade(path)
+        upgrade.start()
+        assert upgrade.finished.wait(WAIT_S)
+        assert upgrade.error is not None and "in use by another process" in upgrade.error
+        assert user_version(path) == 5
+    finally:
+        held.release()
