@@ -90,7 +90,9 @@ class Connection:
 
     def _open(self) -> tuple[socket.socket, h11.Connection]:
         if self._sock is None or self._http is None:
-            sock = socket.create_connection((self.host, self.port), self.connect_timeout)
+            # It hands the host to getaddrinfo, which takes bytes; typeshed says str only.
+            address = (_resolvable(self.host), self.port)
+            sock = socket.create_connection(address, self.connect_timeout)  # type: ignore[arg-type]
             sock.settimeout(self.read_timeout)
             self._sock, self._http = sock, h11.Connection(h11.CLIENT)
         return self._sock, self._http
@@ -129,3 +131,14 @@ class Connection:
         if self._sock is not None:
             self._sock.close()
         self._sock = self._http = None
+
+
+def _resolvable(host: str) -> str | bytes:
+    """The host as `getaddrinfo` wants it, without loading the IDNA codec when it can.
+
+    Given a str, `getaddrinfo` encodes it with the "idna" codec, which imports
+    `unicodedata` and `stringprep` (0.35 MB kept for the process's life) even for
+    "127.0.0.1". An ASCII name or address means the same as bytes; only a name with
+    other letters needs the codec.
+    """
+    return host.encode("ascii") if host.isascii() else host

@@ -26,6 +26,13 @@ HOST = socket.gethostname()
 # framework, the server, and the HTTP stacks (with TLS) the watchers replaced with h11.
 FORBIDDEN = ("PyQt6", "numpy", "flask", "werkzeug", "jinja2", "aw_server", "aw_qt",
              "requests", "urllib3", "charset_normalizer", "idna", "certifi", "ssl", "email")
+# Smaller modules each watcher got rid of on X11: the X extensions it does not speak
+# (watchers/x11display.py), the `uname -p` probe's subprocess machinery, and the IDNA
+# codec a str host made `getaddrinfo` load (watchers/transport.py).
+TRIMMED = {"subprocess", "_posixsubprocess", "encodings.idna", "unicodedata", "stringprep"}
+UNUSED_X_EXTENSIONS = {f"Xlib.ext.{name}" for name in (
+    "xtest", "shape", "xinerama", "record", "composite", "randr", "xfixes", "security",
+    "xinput", "nvcontrol", "damage", "dpms", "res")}
 
 
 def loaded_modules(kind: str, args: list[str], xsession: XSession, server: ServerProcess,
@@ -63,6 +70,7 @@ def test_the_window_watcher_loads_nothing_it_does_not_use(
     assert not {"watchers.window.backends.gnome", "watchers.window.backends.kwin",
                 "watchers.window.backends.wlroots", "watchers.dbus", "jeepney",
                 "pywayland"} & modules
+    assert sorted(modules & (TRIMMED | UNUSED_X_EXTENSIONS | {"Xlib.ext.screensaver"})) == []
 
 
 def test_the_afk_watcher_loads_nothing_it_does_not_use(
@@ -72,3 +80,5 @@ def test_the_afk_watcher_loads_nothing_it_does_not_use(
     assert "watchers.afk.backends.x11" in modules
     assert heavy(modules) == []
     assert not {"watchers.window", "watchers.dbus", "jeepney", "pywayland"} & modules
+    assert "Xlib.ext.screensaver" in modules  # the one extension it queries
+    assert sorted(modules & (TRIMMED | UNUSED_X_EXTENSIONS)) == []

@@ -31,6 +31,8 @@ class Handler(BaseHTTPRequestHandler):
             for part in (b'{"a": ', b"1}"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/host":
+            self._reply(200, self.headers.get("Host", "").encode())
         elif self.path == "/close":
             self._reply(404, b"gone", close=True)
         else:
@@ -88,6 +90,14 @@ def test_a_chunked_answer_and_extra_headers(server: Recording) -> None:
     http = connect(server, Authorization="Bearer k")
     assert http.request("GET", "/chunked").json() == {"a": 1}
     assert http.request("GET", "/auth").text == "Bearer k"
+    http.close()
+
+
+def test_a_host_given_by_name_is_resolved_and_named_in_the_host_header(
+        server: Recording) -> None:
+    port = server.server_address[1]
+    http = Connection("localhost", port, connect_timeout=3, read_timeout=10)
+    assert http.request("GET", "/host").text == f"localhost:{port}"
     http.close()
 
 
