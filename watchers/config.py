@@ -1,7 +1,11 @@
 """Where the watchers keep files, and how they read ActivityWatch's config files.
 
-Paths follow ActivityWatch: `<platform dir>/activitywatch/<module>/`, via platformdirs,
-so a user's existing `aw-watcher-afk.toml` and `aw-client.toml` keep applying. Like the
+Paths follow ActivityWatch: `<platform dir>/activitywatch/<module>/`, so a user's
+existing `aw-watcher-afk.toml` and `aw-client.toml` keep applying. On Linux the three
+folders are the XDG base directories, read here from the environment as the XDG spec
+says (what platformdirs answers there too): platformdirs' Unix module imports
+`tempfile`, and with it `shutil`, `random`, `bz2` and `lzma`, 1.1 MB a watcher would
+keep all day for three environment lookups. Other platforms ask platformdirs. Like the
 server (`aw_server/dirs.py`), `AW_BASE_DIR` redirects everything to
 `$AW_BASE_DIR/{config,data,log}/<module>`; tests use it or the XDG variables, never
 patching. The watchers do not import the server package: they run as separate
@@ -16,12 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +39,42 @@ def _dir(kind: str, module: str) -> Path:
     if base:
         return Path(base) / kind / module
     if kind == "config":
-        return Path(platformdirs.user_config_dir(APP)) / module
+        return Path(user_dir("config")) / module
     if kind == "data":
-        return Path(platformdirs.user_data_dir(APP)) / module
+        return Path(user_dir("data")) / module
     # ActivityWatch logs to <cache>/activitywatch/log/<module>/ on Linux.
-    return Path(platformdirs.user_cache_dir(APP)) / "log" / module
+    return Path(user_dir("cache")) / "log" / module
+
+
+# XDG base directory variable and default under $HOME, per kind of folder.
+_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share"),
+        "cache": ("XDG_CACHE_HOME", ".cache")}
+
+
+def user_dir(kind: str) -> str:
+    """`platformdirs.user_<kind>_dir("activitywatch")` for "config", "data" or "cache"."""
+    if not sys.platform.startswith("linux"):
+        import platformdirs
+
+        lookup = {"config": platformdirs.user_config_dir, "data": platformdirs.user_data_dir,
+                  "cache": platformdirs.user_cache_dir}
+        return lookup[kind](APP)
+    variable, default = _XDG[kind]
+    # The spec: a relative path in one of these variables is invalid and ignored.
+    base = os.environ.get(variable, "")
+    if not os.path.isabs(base):
+        base = f"{_home().rstrip('/')}/{default}"
+    return os.path.join(base, APP)
+
+
+def _home() -> str:
+    """$HOME, or the password database's entry when it is unset or relative."""
+    home = os.environ.get("HOME", "")
+    if os.path.isabs(home):
+        return home
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_dir
 
 
 def config_dir(module: str) -> Path:

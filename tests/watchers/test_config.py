@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from watchers.afk.watcher import DEFAULT_CONFIG as AFK_DEFAULTS
@@ -13,6 +15,7 @@ from watchers.config import (
     load_client_settings,
     load_toml_config,
     section,
+    user_dir,
 )
 from watchers.window.watcher import DEFAULT_CONFIG as WINDOW_DEFAULTS
 
@@ -86,3 +89,23 @@ def test_api_key_from_aw_server_rust_config_for_matching_local_port(aw_dirs: Pat
     assert load_client_settings(testing=False, host="192.168.1.2").api_key is None
     monkeypatch.setenv("AW_API_KEY", "env-key")
     assert load_client_settings(testing=False).api_key == "env-key"
+
+
+@pytest.mark.parametrize("environment", [
+    {},
+    {"XDG_CONFIG_HOME": "/x/conf", "XDG_DATA_HOME": "/x/data/", "XDG_CACHE_HOME": "/x/cache"},
+    {"XDG_CONFIG_HOME": "relative/conf", "XDG_DATA_HOME": "", "XDG_CACHE_HOME": " "},
+    {"HOME": "/home/someone/"},
+    {"HOME": "relative-home"},
+], ids=["defaults", "absolute", "invalid", "home-slash", "home-relative"])
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG lookup is Linux's")
+def test_linux_folders_are_the_ones_platformdirs_and_the_server_use(
+        environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    expected = {"config": platformdirs.user_config_dir("activitywatch"),
+                "data": platformdirs.user_data_dir("activitywatch"),
+                "cache": platformdirs.user_cache_dir("activitywatch")}
+    assert {kind: user_dir(kind) for kind in expected} == expected

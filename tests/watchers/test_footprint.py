@@ -27,9 +27,11 @@ HOST = socket.gethostname()
 FORBIDDEN = ("PyQt6", "numpy", "flask", "werkzeug", "jinja2", "aw_server", "aw_qt",
              "requests", "urllib3", "charset_normalizer", "idna", "certifi", "ssl", "email")
 # Smaller modules each watcher got rid of on X11: the X extensions it does not speak
-# (watchers/x11display.py), the `uname -p` probe's subprocess machinery, and the IDNA
-# codec a str host made `getaddrinfo` load (watchers/transport.py).
-TRIMMED = {"subprocess", "_posixsubprocess", "encodings.idna", "unicodedata", "stringprep"}
+# (watchers/x11display.py), the `uname -p` probe's subprocess machinery, the IDNA
+# codec a str host made `getaddrinfo` load (watchers/transport.py), and platformdirs
+# with the tempfile stack its Unix module imports (watchers/config.py).
+TRIMMED = {"subprocess", "_posixsubprocess", "encodings.idna", "unicodedata", "stringprep",
+           "platformdirs", "tempfile", "random"}
 UNUSED_X_EXTENSIONS = {f"Xlib.ext.{name}" for name in (
     "xtest", "shape", "xinerama", "record", "composite", "randr", "xfixes", "security",
     "xinput", "nvcontrol", "damage", "dpms", "res")}
