@@ -28,10 +28,11 @@ FORBIDDEN = ("PyQt6", "numpy", "flask", "werkzeug", "jinja2", "aw_server", "aw_q
              "requests", "urllib3", "charset_normalizer", "idna", "certifi", "ssl", "email")
 # Smaller modules each watcher got rid of on X11: the X extensions it does not speak
 # (watchers/x11display.py), the `uname -p` probe's subprocess machinery, the IDNA
-# codec a str host made `getaddrinfo` load (watchers/transport.py), and platformdirs
-# with the tempfile stack its Unix module imports (watchers/config.py).
+# codec a str host made `getaddrinfo` load (watchers/transport.py), platformdirs with
+# the tempfile stack its Unix module imports (watchers/config.py), and the shutil (bz2,
+# lzma) argparse imports to measure the terminal (watchers/command.py).
 TRIMMED = {"subprocess", "_posixsubprocess", "encodings.idna", "unicodedata", "stringprep",
-           "platformdirs", "tempfile", "random"}
+           "platformdirs", "tempfile", "random", "shutil", "bz2", "lzma"}
 UNUSED_X_EXTENSIONS = {f"Xlib.ext.{name}" for name in (
     "xtest", "shape", "xinerama", "record", "composite", "randr", "xfixes", "security",
     "xinput", "nvcontrol", "damage", "dpms", "res")}
