@@ -31,7 +31,7 @@ def test_first_run_writes_commented_defaults(aw_dirs: Path) -> None:
 
 
 def test_user_values_override_per_key(aw_dirs: Path) -> None:
-    path = config_dir("aw-watcher-window") / "aw-watcher-window.toml"
+    path = Path(config_dir("aw-watcher-window")) / "aw-watcher-window.toml"
     path.parent.mkdir(parents=True)
     path.write_text('[aw-watcher-window]\nexclude_titles = ["bank"]\npoll_time = 2.0\n')
     config = section(load_toml_config("aw-watcher-window", WINDOW_DEFAULTS),
@@ -44,7 +44,7 @@ def test_user_values_override_per_key(aw_dirs: Path) -> None:
 
 def test_broken_file_falls_back_to_defaults(aw_dirs: Path, caplog: pytest.LogCaptureFixture
                                             ) -> None:
-    path = config_dir("aw-watcher-afk") / "aw-watcher-afk.toml"
+    path = Path(config_dir("aw-watcher-afk")) / "aw-watcher-afk.toml"
     path.parent.mkdir(parents=True)
     path.write_text("[aw-watcher-afk\ntimeout = ")
     config = load_toml_config("aw-watcher-afk", AFK_DEFAULTS)
@@ -67,7 +67,7 @@ def test_client_settings_defaults_and_testing(aw_dirs: Path) -> None:
 
 
 def test_client_config_file_is_honoured(aw_dirs: Path) -> None:
-    path = config_dir("aw-client") / "aw-client.toml"
+    path = Path(config_dir("aw-client")) / "aw-client.toml"
     path.parent.mkdir(parents=True)
     path.write_text('[server]\nhostname = "10.0.0.2"\nport = "5601"\napi_key = "k1"\n'
                     "[client]\ncommit_interval = 3\n")
@@ -79,7 +79,7 @@ def test_client_config_file_is_honoured(aw_dirs: Path) -> None:
 def test_api_key_from_aw_server_rust_config_for_matching_local_port(aw_dirs: Path,
                                                                     monkeypatch: pytest.MonkeyPatch
                                                                     ) -> None:
-    rust = config_dir("aw-server-rust")
+    rust = Path(config_dir("aw-server-rust"))
     rust.mkdir(parents=True)
     (rust / "config.toml").write_text('port = 5600\n[auth]\napi_key = "main-key"\n')
     (rust / "config-testing.toml").write_text('port = 5666\n[auth]\napi_key = "test-key"\n')

@@ -7,10 +7,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlencode
 
 import pytest
 
-from watchers.transport import Connection, TransportError
+from watchers.transport import Connection, TransportError, query_string
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -116,3 +117,12 @@ def test_no_server_is_a_transport_error() -> None:
         http = Connection("127.0.0.1", port, connect_timeout=3, read_timeout=3)
         with pytest.raises(TransportError):
             http.request("GET", "/")
+
+
+@pytest.mark.parametrize("params", [
+    {"pulsetime": "1.5"},
+    {"a b": "c&d=e", "x": "1/2?#%+"},
+    {"title": "Grüße, 世界 ~ok_-.", "empty": ""},
+])
+def test_query_strings_are_encoded_as_urlencode_does(params: dict[str, str]) -> None:
+    assert query_string(params) == urlencode(params)
