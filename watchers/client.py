@@ -24,11 +24,11 @@ exactly-once in effect.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from watchers.config import ClientSettings, data_dir
@@ -43,10 +43,10 @@ READ_TIMEOUT = 10.0
 UNREACHABLE_LOG_INTERVAL = 60.0
 
 
-def queue_path(client_name: str, testing: bool) -> Path:
+def queue_path(client_name: str, testing: bool) -> str:
     """One queue per watcher and mode, beside aw-client's own `queued/` files."""
     suffix = "-testing" if testing else ""
-    return data_dir("aw-client") / "queued" / f"{client_name}{suffix}.sqlite"
+    return os.path.join(data_dir("aw-client"), "queued", f"{client_name}{suffix}.sqlite")
 
 
 class RateLimiter:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -44,6 +46,36 @@ S = TypeVar("S")
 B = TypeVar("B", bound=Backend)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own help layout, given the terminal's width up front.
+
+    Left to itself, argparse builds a formatter for every `add_argument` and each one
+    imports `shutil` to measure the terminal: shutil brings `bz2` and `lzma` with their
+    libraries, 0.5 MB a watcher would keep all day for a `--help` it seldom prints.
+    """
+
+    def __init__(self, prog: str, **options: Any) -> None:
+        if options.get("width") is None:
+            options["width"] = terminal_columns() - 2  # the margin argparse leaves
+        super().__init__(prog, **options)
+
+
+def terminal_columns(fallback: int = 80) -> int:
+    """`shutil.get_terminal_size().columns`: $COLUMNS, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    if sys.__stdout__ is None:  # no stdout at all (pythonw)
+        return fallback
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or fallback
+    except (ValueError, OSError):  # not a terminal, or closed
+        return fallback
+
+
 def flag_or_config(flag: Any, config: Mapping[str, Any], key: str) -> Any:
     """A flag given on the command line wins over the config file's value."""
     return flag if flag is not None else config[key]
@@ -71,8 +103,12 @@ class WatcherCommand(Generic[S, B]):
     make_loop: Callable[[S, argparse.Namespace, B, Client, Stopper], Loop]
 
     def parse_args(self, argv: list[str] | None = None) -> argparse.Namespace:
+        return self.parser().parse_args(argv)
+
+    def parser(self) -> argparse.ArgumentParser:
         """The flags every ActivityWatch watcher takes, then this watcher's own."""
-        parser = argparse.ArgumentParser(prog=self.client_name, description=self.description)
+        parser = argparse.ArgumentParser(prog=self.client_name, description=self.description,
+                                         formatter_class=HelpFormatter)
         parser.add_argument("--host", help="server host (default from aw-client.toml)")
         parser.add_argument("--port", type=int, help="server port (default 5600, testing 5666)")
         parser.add_argument("--testing", action="store_true",
@@ -84,7 +120,7 @@ class WatcherCommand(Generic[S, B]):
         parser.add_argument("--backend", choices=self.backend_choices,
                             help=f"{self.backend_help} (default: detected from the session; "
                                  "\"wayland\" detects the desktop, wlroots/gnome/kde force one)")
-        return parser.parse_args(argv)
+        return parser
 
     def main(self, argv: list[str] | None = None) -> int:
         args = self.parse_args(argv)

@@ -1,11 +1,18 @@
 """Where the watchers keep files, and how they read ActivityWatch's config files.
 
-Paths follow ActivityWatch: `<platform dir>/activitywatch/<module>/`, via platformdirs,
-so a user's existing `aw-watcher-afk.toml` and `aw-client.toml` keep applying. Like the
-server (`aw_server/dirs.py`), `AW_BASE_DIR` redirects everything to
+Paths follow ActivityWatch: `<platform dir>/activitywatch/<module>/`, so a user's
+existing `aw-watcher-afk.toml` and `aw-client.toml` keep applying. Like the server
+(`aw_server/dirs.py`), `AW_BASE_DIR` redirects everything to
 `$AW_BASE_DIR/{config,data,log}/<module>`; tests use it or the XDG variables, never
 patching. The watchers do not import the server package: they run as separate
 processes and must start without it.
+
+A watcher runs all day, so this module keeps its imports small. On Linux the three
+folders are the XDG base directories, read from the environment as the XDG spec says
+(what platformdirs answers there too): platformdirs' Unix module imports `tempfile`,
+and with it `shutil`, `random`, `bz2` and `lzma`, 1.1 MB for three environment
+lookups. Other platforms ask platformdirs. Paths are plain strings joined with
+`os.path`: `pathlib` would bring `urllib.parse` and `ipaddress` (0.6 MB) along.
 
 Config files are created on first run with every key commented out (ActivityWatch's
 `load_config_toml` convention), so the file documents the defaults and an upgrade
@@ -16,12 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 logger = logging.getLogger(__name__)
 
@@ -31,27 +36,58 @@ DEFAULT_PORT = 5600
 TESTING_PORT = 5666
 
 
-def _dir(kind: str, module: str) -> Path:
+def _dir(kind: str, module: str) -> str:
     base = os.environ.get("AW_BASE_DIR")
     if base:
-        return Path(base) / kind / module
+        return os.path.join(base, kind, module)
     if kind == "config":
-        return Path(platformdirs.user_config_dir(APP)) / module
+        return os.path.join(user_dir("config"), module)
     if kind == "data":
-        return Path(platformdirs.user_data_dir(APP)) / module
+        return os.path.join(user_dir("data"), module)
     # ActivityWatch logs to <cache>/activitywatch/log/<module>/ on Linux.
-    return Path(platformdirs.user_cache_dir(APP)) / "log" / module
+    return os.path.join(user_dir("cache"), "log", module)
 
 
-def config_dir(module: str) -> Path:
+# XDG base directory variable and default under $HOME, per kind of folder.
+_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share"),
+        "cache": ("XDG_CACHE_HOME", ".cache")}
+
+
+def user_dir(kind: str) -> str:
+    """`platformdirs.user_<kind>_dir("activitywatch")` for "config", "data" or "cache"."""
+    if not sys.platform.startswith("linux"):
+        import platformdirs
+
+        lookup = {"config": platformdirs.user_config_dir, "data": platformdirs.user_data_dir,
+                  "cache": platformdirs.user_cache_dir}
+        return lookup[kind](APP)
+    variable, default = _XDG[kind]
+    # The spec: a relative path in one of these variables is invalid and ignored.
+    base = os.environ.get(variable, "")
+    if not os.path.isabs(base):
+        base = f"{_home().rstrip('/')}/{default}"
+    return os.path.join(base, APP)
+
+
+def _home() -> str:
+    """$HOME, or the password database's entry when it is unset or relative."""
+    home = os.environ.get("HOME", "")
+    if os.path.isabs(home):
+        return home
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_dir
+
+
+def config_dir(module: str) -> str:
     return _dir("config", module)
 
 
-def data_dir(module: str) -> Path:
+def data_dir(module: str) -> str:
     return _dir("data", module)
 
 
-def log_dir(module: str) -> Path:
+def log_dir(module: str) -> str:
     return _dir("log", module)
 
 
@@ -72,17 +108,18 @@ def load_toml_config(module: str, default_toml: str, filename: str | None = None
     refuses to start over a typo records nothing, which is worse than defaults.
     """
     defaults = tomllib.loads(default_toml)
-    path = config_dir(module) / (filename or f"{module}.toml")
+    path = os.path.join(config_dir(module), filename or f"{module}.toml")
     user: dict[str, Any] = {}
-    if path.exists():
+    if os.path.exists(path):
         try:
-            user = tomllib.loads(path.read_text(encoding="utf-8"))
+            user = tomllib.loads(_read_text(path))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             logger.error("Ignoring unreadable config file %s: %s", path, exc)
     else:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(commented(default_toml), encoding="utf-8")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(commented(default_toml))
         except OSError as exc:
             logger.warning("Could not write default config %s: %s", path, exc)
     merged: dict[str, Any] = {}
@@ -94,6 +131,11 @@ def load_toml_config(module: str, default_toml: str, filename: str | None = None
         else:
             merged[table] = over if table in user else base
     return merged
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as source:
+        return source.read()
 
 
 def section(config: dict[str, Any], module: str, testing: bool) -> dict[str, Any]:
@@ -176,11 +218,11 @@ def find_api_key(host: str, port: int, server_section: dict[str, Any]) -> str | 
         return None
     for filename, default_port in (("config.toml", DEFAULT_PORT),
                                    ("config-testing.toml", TESTING_PORT)):
-        path = config_dir("aw-server-rust") / filename
-        if not path.is_file():
+        path = os.path.join(config_dir("aw-server-rust"), filename)
+        if not os.path.isfile(path):
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(_read_text(path))
             if int(data.get("port", default_port)) != port:
                 continue
             found = data.get("auth", {}).get("api_key")

@@ -44,9 +44,9 @@ def setup_logging(module: str, testing: bool, verbose: bool) -> None:
     root.addHandler(stderr)
     try:
         directory = log_dir(module)
-        directory.mkdir(parents=True, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)
         name = f"{module}{'-testing' if testing else ''}.log"
-        handler = logging.FileHandler(directory / name, encoding="utf-8")
+        handler = logging.FileHandler(os.path.join(directory, name), encoding="utf-8")
         handler.setFormatter(fmt)
         root.addHandler(handler)
     except OSError as exc:

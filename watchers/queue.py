@@ -20,12 +20,12 @@ last commits, which is the same promise the server makes for its own writes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
@@ -85,7 +85,7 @@ class DeadLetter:
     body: str
 
 
-def _lock_file(path: Path) -> IO[Any]:
+def _lock_file(path: str) -> IO[Any]:
     """Hold an exclusive lock for the life of the process; the OS drops it on any exit.
 
     Two processes sending from one queue would send items twice and out of order, so
@@ -116,17 +116,17 @@ class HeartbeatQueue:
     "move pending to items" and "ack" steps trivially atomic.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_handle = _lock_file(path.with_name(path.name + ".lock"))
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        self._lock_handle = _lock_file(self.path + ".lock")
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{path} has queue format {version}, newer than this watcher")
+            raise RuntimeError(f"{self.path} has queue format {version}, newer than this watcher")
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._pending: dict[str, Event] = {}

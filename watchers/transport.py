@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import socket
+import string
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import h11
 
 RECEIVE_BYTES = 65536
+# What a query string carries as is; everything else is percent-encoded (RFC 3986).
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 
 
 class TransportError(Exception):
@@ -70,7 +72,7 @@ class Connection:
         request is tried once more on a fresh connection, which is safe here because
         every request a watcher makes is idempotent (a repeated heartbeat merges).
         """
-        target = f"{path}?{urlencode(params)}" if params else path
+        target = f"{path}?{query_string(params)}" if params else path
         headers = [("Host", self.host_header), *self.headers.items()]
         body = b""
         if payload is not None:
@@ -90,7 +92,9 @@ class Connection:
 
     def _open(self) -> tuple[socket.socket, h11.Connection]:
         if self._sock is None or self._http is None:
-            sock = socket.create_connection((self.host, self.port), self.connect_timeout)
+            # It hands the host to getaddrinfo, which takes bytes; typeshed says str only.
+            address = (_resolvable(self.host), self.port)
+            sock = socket.create_connection(address, self.connect_timeout)  # type: ignore[arg-type]
             sock.settimeout(self.read_timeout)
             self._sock, self._http = sock, h11.Connection(h11.CLIENT)
         return self._sock, self._http
@@ -129,3 +133,30 @@ class Connection:
         if self._sock is not None:
             self._sock.close()
         self._sock = self._http = None
+
+
+def _resolvable(host: str) -> str | bytes:
+    """The host as `getaddrinfo` wants it, without loading the IDNA codec when it can.
+
+    Given a str, `getaddrinfo` encodes it with the "idna" codec, which imports
+    `unicodedata` and `stringprep` (0.35 MB kept for the process's life) even for
+    "127.0.0.1". An ASCII name or address means the same as bytes; only a name with
+    other letters needs the codec.
+    """
+    return host.encode("ascii") if host.isascii() else host
+
+
+def query_string(params: dict[str, str]) -> str:
+    """What `urllib.parse.urlencode` makes of str keys and values (a space becomes "+").
+
+    urllib.parse imports `ipaddress`; with pathlib gone it was the only reason the
+    watchers loaded either (0.35 MB) for one `?pulsetime=` per heartbeat.
+    """
+    return "&".join(f"{_quote(key)}={_quote(value)}" for key, value in params.items())
+
+
+def _quote(text: str) -> str:
+    return "".join(
+        char if char in _UNRESERVED else "+" if char == " "
+        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        for char in text)

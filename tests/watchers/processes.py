@@ -16,8 +16,10 @@ from tests.watchers.servers import REPO
 class WatcherProcess:
     """`python -m watchers.<kind> ...` with its stderr collected line by line."""
 
-    def __init__(self, kind: str, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, kind: str, args: list[str], env: dict[str, str], log: Path,
+                 interpreter: list[str] | None = None) -> None:
         self.kind = kind
+        self.interpreter = interpreter or [sys.executable]
         self.args = args
         self.env = env
         self.log = log
@@ -27,7 +29,7 @@ class WatcherProcess:
     def start(self, ready: str = "started") -> WatcherProcess:
         self.lines = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"watchers.{self.kind}", *self.args], cwd=REPO, env=self.env,
+            [*self.interpreter, "-m", f"watchers.{self.kind}", *self.args], cwd=REPO, env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
         wait_until(lambda: self.saw(ready) or self.proc is None or self.proc.poll() is not None,

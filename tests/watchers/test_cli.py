@@ -55,3 +55,4 @@ def test_help_lists_activitywatch_flags(tmp_path: Path) -> None:
         assert flag in afk and flag in window
     assert "--timeout" in afk
     assert "--exclude-titles" in window and "--exclude-title " in window
+

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from watchers.afk.watcher import DEFAULT_CONFIG as AFK_DEFAULTS
@@ -13,6 +15,7 @@ from watchers.config import (
     load_client_settings,
     load_toml_config,
     section,
+    user_dir,
 )
 from watchers.window.watcher import DEFAULT_CONFIG as WINDOW_DEFAULTS
 
@@ -28,7 +31,7 @@ def test_first_run_writes_commented_defaults(aw_dirs: Path) -> None:
 
 
 def test_user_values_override_per_key(aw_dirs: Path) -> None:
-    path = config_dir("aw-watcher-window") / "aw-watcher-window.toml"
+    path = Path(config_dir("aw-watcher-window")) / "aw-watcher-window.toml"
     path.parent.mkdir(parents=True)
     path.write_text('[aw-watcher-window]\nexclude_titles = ["bank"]\npoll_time = 2.0\n')
     config = section(load_toml_config("aw-watcher-window", WINDOW_DEFAULTS),
@@ -41,7 +44,7 @@ def test_user_values_override_per_key(aw_dirs: Path) -> None:
 
 def test_broken_file_falls_back_to_defaults(aw_dirs: Path, caplog: pytest.LogCaptureFixture
                                             ) -> None:
-    path = config_dir("aw-watcher-afk") / "aw-watcher-afk.toml"
+    path = Path(config_dir("aw-watcher-afk")) / "aw-watcher-afk.toml"
     path.parent.mkdir(parents=True)
     path.write_text("[aw-watcher-afk\ntimeout = ")
     config = load_toml_config("aw-watcher-afk", AFK_DEFAULTS)
@@ -64,7 +67,7 @@ def test_client_settings_defaults_and_testing(aw_dirs: Path) -> None:
 
 
 def test_client_config_file_is_honoured(aw_dirs: Path) -> None:
-    path = config_dir("aw-client") / "aw-client.toml"
+    path = Path(config_dir("aw-client")) / "aw-client.toml"
     path.parent.mkdir(parents=True)
     path.write_text('[server]\nhostname = "10.0.0.2"\nport = "5601"\napi_key = "k1"\n'
                     "[client]\ncommit_interval = 3\n")
@@ -76,7 +79,7 @@ def test_client_config_file_is_honoured(aw_dirs: Path) -> None:
 def test_api_key_from_aw_server_rust_config_for_matching_local_port(aw_dirs: Path,
                                                                     monkeypatch: pytest.MonkeyPatch
                                                                     ) -> None:
-    rust = config_dir("aw-server-rust")
+    rust = Path(config_dir("aw-server-rust"))
     rust.mkdir(parents=True)
     (rust / "config.toml").write_text('port = 5600\n[auth]\napi_key = "main-key"\n')
     (rust / "config-testing.toml").write_text('port = 5666\n[auth]\napi_key = "test-key"\n')
@@ -86,3 +89,23 @@ def test_api_key_from_aw_server_rust_config_for_matching_local_port(aw_dirs: Pat
     assert load_client_settings(testing=False, host="192.168.1.2").api_key is None
     monkeypatch.setenv("AW_API_KEY", "env-key")
     assert load_client_settings(testing=False).api_key == "env-key"
+
+
+@pytest.mark.parametrize("environment", [
+    {},
+    {"XDG_CONFIG_HOME": "/x/conf", "XDG_DATA_HOME": "/x/data/", "XDG_CACHE_HOME": "/x/cache"},
+    {"XDG_CONFIG_HOME": "relative/conf", "XDG_DATA_HOME": "", "XDG_CACHE_HOME": " "},
+    {"HOME": "/home/someone/"},
+    {"HOME": "relative-home"},
+], ids=["defaults", "absolute", "invalid", "home-slash", "home-relative"])
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the XDG lookup is Linux's")
+def test_linux_folders_are_the_ones_platformdirs_and_the_server_use(
+        environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    expected = {"config": platformdirs.user_config_dir("activitywatch"),
+                "data": platformdirs.user_data_dir("activitywatch"),
+                "cache": platformdirs.user_cache_dir("activitywatch")}
+    assert {kind: user_dir(kind) for kind in expected} == expected

@@ -7,7 +7,10 @@ stops and writes its `sys.modules` (`AW_WATCHER_MODULES_DIR`, watchers/process.p
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 
 from tests.watchers.helpers import wait_until
 from tests.watchers.processes import WatcherProcess, watcher_env
-from tests.watchers.servers import ServerProcess
+from tests.watchers.servers import REPO, ServerProcess
 from tests.watchers.xsession import XSession
 from watchers.process import MODULES_DIR_ENV
 
@@ -26,6 +29,19 @@ HOST = socket.gethostname()
 # framework, the server, and the HTTP stacks (with TLS) the watchers replaced with h11.
 FORBIDDEN = ("PyQt6", "numpy", "flask", "werkzeug", "jinja2", "aw_server", "aw_qt",
              "requests", "urllib3", "charset_normalizer", "idna", "certifi", "ssl", "email")
+# Smaller modules each watcher got rid of on X11: the X extensions it does not speak
+# (watchers/x11display.py), the `uname -p` probe's subprocess machinery, the IDNA
+# codec a str host made `getaddrinfo` load (watchers/transport.py), platformdirs with
+# the tempfile stack its Unix module imports (watchers/config.py), and the shutil (bz2,
+# lzma) argparse imports to measure the terminal (watchers/command.py), and pathlib with
+# urllib.parse and ipaddress (paths are os.path strings, the query string is built in
+# watchers/transport.py).
+TRIMMED = {"subprocess", "_posixsubprocess", "encodings.idna", "unicodedata", "stringprep",
+           "platformdirs", "tempfile", "random", "shutil", "bz2", "lzma",
+           "pathlib", "urllib.parse", "ipaddress"}
+UNUSED_X_EXTENSIONS = {f"Xlib.ext.{name}" for name in (
+    "xtest", "shape", "xinerama", "record", "composite", "randr", "xfixes", "security",
+    "xinput", "nvcontrol", "damage", "dpms", "res")}
 
 
 def loaded_modules(kind: str, args: list[str], xsession: XSession, server: ServerProcess,
@@ -35,9 +51,14 @@ def loaded_modules(kind: str, args: list[str], xsession: XSession, server: Serve
     modules_dir = tmp_path / "modules"
     env = watcher_env(tmp_path / "aw", xsession.display)
     env[MODULES_DIR_ENV] = str(modules_dir)
+    # Without `site` (-S), the checkout and the venv's packages on PYTHONPATH: what
+    # `pip install .` gives. An editable install's import finder, which `site` would
+    # load in development, imports pathlib itself before any watcher code runs.
+    paths = sysconfig.get_paths()
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), paths["purelib"], paths["platlib"]])
     watcher = WatcherProcess(kind, ["--testing", "--port", str(server.port),
                                     "--poll-time", "0.5", *args],
-                             env, tmp_path / f"{kind}.log").start()
+                             env, tmp_path / f"{kind}.log", [sys.executable, "-S"]).start()
     try:
         bucket = f"aw-watcher-{kind}_{HOST}"
         wait_until(lambda: nudge() or server.events(bucket), f"{bucket} to get events",
@@ -63,6 +84,7 @@ def test_the_window_watcher_loads_nothing_it_does_not_use(
     assert not {"watchers.window.backends.gnome", "watchers.window.backends.kwin",
                 "watchers.window.backends.wlroots", "watchers.dbus", "jeepney",
                 "pywayland"} & modules
+    assert sorted(modules & (TRIMMED | UNUSED_X_EXTENSIONS | {"Xlib.ext.screensaver"})) == []
 
 
 def test_the_afk_watcher_loads_nothing_it_does_not_use(
@@ -72,3 +94,5 @@ def test_the_afk_watcher_loads_nothing_it_does_not_use(
     assert "watchers.afk.backends.x11" in modules
     assert heavy(modules) == []
     assert not {"watchers.window", "watchers.dbus", "jeepney", "pywayland"} & modules
+    assert "Xlib.ext.screensaver" in modules  # the one extension it queries
+    assert sorted(modules & (TRIMMED | UNUSED_X_EXTENSIONS)) == []

@@ -7,10 +7,11 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlencode
 
 import pytest
 
-from watchers.transport import Connection, TransportError
+from watchers.transport import Connection, TransportError, query_string
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -31,6 +32,8 @@ class Handler(BaseHTTPRequestHandler):
             for part in (b'{"a": ', b"1}"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/host":
+            self._reply(200, self.headers.get("Host", "").encode())
         elif self.path == "/close":
             self._reply(404, b"gone", close=True)
         else:
@@ -91,6 +94,14 @@ def test_a_chunked_answer_and_extra_headers(server: Recording) -> None:
     http.close()
 
 
+def test_a_host_given_by_name_is_resolved_and_named_in_the_host_header(
+        server: Recording) -> None:
+    port = server.server_address[1]
+    http = Connection("localhost", port, connect_timeout=3, read_timeout=10)
+    assert http.request("GET", "/host").text == f"localhost:{port}"
+    http.close()
+
+
 def test_a_connection_the_server_closed_is_replaced(server: Recording) -> None:
     http = connect(server)
     assert http.request("GET", "/close").status == 404
@@ -106,3 +117,12 @@ def test_no_server_is_a_transport_error() -> None:
         http = Connection("127.0.0.1", port, connect_timeout=3, read_timeout=3)
         with pytest.raises(TransportError):
             http.request("GET", "/")
+
+
+@pytest.mark.parametrize("params", [
+    {"pulsetime": "1.5"},
+    {"a b": "c&d=e", "x": "1/2?#%+"},
+    {"title": "Grüße, 世界 ~ok_-.", "empty": ""},
+])
+def test_query_strings_are_encoded_as_urlencode_does(params: dict[str, str]) -> None:
+    assert query_string(params) == urlencode(params)

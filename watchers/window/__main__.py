@@ -4,6 +4,7 @@ the rest."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -50,8 +51,9 @@ def make_loop(chosen: tuple[WindowSettings, PrivacyRules], args: argparse.Namesp
               backend: WindowBackend, client: Client, stopper: Stopper) -> WindowWatcher:
     """The loop, with the local privacy rules joined by the server's `privacy` setting."""
     settings, privacy = chosen
+    queue_stem = os.path.splitext(queue_path(CLIENT_NAME, args.testing))[0]
     shared = SharedPrivacy(privacy, lambda: client.get_setting(SETTING_KEY),
-                           queue_path(CLIENT_NAME, args.testing).with_suffix(".privacy.json"))
+                           queue_stem + ".privacy.json")
     shared.start(stopper)
     return WindowWatcher(settings, backend, shared, client, stopper=stopper,
                          clock=SystemClock(), parent=ParentWatch())

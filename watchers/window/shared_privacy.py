@@ -16,7 +16,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from watchers.process import Stopper
@@ -30,11 +29,11 @@ SETTING_KEY = "privacy"
 
 
 class SharedPrivacy:
-    def __init__(self, local: PrivacyRules, fetch: Callable[[], Any], cache_path: Path,
-                 *, refresh_s: float = REFRESH_S) -> None:
+    def __init__(self, local: PrivacyRules, fetch: Callable[[], Any],
+                 cache_path: str | os.PathLike[str], *, refresh_s: float = REFRESH_S) -> None:
         self.local = local
         self._fetch = fetch
-        self._cache_path = cache_path
+        self._cache_path = os.fspath(cache_path)
         self._refresh_s = refresh_s
         self._server_value: Any = self._read_cache()
         self._rules = local.merged(PrivacyRules.from_setting(self._server_value))
@@ -75,7 +74,8 @@ class SharedPrivacy:
 
     def _read_cache(self) -> Any:
         try:
-            return json.loads(self._cache_path.read_text(encoding="utf-8"))
+            with open(self._cache_path, encoding="utf-8") as cache:
+                return json.load(cache)
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
@@ -83,12 +83,13 @@ class SharedPrivacy:
             return None
 
     def _write_cache(self, value: Any) -> None:
-        temp = self._cache_path.with_suffix(".tmp")
+        temp = os.path.splitext(self._cache_path)[0] + ".tmp"
         try:
-            self._cache_path.parent.mkdir(parents=True, exist_ok=True)
-            temp.write_text(json.dumps(value), encoding="utf-8")
+            os.makedirs(os.path.dirname(self._cache_path), exist_ok=True)
+            with open(temp, "w", encoding="utf-8") as out:
+                json.dump(value, out)
             os.replace(temp, self._cache_path)
         except OSError as exc:
             logger.warning("could not keep the privacy setting in %s: %s", self._cache_path, exc)
             with contextlib.suppress(OSError):
-                temp.unlink()
+                os.unlink(temp)

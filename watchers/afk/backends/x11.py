@@ -11,6 +11,8 @@ from typing import Any
 
 from watchers.afk.backends import BackendUnavailableError
 
+SCREEN_SAVER = "MIT-SCREEN-SAVER"  # the only X extension this backend loads
+
 
 class X11IdleBackend:
     """Reads `root.screensaver_query_info().idle` (ms) on one persistent connection."""
@@ -19,15 +21,16 @@ class X11IdleBackend:
 
     def __init__(self, display_name: str | None = None) -> None:
         try:
-            from Xlib import display as xdisplay
             from Xlib import error as xerror
+
+            from watchers.x11display import open_display
         except ImportError as exc:
             raise BackendUnavailableError("python-xlib is not installed") from exc
         try:
-            self._display: Any = xdisplay.Display(display_name)
+            self._display: Any = open_display(display_name, [SCREEN_SAVER])
         except (xerror.DisplayError, OSError) as exc:
             raise BackendUnavailableError(f"cannot open X display: {exc}") from exc
-        if not self._display.has_extension("MIT-SCREEN-SAVER"):
+        if not self._display.has_extension(SCREEN_SAVER):
             self._display.close()
             raise BackendUnavailableError("the X server lacks the MIT-SCREEN-SAVER extension")
         self._root = self._display.screen().root

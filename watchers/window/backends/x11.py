@@ -43,14 +43,16 @@ class X11WindowBackend:
     def __init__(self, display_name: str | None = None) -> None:
         try:
             from Xlib import X, Xatom
-            from Xlib import display as xdisplay
             from Xlib import error as xerror
+
+            from watchers.x11display import open_display
         except ImportError as exc:
             raise BackendUnavailableError("python-xlib is not installed") from exc
         self._X: Any = X
         self._errors: Any = xerror
         try:
-            self._display: Any = xdisplay.Display(display_name)
+            # The core protocol is all this backend speaks: no X extension is loaded.
+            self._display: Any = open_display(display_name, ())
         except (xerror.DisplayError, OSError) as exc:
             raise BackendUnavailableError(f"cannot open X display: {exc}") from exc
         d = self._display
