@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from aw_server.event_table import NO_ID, EventTable, Indices, Int64s
 from aw_server.models import freeze
+from aw_server.transform import label_columns
 from aw_server.transform.classify import Labeller, search
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import keyval_matcher
@@ -256,7 +257,8 @@ def label(table: EventTable, labeller: Labeller, deadline: Deadline = NO_DEADLIN
     used = table.used_data()
     new_slot = np.zeros(len(table.datas), dtype=np.intp)
     new_slot[used] = np.arange(len(used))
-    datas = labeller.label_all([table.datas[slot] for slot in used.tolist()], deadline)
+    datas = label_columns.label_all(labeller, [table.datas[slot] for slot in used.tolist()],
+                                    deadline)
     return table.with_data(new_slot[table.data_index], datas)
 
 
