@@ -21,7 +21,7 @@ from aw_server.transform.classify import Labeller, search
 from aw_server.transform.deadline import NO_DEADLINE, Deadline
 from aw_server.transform.filters import keyval_matcher
 from aw_server.transform.flood import NEGATIVE_GAP_TRIM_US, without_overlaps
-from aw_server.transform.merge import MISSING, merged_data
+from aw_server.transform.merge import MISSING
 
 # flood's chain of dependent steps is resolved by rounds over the events whose start a
 # previous step moved; real data settles in a handful. Beyond this, the list version.
@@ -281,43 +281,52 @@ def merge_events_by_keys(
     np.minimum.at(first_row, group_of_used, first_row_of_used)
     order = np.argsort(first_row, kind="stable")
     first_row = first_row[order]
-    first_slots = table.data_index[first_row].tolist()
+    first_slots = table.data_index[first_row]
+    # The groups' dicts are made in slot order, not row order: the source dicts are
+    # then read roughly in the order they lie in memory, where row order jumps around
+    # (half the time for a month's ~45k titles). Rows point at theirs by data_index.
+    by_slot = np.argsort(first_slots)
+    data_index = np.empty(len(first_row), dtype=np.intp)
+    data_index[by_slot] = np.arange(len(first_row), dtype=np.intp)
     return EventTable(
         table.start[first_row],
         totals[order],
         np.full(len(first_row), NO_ID, dtype=np.int64),
-        np.arange(len(first_row), dtype=np.intp),
-        [merged_data(datas[slot], keys) for slot in first_slots],
+        data_index,
+        # merge.merged_data, inlined: the title merge makes one per distinct title.
+        [{key: data[key] for key in keys if key in data}
+         for data in map(datas.__getitem__, first_slots[by_slot].tolist())],
     )
 
 
 def _groups(datas: list[dict[str, Any]], keys: list[str]) -> tuple[Indices, int]:
     """(each dict's group number, number of groups) by the values of `keys`, as
-    GroupKeys groups them: one column of value numbers per key, then distinct rows."""
-    columns = []
-    for key in keys:
-        values = [data.get(key, MISSING) for data in datas]
-        try:
-            number = {value: i for i, value in enumerate(dict.fromkeys(values))}
-        except TypeError:  # list or dict values ("$category" paths): frozen once per object
-            frozen: dict[int, Any] = {}
-            for index, value in enumerate(values):
-                known = frozen.get(id(value))
-                if known is None:
-                    known = frozen[id(value)] = (
-                        freeze(value) if isinstance(value, list | dict) else value)
-                values[index] = known
-            number = {value: i for i, value in enumerate(dict.fromkeys(values))}
-        columns.append(np.fromiter(map(number.__getitem__, values), dtype=np.intp,
-                                   count=len(values)))
-    # Mixed-radix numbers (column by column, renumbered densely after each) stay below
-    # len(datas) ** 2, so they never overflow.
-    group = columns[0]
-    for column in columns[1:]:
-        combined = group.astype(np.int64) * (int(column.max(initial=0)) + 1) + column
-        _, inverse = np.unique(combined, return_inverse=True)
-        group = inverse.reshape(-1).astype(np.intp)
-    return group, int(group.max(initial=-1)) + 1
+    GroupKeys groups them: each dict's tuple of values, numbered by one dict."""
+    columns = [[data.get(key, MISSING) for data in datas] for key in keys]
+    rows: list[Any] = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+    try:
+        distinct = dict.fromkeys(rows)
+    except TypeError:  # list or dict values ("$category" paths): frozen once per object
+        columns = [_frozen(column) for column in columns]
+        rows = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+        distinct = dict.fromkeys(rows)
+    number = dict(zip(distinct, range(len(distinct)), strict=True))
+    group = np.fromiter(map(number.__getitem__, rows), dtype=np.intp, count=len(rows))
+    return group, len(number)
+
+
+def _frozen(values: list[Any]) -> list[Any]:
+    """`values` with list and dict values frozen (hashable); values shared between
+    dicts, as categorize's paths are, are frozen once."""
+    frozen: dict[int, Any] = {}
+    result = []
+    for value in values:
+        known = frozen.get(id(value))
+        if known is None:
+            known = frozen[id(value)] = (
+                freeze(value) if isinstance(value, list | dict) else value)
+        result.append(known)
+    return result
 
 
 def _sums(groups: Indices, durations: Int64s, count: int) -> Int64s:
