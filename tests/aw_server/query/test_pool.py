@@ -164,6 +164,30 @@ def test_an_idle_worker_stops_and_a_stopped_server_leaves_none(tmp_path: Path) -
     assert _workers() == []
 
 
+def _loads_numpy(process: psutil.Process) -> bool:
+    return any("_multiarray_umath" in m.path for m in process.memory_maps())
+
+
+def test_a_warmed_up_worker_has_the_query_engine_loaded_before_any_query(
+        tmp_path: Path) -> None:
+    """warm_up's worker imports numpy and the columnar transforms while starting, so the
+    dashboard's first query does not wait for them."""
+    Datastore(tmp_path / "db.sqlite").close()
+    pool = QueryPool(functools.partial(Datastore, str(tmp_path / "db.sqlite")))
+    try:
+        pool.warm_up()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = _workers()
+            if workers and _loads_numpy(workers[0]):
+                break
+            time.sleep(0.05)
+        (worker,) = _workers()
+        assert _loads_numpy(worker)
+    finally:
+        pool.close()
+
+
 def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
     from aw_server.event_table import EventTable
     from aw_server.models import Bucket, Event
