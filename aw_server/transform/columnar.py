@@ -8,6 +8,7 @@ caller then runs the list version, which handles everything.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -302,17 +303,26 @@ def merge_events_by_keys(
 def _groups(datas: list[dict[str, Any]], keys: list[str]) -> tuple[Indices, int]:
     """(each dict's group number, number of groups) by the values of `keys`, as
     GroupKeys groups them: each dict's tuple of values, numbered by one dict."""
-    columns = [[data.get(key, MISSING) for data in datas] for key in keys]
-    rows: list[Any] = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+    rows: list[Any]
+    try:
+        # Every dict has every key, as usual: the tuples in one C loop.
+        rows = list(map(operator.itemgetter(*keys), datas))
+    except KeyError:
+        rows = _rows([[data.get(key, MISSING) for data in datas] for key in keys])
     try:
         distinct = dict.fromkeys(rows)
     except TypeError:  # list or dict values ("$category" paths): frozen once per object
-        columns = [_frozen(column) for column in columns]
-        rows = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+        columns = [[data.get(key, MISSING) for data in datas] for key in keys]
+        rows = _rows([_frozen(column) for column in columns])
         distinct = dict.fromkeys(rows)
     number = dict(zip(distinct, range(len(distinct)), strict=True))
     group = np.fromiter(map(number.__getitem__, rows), dtype=np.intp, count=len(rows))
     return group, len(number)
+
+
+def _rows(columns: list[list[Any]]) -> list[Any]:
+    """Per dict, its value (one key) or tuple of values, as `operator.itemgetter`."""
+    return columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
 
 
 def _frozen(values: list[Any]) -> list[Any]:
