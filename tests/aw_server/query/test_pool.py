@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,12 @@ def test_the_worker_ends_when_the_server_process_is_killed(tmp_path: Path) -> No
     for leftover in alive:
         leftover.kill()
     assert alive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+def test_the_worker_finds_glibcs_malloc_trim_to_return_memory_after_queries() -> None:
+    from aw_server.query import pool
+
+    pool._return_freed_memory_promptly()
+    assert pool._libc is not None
+    pool._trim_freed_memory()  # returns freed heap pages; must not fail
