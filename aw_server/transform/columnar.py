@@ -326,17 +326,14 @@ def _rows(columns: list[list[Any]]) -> list[Any]:
 
 
 def _frozen(values: list[Any]) -> list[Any]:
-    """`values` with list and dict values frozen (hashable); values shared between
-    dicts, as categorize's paths are, are frozen once."""
-    frozen: dict[int, Any] = {}
-    result = []
-    for value in values:
-        known = frozen.get(id(value))
-        if known is None:
-            known = frozen[id(value)] = (
-                freeze(value) if isinstance(value, list | dict) else value)
-        result.append(known)
-    return result
+    """`values` with list and dict values frozen (hashable). Values are shared between
+    dicts (categorize gives every dict of a category one path list), so each distinct
+    object is frozen once, and the rest are C loops over the objects' ids."""
+    ids = list(map(id, values))
+    by_id = dict(zip(ids, values, strict=True))
+    frozen = {key: freeze(value) if isinstance(value, list | dict) else value
+              for key, value in by_id.items()}
+    return list(map(frozen.__getitem__, ids))
 
 
 def _sums(groups: Indices, durations: Int64s, count: int) -> Int64s:
