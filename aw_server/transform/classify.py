@@ -158,6 +158,11 @@ class _Matcher:
             1 << i for i, r in enumerate(self.rules) if not r.select_keys
         )
         self.tests = [r.matches_text if r.pattern is not None else None for r in rules]
+        # Rules sharing select_keys, answered together by the columnar labelling.
+        by_keys: dict[tuple[str, ...], int] = {}
+        for i, keys in self.selecting:
+            by_keys[keys] = by_keys.get(keys, 0) | 1 << i
+        self.selecting_by_keys = list(by_keys.items())
         self.value_masks: dict[str, int] = {}
         self.by_content: dict[Any, int] = {}
 
@@ -252,7 +257,8 @@ class Labeller:
         self, datas: Sequence[dict[str, Any]], deadline: Deadline = NO_DEADLINE
     ) -> list[dict[str, Any]]:
         """The new dict of each of `datas` (distinct dicts, as an event table holds):
-        their string values are matched in bulk first."""
+        their string values are matched in bulk first. The columnar engine has a
+        faster form of this (`label_columns.py`); this one serves any number of rules."""
         self.matcher.prime(
             (v for data in datas for v in data.values() if isinstance(v, str)), deadline
         )
@@ -263,14 +269,18 @@ class Labeller:
             result.append(self._relabelled(data, self.matcher.data_mask(data)))
         return result
 
-    def _relabelled(self, data: dict[str, Any], mask: int) -> dict[str, Any]:
+    def label_of(self, mask: int) -> Any:
+        """The field's value for the rules in `mask`; one object per mask, shared."""
         value = self.by_mask.get(mask)
         if value is None:
             value = self.by_mask[mask] = self.choose(
                 [label for i, label in enumerate(self.labels) if mask >> i & 1]
             )
+        return value
+
+    def _relabelled(self, data: dict[str, Any], mask: int) -> dict[str, Any]:
         new_data = dict(data)
-        new_data[self.field] = value
+        new_data[self.field] = self.label_of(mask)
         return new_data
 
     def __call__(self, data: dict[str, Any]) -> dict[str, Any]:

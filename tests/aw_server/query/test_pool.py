@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,30 @@ def test_an_idle_worker_stops_and_a_stopped_server_leaves_none(tmp_path: Path) -
     assert _workers() == []
 
 
+def _loads_numpy(process: psutil.Process) -> bool:
+    return any("_multiarray_umath" in m.path for m in process.memory_maps())
+
+
+def test_a_warmed_up_worker_has_the_query_engine_loaded_before_any_query(
+        tmp_path: Path) -> None:
+    """warm_up's worker imports numpy and the columnar transforms while starting, so the
+    dashboard's first query does not wait for them."""
+    Datastore(tmp_path / "db.sqlite").close()
+    pool = QueryPool(functools.partial(Datastore, str(tmp_path / "db.sqlite")))
+    try:
+        pool.warm_up()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = _workers()
+            if workers and _loads_numpy(workers[0]):
+                break
+            time.sleep(0.05)
+        (worker,) = _workers()
+        assert _loads_numpy(worker)
+    finally:
+        pool.close()
+
+
 def test_the_worker_reads_buckets_as_columns(tmp_path: Path) -> None:
     from aw_server.event_table import EventTable
     from aw_server.models import Bucket, Event
@@ -204,3 +229,12 @@ def test_the_worker_ends_when_the_server_process_is_killed(tmp_path: Path) -> No
     for leftover in alive:
         leftover.kill()
     assert alive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+def test_the_worker_finds_glibcs_malloc_trim_to_return_memory_after_queries() -> None:
+    from aw_server.query import pool
+
+    pool._return_freed_memory_promptly()
+    assert pool._libc is not None
+    pool._trim_freed_memory()  # returns freed heap pages; must not fail

@@ -227,10 +227,11 @@ def test_columnar_categorize_and_tag_equal_list_versions(events: list[Event]) ->
 
 @settings(max_examples=200, deadline=None)
 @given(tricky_events(), st.sampled_from([[], ["app"], ["app", "title"], ["n"], ["tags"],
-                                         ["$category"]]))
+                                         ["$category"], ["app", "tags"], ["tags", "n", "app"],
+                                         ["$category", "app"]]))
 def test_columnar_merge_equals_list_merge(events: list[Event], keys: list[str]) -> None:
     table = EventTable.from_events(events)
-    if keys == ["$category"]:
+    if "$category" in keys:
         categories = _compile_classes(RULES, "categorize")
         events = transform.categorize(events, categories)
         table = columnar.label(table, transform.category_labeller(categories))
