@@ -20,16 +20,11 @@ defined in `serve.py` would load Flask and waitress there too (+11 MiB per worke
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aw_server import errors
@@ -37,6 +32,8 @@ from aw_server.errors import AWError, QueryTooExpensive, StorageUnavailable
 from aw_server.models import BucketInfo, Event, EventSource
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from aw_server.event_table import EventTable
     from aw_server.query.ast import Program
     from aw_server.query.execute import PeriodResult
@@ -128,6 +125,8 @@ def _exit_with_parent() -> None:
     input: it stayed behind, holding ~56 MB and the database open, until the next reboot.
     multiprocessing gives every spawned child a sentinel of its parent, which becomes
     ready when the parent ends, on every platform; a thread waits on it."""
+    import multiprocessing
+
     parent = multiprocessing.parent_process()
     if parent is None:
         return
@@ -153,6 +152,9 @@ def _return_freed_memory_promptly() -> None:
     global _libc
     if not sys.platform.startswith("linux"):
         return
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
@@ -223,6 +225,9 @@ class QueryPool:
     def run(self, tree: Program, periods: list[Period], name: str | None,
             markers: dict[str, int], limits: QueryLimits) -> list[PeriodResult]:
         """Every period's result computed in the worker; raises the query's AWError."""
+        from concurrent.futures import BrokenExecutor
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         for attempt in (1, 2):
             executor = self._acquire()
             try:
@@ -277,6 +282,11 @@ class QueryPool:
                 self._idle_timer.cancel()
                 self._idle_timer = None
             if self._executor is None:
+                # Loaded with the first worker: a server that never runs a query (the
+                # tray's, most of the day) does not keep multiprocessing's modules.
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
                 self._executor = ProcessPoolExecutor(
                     max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_start, initargs=(self.opener,))

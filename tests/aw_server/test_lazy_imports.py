@@ -20,6 +20,10 @@ from aw_server.serve import Server
 def transfer_modules():
     return sorted(m for m in sys.modules if m.startswith("aw_server.transfer"))
 
+def pool_modules():
+    return sorted(m for m in ("multiprocessing", "concurrent.futures.process", "ctypes")
+                  if m in sys.modules)
+
 server = Server(ServerConfig(testing=True, port=int(sys.argv[1]), dbpath=Path(sys.argv[2])))
 server.start_in_thread()
 try:
@@ -29,9 +33,17 @@ try:
         headers={"Content-Type": "application/json"})
     urllib.request.urlopen(request, timeout=30).close()
     idle = transfer_modules()
+    idle_pool = pool_modules()
     with urllib.request.urlopen(server.url + "/api/0/export?format=csv", timeout=30) as answer:
         answer.read()
-    print(json.dumps({"idle": idle, "after_export": transfer_modules()}))
+    query = urllib.request.Request(
+        server.url + "/api/0/query/", method="POST",
+        data=json.dumps({"timeperiods": ["2020-01-01T00:00:00Z/2020-01-02T00:00:00Z"],
+                         "query": ["RETURN = 1;"]}).encode(),
+        headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(query, timeout=60).close()
+    print(json.dumps({"idle": idle, "after_export": transfer_modules(),
+                      "idle_pool": idle_pool, "after_query": pool_modules()}))
 finally:
     server.stop()
 """
@@ -44,6 +56,8 @@ def free_port() -> int:
 
 
 def run_server(tmp_path: Path, bucket_id: str) -> dict[str, list[str]]:
+    """Starts a server, creates a bucket, exports, runs a query: the modules loaded
+    along the way."""
     command = [sys.executable, "-c", SERVE_AND_EXPORT, str(free_port()),
                str(tmp_path / "aw.db"), bucket_id]
     out = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT,
@@ -58,3 +72,10 @@ def test_a_server_with_data_loads_export_only_when_asked(tmp_path: Path) -> None
     loaded = run_server(tmp_path, "second")
     assert loaded["idle"] == ["aw_server.transfer", "aw_server.transfer.upload_jobs"]
     assert "aw_server.transfer.csv_stream" in loaded["after_export"]
+
+
+def test_an_idle_server_loads_the_query_workers_machinery_only_for_a_query(
+        tmp_path: Path) -> None:
+    loaded = run_server(tmp_path, "first")
+    assert loaded["idle_pool"] == []
+    assert loaded["after_query"] == ["concurrent.futures.process", "multiprocessing"]
