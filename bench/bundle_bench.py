@@ -125,7 +125,7 @@ def memory(pid: int) -> dict[str, float]:
 
 def one_start(command: list[str], workdir: Path, run: int, query: bool,
               breakdown: bool = False, extra_env: dict[str, str] | None = None,
-              ) -> dict[str, Any]:
+              welcomed: bool = False) -> dict[str, Any]:
     x = XSession(workdir / f"x{run}").start()
     home = workdir / f"home{run}"
     stub = workdir / f"stub{run}"
@@ -139,6 +139,10 @@ def one_start(command: list[str], workdir: Path, run: int, query: bool,
         env["PYTHONPATH"] = str(REPO_ROOT)
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         env[var] = str(base / var.lower())
+    if welcomed:  # a profile past its first start: no welcome window (aw_qt/first_run.py)
+        marker = base / "data" / "aw-qt" / "aw-qt-testing.welcomed"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
     port = loopback_port()
     url = f"http://127.0.0.1:{port}"
     log = (workdir / f"aw-qt-{run}.log").open("wb")
@@ -198,6 +202,9 @@ def main() -> int:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="set this in aw-qt's environment (repeatable), to compare "
                              "e.g. MALLOC_ARENA_MAX=2")
+    parser.add_argument("--welcomed", action="store_true",
+                        help="a profile past its first start (no welcome window): the "
+                             "tray as it runs every day after the first")
     parser.add_argument("--runs", type=int, default=3, help="starts to measure (default 3)")
     parser.add_argument("--json", type=Path, help="write the numbers here")
     args = parser.parse_args()
@@ -226,7 +233,7 @@ def main() -> int:
                   f"({tar_s:.1f} s to compress)", flush=True)
         for run in range(args.runs):
             result = one_start(command, workdir, run, args.query, args.breakdown,
-                               dict(item.split("=", 1) for item in args.env))
+                               dict(item.split("=", 1) for item in args.env), args.welcomed)
             results["runs"].append(result)
             print(f"start {run + 1}: /api/0/info {result['info_s']:.2f} s, tray icon "
                   f"{result['tray_s']:.2f} s, quit {result['quit_s']:.2f} s", flush=True)

@@ -13,22 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
 
 from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QMessageBox
 
 from aw_qt.controller import Controller
-from aw_qt.desktop.gnome_extension import (
-    OFFER_TITLE,
-    RESULT_TITLE,
-    WINDOW_WATCHER,
-    InstallResult,
-    install_and_enable,
-    offer_text,
-    offer_wanted,
-)
 from aw_qt.qt import dialogs
+
+if TYPE_CHECKING:
+    from aw_qt.desktop.gnome_extension import InstallResult
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +32,17 @@ NOT_NOW = "Not now"
 RESULT_POLL_MS = 100
 
 
+def _gnome() -> ModuleType:
+    """The extension's installer and texts, loaded when a watcher first reports it
+    missing: with D-Bus and the GNOME backend they are ~0.3 MB a tray on any other
+    desktop would keep for nothing."""
+    from aw_qt.desktop import gnome_extension
+
+    return gnome_extension
+
+
 def offer_box(text: str, on_install: Callable[[], None]) -> QMessageBox:
-    box = QMessageBox(QMessageBox.Icon.Question, OFFER_TITLE, text)
+    box = QMessageBox(QMessageBox.Icon.Question, _gnome().OFFER_TITLE, text)
     box.setObjectName("gnome-extension-offer")
     install = box.addButton(INSTALL, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(NOT_NOW, QMessageBox.ButtonRole.RejectRole)
@@ -63,9 +67,9 @@ class GnomeExtensionOffer:
     """Owns the offer's dialogs and the install in flight; `install` is injectable."""
 
     def __init__(self, tray: OfferHost,
-                 install: Callable[[], InstallResult] = install_and_enable) -> None:
+                 install: Callable[[], InstallResult] | None = None) -> None:
         self.tray = tray
-        self.install = install
+        self.install = install or (lambda: _gnome().install_and_enable())
         self.result: InstallResult | None = None
         self._worker: threading.Thread | None = None
         self._timer = QTimer()  # kept by this object, on the GUI thread that builds it
@@ -76,12 +80,12 @@ class GnomeExtensionOffer:
         supervisor.on_unsupported = self.on_unsupported
 
     def on_unsupported(self, name: str, reason: str) -> None:
-        status = offer_wanted(name)
+        status = _gnome().offer_wanted(name)
         if status is None:
             self._fallback(name, reason)
             return
         logger.info("%s needs our GNOME Shell extension: offering to install it", name)
-        self.tray.dialogs.append(offer_box(offer_text(status), self.start_install))
+        self.tray.dialogs.append(offer_box(_gnome().offer_text(status), self.start_install))
         self.tray.refresh()
 
     def start_install(self) -> None:
@@ -98,7 +102,8 @@ class GnomeExtensionOffer:
             self.result = self.install()
         except Exception as exc:  # report any failure to the user rather than lose it
             logger.exception("installing the GNOME Shell extension failed")
-            self.result = InstallResult(False, f"Installing the extension failed: {exc}")
+            self.result = _gnome().InstallResult(False,
+                                                 f"Installing the extension failed: {exc}")
 
     def _check_done(self) -> None:
         if self._worker is None or self._worker.is_alive():
@@ -107,8 +112,8 @@ class GnomeExtensionOffer:
         result = self.result
         assert result is not None
         logger.info("GNOME Shell extension install: %s", result.message)
-        self.tray.dialogs.append(dialogs.notice(result.message, title=RESULT_TITLE,
+        self.tray.dialogs.append(dialogs.notice(result.message, title=_gnome().RESULT_TITLE,
                                                 error=not result.ok))
         if result.ok and not result.relogin:
-            self.tray.ctl.restart_module(WINDOW_WATCHER)
+            self.tray.ctl.restart_module(_gnome().WINDOW_WATCHER)
         self.tray.refresh()

@@ -30,7 +30,11 @@ try:
         assert answer.status == 200
     print(json.dumps({"transfer": sorted(m for m in sys.modules
                                          if m.startswith("aw_server.transfer")),
-                      "plistlib": "plistlib" in sys.modules}))
+                      "plistlib": "plistlib" in sys.modules,
+                      "gnome": sorted(m for m in ("aw_qt.desktop.gnome_extension",
+                                                  "watchers.dbus") if m in sys.modules),
+                      "pool": sorted(m for m in ("multiprocessing", "ctypes")
+                                     if m in sys.modules)}))
 finally:
     handle.server.stop()
 """
@@ -54,3 +58,7 @@ def test_a_started_tray_has_not_loaded_import_or_export(tmp_path: Path) -> None:
     assert loaded <= IDLE_TRANSFER_MODULES, sorted(loaded - IDLE_TRANSFER_MODULES)
     # macOS's login item format, read and written only there.
     assert answer["plistlib"] is (sys.platform == "darwin")
+    # GNOME's extension installer (with D-Bus): only once a watcher reports it missing.
+    assert answer["gnome"] == []
+    # The query worker's process machinery: only with the first query.
+    assert answer["pool"] == []
