@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PyQt6.QtCore import QEventLoop, QTimer
+from PyQt6.QtCore import QCoreApplication, QEventLoop, QTimer
 from PyQt6.QtGui import QCloseEvent, QIcon
 from PyQt6.QtWidgets import (
     QLabel,
@@ -101,6 +101,9 @@ def run_upgrade(upgrade: DataUpgrade, stop: StopRequest, icon: QIcon) -> bool:
         stop.callback = previous_callback
         window.hide()
         tray.hide()
+        # Let Qt send the hiding now: the server's start that follows keeps the event
+        # loop busy, and the window would linger on screen, looking stuck, until then.
+        QCoreApplication.processEvents()
     if quitting or stop.event.is_set():
         upgrade.cancel()
         return False

@@ -63,7 +63,7 @@ def test_the_upgrade_shows_its_progress_then_the_tray_starts(
                         timeout=60)
         x.screenshot(artifacts / "upgrade-window.png", window)
         x.wait(lambda: run.info() is not None, "the server, after the upgrade", timeout=300)
-        assert x.window_named(UPGRADE_TITLE) is None
+        x.wait(lambda: x.window_named(UPGRADE_TITLE) is None, "the upgrade window to go")
         x.wait(x.tray_icon, "the tray icon")
         assert user_version(path) == 6
         assert stored_count(run) == kept
