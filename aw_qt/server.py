@@ -19,7 +19,7 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 from aw_server.api import ServerAPI
-from aw_server.config import load_config
+from aw_server.config import ServerConfig, load_config
 from aw_server.serve import Server
 
 logger = logging.getLogger(__name__)
@@ -96,14 +96,24 @@ class ServerHandle:
             self.server.stop()
 
 
+def embedded_config(*, testing: bool, port: int | None) -> ServerConfig:
+    """The config the embedded server runs with: aw-server.toml's, on loopback, on
+    `port` when given. Raises ValueError for an unreadable aw-server.toml."""
+    config = load_config(testing=testing)
+    return replace(config, host="127.0.0.1", port=config.port if port is None else port)
+
+
+def local_url(config: ServerConfig) -> str:
+    return f"http://127.0.0.1:{config.port}"
+
+
 def start_server(*, testing: bool, port: int | None) -> ServerHandle:
     try:
-        config = load_config(testing=testing)
+        config = embedded_config(testing=testing, port=port)
     except ValueError as exc:  # an unreadable aw-server.toml: say which and why
         logger.error("%s", exc)
         return ServerHandle(ServerMode.UNAVAILABLE, port or 0, problem=str(exc))
-    config = replace(config, host="127.0.0.1", port=config.port if port is None else port)
-    url = f"http://127.0.0.1:{config.port}"
+    url = local_url(config)
     if probe(url):
         logger.info("a server already answers at %s; using it (aw-qt will not stop it)", url)
         return ServerHandle(ServerMode.EXTERNAL, config.port)

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
 from pathlib import Path
 
-from aw_qt.server import probe
-from aw_server.config import load_config
+from aw_qt.server import embedded_config, local_url, probe
 from aw_server.datastore.upgrade import upgrade, upgrade_pending
 from aw_server.file_lock import Locked, database_lock
 
@@ -107,12 +105,10 @@ def pending_upgrade(*, testing: bool, port: int | None) -> DataUpgrade | None:
     server owns the file; aw-qt will use it and not touch its database) or when the
     config cannot be read (the server's start reports that)."""
     try:
-        config = load_config(testing=testing)
+        config = embedded_config(testing=testing, port=port)
     except ValueError:
         return None
-    if port is not None:
-        config = replace(config, port=port)
-    if probe(f"http://127.0.0.1:{config.port}"):
+    if probe(local_url(config)):
         return None
     path = config.database_path()
     if not upgrade_pending(path):
