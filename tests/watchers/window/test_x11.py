@@ -104,6 +104,49 @@ def test_active_window_that_vanished_is_skipped_not_fatal(own_xsession: XSession
         backend.close()
 
 
+def set_active(x: XSession, window: int) -> None:
+    """Write `_NET_ACTIVE_WINDOW` as a window manager does (0: nothing focused)."""
+    subprocess.run(["xprop", "-root", "-f", "_NET_ACTIVE_WINDOW", "32x", "-set",
+                    "_NET_ACTIVE_WINDOW", hex(window)], env=x.env, check=True)
+
+
+def test_slow_focus_switch_through_zero_is_not_unknown(own_xsession: XSession) -> None:
+    """A switch whose 0 lasts well past the settling (a loaded machine) names the new window.
+
+    The window manager is stopped so that the test alone writes `_NET_ACTIVE_WINDOW`: the
+    old window, then 0, then the new window 0.15 s later, as openbox does when it is
+    descheduled in the middle of a switch. Before the grace, this read said "unknown",
+    which became an event of its own between the two windows.
+    """
+    x = own_xsession
+    old, new = x.open_xterm("Old", cls="OldClass"), x.open_xterm("New", cls="NewClass")
+    x.kill_wm()
+    backend = X11WindowBackend(x.display)
+    try:
+        set_active(x, old)
+        assert backend.current_window() == WindowInfo("OldClass", "Old")
+        set_active(x, 0)
+        threading.Timer(0.15, set_active, [x, new]).start()
+        assert backend.current_window() == WindowInfo("NewClass", "New")
+    finally:
+        backend.close()
+
+
+def test_nothing_focused_after_a_window_is_unknown_once_it_lasts(own_xsession: XSession) -> None:
+    x = own_xsession
+    term = x.open_xterm("Closed later", cls="LaterClass")
+    x.kill_wm()
+    backend = X11WindowBackend(x.display)
+    try:
+        set_active(x, term)
+        assert backend.current_window() == WindowInfo("LaterClass", "Closed later")
+        set_active(x, 0)
+        assert backend.current_window() == NOTHING_FOCUSED
+        assert backend.current_window() == NOTHING_FOCUSED
+    finally:
+        backend.close()
+
+
 def test_nothing_focused_is_unknown(own_xsession: XSession) -> None:
     backend = X11WindowBackend(own_xsession.display)
     try:

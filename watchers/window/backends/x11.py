@@ -4,7 +4,10 @@ Reads the root's `_NET_ACTIVE_WINDOW` (EWMH), the title from `_NET_WM_NAME`
 (UTF8_STRING) else `WM_NAME` (STRING, UTF8_STRING or COMPOUND_TEXT), and the app from
 `WM_CLASS` (its class part, as ActivityWatch). Facts this relies on, measured on
 Xvfb with the openbox window manager (the tests' session):
-- during a focus switch the WM briefly sets `_NET_ACTIVE_WINDOW` to 0 → "unknown";
+- during a focus switch the WM briefly sets `_NET_ACTIVE_WINDOW` to 0, then the new
+  window; on a loaded machine the gap can last far longer than the usual milliseconds,
+  so a 0 read right after a window is only believed once it has lasted `ZERO_GRACE`
+  (else a spurious "unknown" event lands between the two windows);
 - a window can close between two reads → BadWindow → read again, else skip the poll;
 - with no EWMH window manager (none yet, or it is restarting) the property is absent
   → fall back to the X input focus, which still names the right client window.
@@ -16,6 +19,7 @@ keeps per-app totals accurate to well under a poll interval.
 from __future__ import annotations
 
 import logging
+import select
 import time
 from typing import Any
 
@@ -35,6 +39,7 @@ _MAX_PARENT_STEPS = 4
 _RETRIES = 3
 SETTLE_QUIET = 0.03  # s without further changes that ends a burst
 SETTLE_MAX = 0.25  # s at most spent settling
+ZERO_GRACE = 0.5  # s "no active window" must last, after a window, to be recorded
 
 
 class X11WindowBackend:
@@ -65,6 +70,7 @@ class X11WindowBackend:
         self._title_atoms = {self._net_wm_name, self._wm_name, self._wm_class}
         self._root.change_attributes(event_mask=X.PropertyChangeMask)
         self._watched: int | None = None
+        self._had_window = False  # the last read named a window
         self._warned_no_wm = False
 
     # -- reading ---------------------------------------------------------------------
@@ -82,6 +88,9 @@ class X11WindowBackend:
 
     def _read(self) -> WindowInfo:
         window = self._active_window()
+        if window is None and self._had_window:
+            window = self._next_window_within_grace()
+        self._had_window = window is not None
         if window is None:
             return NOTHING_FOCUSED
         self._watch(window)
@@ -105,6 +114,25 @@ class X11WindowBackend:
         if isinstance(focus, int) or focus == self._root:
             return None  # PointerRoot or None
         return self._client_window(focus)
+
+    def _next_window_within_grace(self) -> Any | None:
+        """After a window, a 0 is usually the middle of a switch: wait for the next one.
+
+        Each root change within `ZERO_GRACE` is read again; a window ends the wait. A
+        real "nothing focused" (the desktop clicked, the last window closed) is reported
+        `ZERO_GRACE` later, and the watcher still stamps it when the change was seen.
+        """
+        deadline = time.monotonic() + ZERO_GRACE
+        fd = self._display.fileno()
+        while True:
+            if self._drain():
+                window = self._active_window()
+                if window is not None:
+                    return window
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            select.select([fd], [], [], remaining)
 
     def _client_window(self, window: Any) -> Any | None:
         """The input focus may sit on a child; climb to the window that has WM_CLASS."""
