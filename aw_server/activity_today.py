@@ -1,29 +1,34 @@
 """Active time over a span across every device: this one and the mirrors sync brought.
 
 The rule every view of it uses (the tray; the dashboard's "All devices" view): a
-device's active periods are its window events cut to its not-AFK periods; a device
-without an AFK bucket counts its window events, one with only AFK data its not-AFK
-periods. The combined active time is the length of the union of all devices' active
-periods, so a minute spent on two machines at once counts once, and the overlap is what
-the per-device sum counts twice. In query2 that is
-`period_union(filter_period_intersect(window, not_afk), [])` per device, then
-`period_union` across devices and `sum_durations`.
+device's active periods are its window events cut to its not-AFK periods, where a
+browser tab playing sound (`audible`) while that browser's window is focused counts as
+not AFK (a video, a call); a device without an AFK bucket counts its window events, one
+with only AFK data its not-AFK periods. The combined active time is the length of the
+union of all devices' active periods, so a minute spent on two machines at once counts
+once, and the overlap is what the per-device sum counts twice. Of each kind, a device's
+buckets are those of the watcher's own id (`aw-watcher-window_<host>`, any host the
+device had, mirrors included), else the first other bucket of the type (an import), as
+the dashboard picks them (`bucketsByKind` in `js/devices.js`).
 
 Each bucket's events are first flooded as the dashboard's query does
 (`flood(query_bucket(...))`): gaps of up to 5 s between neighbours (a watcher's poll
 between two window events, say) are filled, so the tray and the dashboard give the same
-figure. Only lengths are needed, so this works on (start, end) intervals rather than events
-and does not load the query functions or the transforms (about 2 MB in the server's
-process, which the tray asks this of once a minute); the query worker is not used
-either, since a query a minute would keep that process (and numpy) alive for good.
+figure; a test runs the dashboard's own program against this. Only lengths are needed,
+so this works on (start, end) intervals rather than events and does not load the query
+functions or the transforms (about 2 MB in the server's process, which the tray asks
+this of once a minute); the query worker is not used either, since a query a minute
+would keep that process (and numpy) alive for good.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from aw_server.browsers import browser_app_pattern, is_browser_bucket
 from aw_server.datastore.store import Datastore
 from aw_server.devices import list_devices
 from aw_server.errors import NoSuchBucket
@@ -36,6 +41,8 @@ NOT_AFK = "not-afk"
 PULSETIME_US = 5_000_000  # flood's default gap, as the dashboard's query floods
 
 Interval = tuple[int, int]  # [start, end) in µs since the epoch
+Span = tuple[int, int, dict[str, Any]]  # an event's [start, end) and its data
+Key = TypeVar("Key")  # what flood compares neighbours by
 
 
 def union(intervals: Iterable[Interval]) -> list[Interval]:
@@ -89,8 +96,8 @@ class CombinedActivity:
         return sum(d.active_us for d in self.devices) - self.combined_us
 
 
-def flooded(spans: Iterable[tuple[int, int, object]],
-            pulsetime_us: int = PULSETIME_US) -> list[tuple[int, int, object]]:
+def flooded(spans: Iterable[tuple[int, int, Key]],
+            pulsetime_us: int = PULSETIME_US) -> list[tuple[int, int, Key]]:
     """flood's gap filling on (start, end, key) spans of one bucket: a gap of up to
     `pulsetime_us` between neighbours goes to the earlier one when their keys are equal,
     and is split at its midpoint (rounded as flood rounds) when they differ."""
@@ -109,33 +116,67 @@ def flooded(spans: Iterable[tuple[int, int, object]],
     return [(start, end, key) for start, end, key in out]
 
 
-def _intervals(store: Datastore, bucket_id: str, start_us: int, end_us: int,
-               status: str | None = None) -> list[Interval]:
-    """A bucket's events in the span, clipped to it and flooded (then only those whose
-    `data.status` is `status`, when given)."""
+def _spans(store: Datastore, bucket_id: str, start_us: int, end_us: int) -> list[Span]:
+    """A bucket's events in the span, clipped to it and flooded (gaps split by data)."""
     try:
         events = store.source.events(bucket_id, start_us, end_us)
     except NoSuchBucket:  # deleted or purged since the device list was read
         return []
-    # Window events: any key will do, since a filled gap counts either way.
-    spans = flooded((e.timestamp_us, e.end_us, e.data.get("status") if status else None)
-                    for e in events)
-    return [(start, end) for start, end, key in spans if status is None or key == status]
+    return flooded((e.timestamp_us, e.end_us, e.data) for e in events)
+
+
+def _where(spans: Iterable[Span], keep: Callable[[dict[str, Any]], bool]) -> list[Interval]:
+    return union((start, end) for start, end, data in spans if keep(data))
+
+
+def watcher_buckets(buckets: list[BucketInfo], bucket_type: str, prefix: str) -> list[str]:
+    """The watcher's own buckets of a type (`<prefix>_<host>`), else the first other one."""
+    typed = [b.id for b in buckets if b.type == bucket_type]
+    own = [bucket_id for bucket_id in typed if bucket_id.startswith(f"{prefix}_")]
+    return own or typed[:1]
+
+
+def _audible(store: Datastore, buckets: list[BucketInfo], windows: list[Span], start_us: int,
+             end_us: int) -> list[Interval]:
+    """Where a browser's tab played sound while that browser's window was focused."""
+    out: list[Interval] = []
+    for bucket in buckets:
+        if not is_browser_bucket(bucket.id, bucket.type):
+            continue
+        pattern = browser_app_pattern(bucket.id)
+        if pattern is None:
+            continue
+
+        def runs_the_browser(data: dict[str, Any], pattern: re.Pattern[str] = pattern) -> bool:
+            app = data.get("app")
+            return isinstance(app, str) and pattern.search(app) is not None
+
+        focused = _where(windows, runs_the_browser)
+        if focused:
+            tabs = _where(_spans(store, bucket.id, start_us, end_us),
+                          lambda data: data.get("audible") in (True,))
+            out.extend(intersect(tabs, focused))
+    return out
 
 
 def device_active_periods(store: Datastore, buckets: list[BucketInfo], start_us: int,
                           end_us: int) -> list[Interval] | None:
     """One device's active periods in the span, or None when it has nothing to tell
     them from (no window bucket and no AFK bucket)."""
-    windows = [b.id for b in buckets if b.type == WINDOW_TYPE]
-    afks = [b.id for b in buckets if b.type == AFK_TYPE]
+    windows = watcher_buckets(buckets, WINDOW_TYPE, "aw-watcher-window")
+    afks = watcher_buckets(buckets, AFK_TYPE, "aw-watcher-afk")
     if not windows and not afks:
         return None
-    window = union(i for b in windows for i in _intervals(store, b, start_us, end_us))
+    window_spans = [span for b in windows for span in _spans(store, b, start_us, end_us)]
+    window = union((start, end) for start, end, _data in window_spans)
     if not afks:
         return window
-    not_afk = union(i for b in afks for i in _intervals(store, b, start_us, end_us, NOT_AFK))
-    return intersect(window, not_afk) if windows else not_afk
+    not_afk = [i for b in afks for i in _where(_spans(store, b, start_us, end_us),
+                                               lambda data: data.get("status") == NOT_AFK)]
+    if not windows:
+        return union(not_afk)
+    not_afk += _audible(store, buckets, window_spans, start_us, end_us)
+    return intersect(window, union(not_afk))
 
 
 def combined_activity(store: Datastore, hostname: str, start_us: int,

@@ -127,6 +127,60 @@ def test_gaps_a_watcher_leaves_are_flooded_as_the_dashboard_floods(store: Datast
     assert seconds * S == result.combined_us
 
 
+def web_bucket(store: Datastore, bucket_id: str, *tabs: tuple[int, int, bool]) -> None:
+    store.buckets.create(Bucket(bucket_id, "web.tab.current", "aw-watcher-web", "desk",
+                                "2024-01-01T00:00:00+00:00"))
+    store.events.insert(bucket_id, [
+        Event(start, end - start, {"url": f"https://example.org/{i}", "title": "tab",
+                                   "audible": audible, "incognito": False})
+        for i, (start, end, audible) in enumerate(tabs)])
+
+
+def named_windows(store: Datastore, bucket_id: str, *spans: tuple[int, int, str]) -> None:
+    store.events.insert(bucket_id, [Event(start, end - start, {"app": app, "title": "t"})
+                                    for start, end, app in spans])
+
+
+def test_a_tab_playing_sound_in_the_focused_browser_counts_as_active(store: Datastore) -> None:
+    """A video watched without touching anything: the dashboard counts it, so does this.
+
+    AFK from 1 min on. Firefox is focused 1-3 min and plays sound 1-2 min; a Chrome
+    tab plays sound 3-4 min, but the focused window then is a terminal, and Firefox's
+    silent tab 2-3 min counts nothing either.
+    """
+    win, afk = watcher_buckets(store, "desk")
+    named_windows(store, win, (T0, T0 + MIN, "code"), (T0 + MIN, T0 + 3 * MIN, "Firefox"),
+                  (T0 + 3 * MIN, T0 + 4 * MIN, "Alacritty"))
+    afk_events(store, afk, (T0, T0 + MIN, "not-afk"), (T0 + MIN, T0 + 4 * MIN, "afk"))
+    web_bucket(store, "aw-watcher-web-firefox_desk", (T0 + MIN, T0 + 2 * MIN, True),
+               (T0 + 2 * MIN, T0 + 3 * MIN, False))
+    web_bucket(store, "aw-watcher-web-chrome_desk", (T0 + 3 * MIN, T0 + 4 * MIN, True))
+    assert combined_activity(store, "desk", *SPAN).combined_us == 2 * MIN
+
+
+def test_an_imported_window_bucket_beside_the_watchers_own_is_not_counted(
+        store: Datastore) -> None:
+    """Of each kind the watcher's own bucket, as the dashboard picks; an import (another
+    tool's history of the same hours) would otherwise add its own hours."""
+    win, afk = watcher_buckets(store, "desk")
+    window_events(store, win, (T0, T0 + MIN))
+    afk_events(store, afk, (T0, T0 + 10 * MIN, "not-afk"))
+    store.buckets.create(Bucket("imported-window", "currentwindow", "import", "desk",
+                                "2023-01-01T00:00:00+00:00"))
+    window_events(store, "imported-window", (T0 + 5 * MIN, T0 + 8 * MIN))
+    assert combined_activity(store, "desk", *SPAN).combined_us == MIN
+
+
+def test_without_the_watchers_own_bucket_the_first_of_the_type_counts(
+        store: Datastore) -> None:
+    for name in ("first-import", "second-import"):
+        store.buckets.create(Bucket(name, "currentwindow", "import", "desk",
+                                    "2023-01-01T00:00:00+00:00"))
+    window_events(store, "first-import", (T0, T0 + MIN))
+    window_events(store, "second-import", (T0 + 5 * MIN, T0 + 8 * MIN))
+    assert combined_activity(store, "desk", *SPAN).combined_us == MIN
+
+
 def test_flood_of_spans_fills_short_gaps_by_key() -> None:
     same = flooded([(10, 20, "a"), (0, 8, "a"), (23, 30, "a")], pulsetime_us=3)
     assert same == [(0, 10, "a"), (10, 23, "a"), (23, 30, "a")]
