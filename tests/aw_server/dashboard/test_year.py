@@ -183,6 +183,7 @@ def test_heat_map_shows_each_days_active_time_from_the_raw_events(
     assert label.endswith(f": {fmt_duration(year_data.day(busy))}")
     empty_day = next(d for d in days if year_data.day(d) == 0)
     assert cells[empty_day.isoformat()]["level"] == "0"
+    assert not tab.page.locator(".hm-legend [data-key=to-come]").is_visible()  # a past year
     total = sum(year_data.day(d) for d in days)
     assert tab.page.locator("[data-stat=active-time] .value").inner_text() == fmt_duration(total)
 
@@ -306,8 +307,14 @@ def test_the_current_year_stops_at_today(tab: Tab, year_data: YearData) -> None:
     cells = heat_cells(tab)
     future = [c for d, c in cells.items() if d > today.isoformat()]
     assert len(cells) == (366 if calendar.isleap(today.year) else 365)
-    assert all(c["level"] == "none" and c["label"].endswith(": no data") for c in future)
+    assert all(c["level"] == "none" and c["label"].endswith(": still to come") for c in future)
     assert cells[today.isoformat()]["level"] == "0"
+    # The legend names the empty squares of the days to come, as long as there are some.
+    tab.shot("year-current")
+    to_come = tab.page.locator(".hm-legend [data-key=to-come]")
+    assert to_come.is_visible() == bool(future)
+    if future:
+        assert to_come.inner_text() == "still to come"
 
 
 def test_a_batch_the_server_refuses_is_retried_one_day_at_a_time(

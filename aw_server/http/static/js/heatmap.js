@@ -97,17 +97,24 @@ export function heatmap({ first, last, startOfWeek, onOpen, label }) {
     e.preventDefault();
   });
 
+  // Days still to come are drawn too (the year keeps its shape); their key is shown only
+  // while the map holds some, so a past year's legend lists nothing it does not draw.
+  const toCome = h("span", { class: "hm-key", "data-key": "to-come", hidden: true },
+    legendSwatch("none"), "still to come");
   const legend = h("div", { class: "hm-legend", "aria-label": "Colour legend" },
     h("span", { class: "hm-key" }, legendSwatch("pending"), "not loaded yet"),
     h("span", { class: "hm-key" }, legendSwatch("0"), "no activity"),
-    LEVELS.map((l, i) => h("span", { class: "hm-key" }, legendSwatch(String(i + 1)), l.label)));
+    LEVELS.map((l, i) => h("span", { class: "hm-key" }, legendSwatch(String(i + 1)), l.label)),
+    toCome);
   const el = h("div", { class: "hm-wrap" }, svg, legend);
 
   function update(valueOf) {
+    let anyToCome = false;
     cells.forEach((cell, i) => {
       const value = valueOf(i);
+      if (value === undefined) anyToCome = true;
       const level = value === undefined ? "none" : value === null ? "pending" : String(levelOf(value));
-      const what = value === undefined ? "no data" : value === null ? "loading" : fmtDuration(value);
+      const what = value === undefined ? "still to come" : value === null ? "loading" : fmtDuration(value);
       const text = `${cell.name}: ${what}`;
       if (text === cell.text) return;
       cell.text = text;
@@ -117,6 +124,7 @@ export function heatmap({ first, last, startOfWeek, onOpen, label }) {
       cell.rect.setAttribute("aria-label", text);
       cell.title.textContent = text;
     });
+    toCome.hidden = !anyToCome;
   }
   return { el, update };
 }
