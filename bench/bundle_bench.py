@@ -123,6 +123,21 @@ def memory(pid: int) -> dict[str, float]:
             "uss_mb": info.uss / MB}
 
 
+def welcome_marker_under(base: Path) -> Path:
+    """Where aw-qt --testing looks for its first-start marker with AW_BASE_DIR=`base`."""
+    from aw_qt.startup import Options, welcome_marker
+
+    before = os.environ.get("AW_BASE_DIR")
+    os.environ["AW_BASE_DIR"] = str(base)
+    try:
+        return welcome_marker(Options(testing=True))
+    finally:
+        if before is None:
+            del os.environ["AW_BASE_DIR"]
+        else:
+            os.environ["AW_BASE_DIR"] = before
+
+
 def one_start(command: list[str], workdir: Path, run: int, query: bool,
               breakdown: bool = False, extra_env: dict[str, str] | None = None,
               welcomed: bool = False) -> dict[str, Any]:
@@ -140,7 +155,7 @@ def one_start(command: list[str], workdir: Path, run: int, query: bool,
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         env[var] = str(base / var.lower())
     if welcomed:  # a profile past its first start: no welcome window (aw_qt/first_run.py)
-        marker = base / "data" / "aw-qt" / "aw-qt-testing.welcomed"
+        marker = welcome_marker_under(base)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
     port = loopback_port()
