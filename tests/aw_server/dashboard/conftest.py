@@ -5,6 +5,7 @@ and a page that records console errors and saves screenshots to artifacts/dashbo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,19 @@ def new_tab(browser: Any, base: str, **context_args: Any) -> Tab:
     return tab
 
 
+@contextmanager
+def open_tab(browser: Any, base: str) -> Iterator[Tab]:
+    """A tab on `base` for one test; the test fails if the page logged a console error."""
+    t = new_tab(browser, base)
+    try:
+        yield t
+    finally:
+        t.page.context.close()
+    assert t.errors == [], f"console errors: {t.errors}"
+
+
 @pytest.fixture
 def tab(browser: Any, loaded: Loaded) -> Iterator[Tab]:
-    t = new_tab(browser, loaded.url)
-    yield t
-    t.page.context.close()
-    assert t.errors == [], f"console errors: {t.errors}"
+    with open_tab(browser, loaded.url) as t:
+        yield t
 

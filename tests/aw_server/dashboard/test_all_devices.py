@@ -19,7 +19,7 @@ import requests
 from aw_server.config import ServerConfig
 from aw_server.serve import Server
 from tests.aw_server.dashboard import devices_fixture
-from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
+from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab, open_tab
 from tests.aw_server.dashboard.test_dashboard import fmt_duration, stat
 
 if not CHROMIUM.exists():
@@ -102,10 +102,8 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
 
 @pytest.fixture
 def tab(browser: Any, group: Group) -> Iterator[Tab]:
-    t = new_tab(browser, group.url)
-    yield t
-    t.page.context.close()
-    assert t.errors == [], f"console errors: {t.errors}"
+    with open_tab(browser, group.url) as t:
+        yield t
 
 
 def then_complete(tab: Tab, action: Callable[[], object]) -> None:

@@ -21,7 +21,7 @@ import requests
 from aw_server.activity_today import combined_activity
 from aw_server.browsers import browser_app_pattern
 from aw_server.serve import Server
-from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, new_tab
+from tests.aw_server.dashboard.conftest import CHROMIUM, Tab, open_tab
 from tests.aw_server.dashboard.test_all_devices import show, then_complete
 from tests.conftest import make_server
 
@@ -95,10 +95,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def tab(browser: Any, server: Server) -> Iterator[Tab]:
-    t = new_tab(browser, server.url)
-    yield t
-    t.page.context.close()
-    assert t.errors == [], f"console errors: {t.errors}"
+    with open_tab(browser, server.url) as t:
+        yield t
 
 
 def dashboard_active_seconds(tab: Tab, server: Server) -> float:
