@@ -21,6 +21,7 @@ from waitress.server import create_server
 from aw_server.api import ServerAPI
 from aw_server.config import ServerConfig
 from aw_server.datastore.result_cache import ResultFile
+from aw_server.datastore.source import QueryStore
 from aw_server.datastore.store import Datastore
 from aw_server.file_lock import FileLock, Locked, database_lock
 from aw_server.http.app import create_app, start_app
@@ -128,7 +129,7 @@ class Server:
         from aw_server.query.pool import QueryPool
 
         return QueryService(self.store.source, cache=cache,
-                            pool=QueryPool(functools.partial(Datastore, str(path))))
+                            pool=QueryPool(functools.partial(QueryStore, str(path))))
 
     def _look_for_activitywatch(self) -> list[Path]:
         """On a first start, point at an existing ActivityWatch database (never automatic)."""

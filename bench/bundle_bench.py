@@ -3,7 +3,7 @@
     .venv/bin/python bench/bundle_bench.py                  # build into a temp dir, measure
     .venv/bin/python bench/bundle_bench.py --bundle dist/aw-qt   # measure an existing build
     .venv/bin/python bench/bundle_bench.py --runs 5 --json bench/results/bundle_bench.json
-    .venv/bin/python bench/bundle_bench.py --venv           # `python -m aw_qt` from this venv
+    .venv/bin/python bench/bundle_bench.py --venv           # this venv's `aw-qt` command
     .venv/bin/python bench/bundle_bench.py --venv --breakdown --env MALLOC_ARENA_MAX=2
 
 Each start runs the bundle as a user would (no venv on PATH, fresh data folders, a
@@ -14,8 +14,9 @@ each watcher (PSS splits the pages the three processes share, so its sum is the 
 cost); then, with `--query`, once more after one query has started the server's query
 worker, which it lists as a process of its own. The page cache is warm after the first
 start: "first" is the closest to a cold start this can measure without root-only cache
-dropping; the median is the usual case. `--venv` runs the same start with this
-checkout's `python -m aw_qt` (the watchers as `python -m watchers.NAME`) instead.
+dropping; the median is the usual case. `--venv` runs the same start with the running
+venv's `aw-qt` command (as the README starts it) on this checkout's code (the watchers
+as `python -m watchers.NAME`) instead.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def one_start(command: list[str], workdir: Path, run: int, query: bool,
     base = workdir / f"aw{run}"
     env["AW_BASE_DIR"] = str(base)
     env.update(extra_env or {})
-    if command[0] == sys.executable:  # --venv: this checkout's code, whatever is installed
+    if Path(command[0]).parent == Path(sys.executable).parent:  # --venv: this checkout's code
         env["PYTHONPATH"] = str(REPO_ROOT)
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         env[var] = str(base / var.lower())
@@ -209,7 +210,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", type=Path, help="an existing dist/aw-qt folder")
     parser.add_argument("--venv", action="store_true",
-                        help="measure `python -m aw_qt` from this venv instead of a bundle")
+                        help="measure this venv's `aw-qt` command instead of a bundle")
     parser.add_argument("--query", action="store_true",
                         help="also measure after one query started the query worker")
     parser.add_argument("--breakdown", action="store_true",
@@ -230,7 +231,9 @@ def main() -> int:
         workdir = Path(tmp)
         results: dict[str, Any] = {"cpus": os.cpu_count(), "runs": []}
         if args.venv:
-            command = [sys.executable, "-m", "aw_qt"]
+            # The venv's `aw-qt` command, as the README starts it: its script is also what
+            # multiprocessing hands a spawned query worker as the main module.
+            command = [str(Path(sys.executable).parent / "aw-qt")]
             results["mode"] = "venv"
         else:
             if args.bundle is not None:

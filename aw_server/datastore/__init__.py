@@ -21,6 +21,7 @@ sharing one `BucketCache`. The modules, bottom up:
 - `origins.py`     `OriginReader` (`store.origins`): devices whose data is held, their buckets
 - `imports/`       `ImportStore` (`store.imports`): the SQL side of file import (job rows,
   the staging file, direct and windowed publishing)
-- `store.py`       `Datastore`, and `StoreSource` (`store.source`), the query language's
-  `EventSource`
+- `store.py`       `Datastore`, the stores composed on one database
+- `source.py`      `StoreSource` (`store.source`), the query language's `EventSource`, and
+  `QueryStore`, the query worker's database: only the bucket and event stores
 """

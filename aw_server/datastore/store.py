@@ -21,7 +21,6 @@ same trail for sync to read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aw_server.datastore.buckets import BucketStore
 from aw_server.datastore.cache import BucketCache
@@ -30,38 +29,13 @@ from aw_server.datastore.events import EventStore
 from aw_server.datastore.imports.store import ImportStore
 from aw_server.datastore.origins import OriginReader
 from aw_server.datastore.settings import SettingsStore
+from aw_server.datastore.source import StoreSource
 from aw_server.datastore.sync_read import DeltaReader
 from aw_server.datastore.sync_store import SyncStore
 from aw_server.datastore.sync_trust import TrustStore
-from aw_server.models import DEFAULT_MAX_EVENT_BYTES, BucketInfo, Event
+from aw_server.models import DEFAULT_MAX_EVENT_BYTES
 
-if TYPE_CHECKING:
-    from aw_server.event_table import EventTable
-
-
-class StoreSource:
-    """The narrow read interface the query language sees (`models.EventSource`), over
-    the stores: the query engine needs nothing else of the datastore."""
-
-    def __init__(self, buckets: BucketStore, events: EventStore) -> None:
-        self._buckets = buckets
-        self._events = events
-
-    def buckets(self) -> list[BucketInfo]:
-        return [BucketInfo(b.id, b.type, b.client, b.hostname) for b in self._buckets.all()]
-
-    def events(self, bucket_id: str, start_us: int, end_us: int) -> list[Event]:
-        return self._events.shared_data(bucket_id, start_us, end_us)
-
-    def event_table(self, bucket_id: str, start_us: int, end_us: int,
-                    rows_hint: int | None = None) -> EventTable:
-        return self._events.table(bucket_id, start_us, end_us, rows_hint)
-
-    def eventcount(self, bucket_id: str, start_us: int, end_us: int) -> int:
-        return self._events.count(bucket_id, start_us, end_us)
-
-    def change_marker(self, bucket_id: str) -> int:
-        return self._buckets.change_marker(bucket_id)
+__all__ = ["Datastore", "StoreSource"]
 
 
 class Datastore:

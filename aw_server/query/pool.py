@@ -13,18 +13,24 @@ could not answer, with the change markers of every bucket; the query service kee
 the worker computed under those markers (see service.py).
 
 The pool does not know how to open the database: it is given a picklable `opener` (the
-server passes `functools.partial(Datastore, path)`), which keeps this package free of
+server passes `functools.partial(QueryStore, path)`), which keeps this package free of
 storage imports. The worker imports the opener's module to unpickle it: an opener
 defined in `serve.py` would load Flask and waitress there too (+11 MiB per worker).
+For the same reason the worker is started without the parent's main script: a spawned
+child runs the script it was started from (under `__mp_main__`) before anything else,
+and the `aw-qt` command's script imports the tray, the server, Flask and waitress, 270
+modules no query uses (see `_spawned_without_main`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aw_server import errors
@@ -98,6 +104,26 @@ class _MarkedSource:
 
 
 _worker_store: WorkerStore | None = None
+
+
+@contextlib.contextmanager
+def _spawned_without_main() -> Iterator[None]:
+    """Processes spawned meanwhile do not import this process's main script.
+
+    multiprocessing tells a spawned child to run the parent's main module first, found
+    through `sys.modules["__main__"]` (its `__spec__` name, else its `__file__`). A
+    module object with neither stands in for it while the worker starts (the executor
+    starts it inside `submit`), so the child starts from the pickled initializer alone.
+    The real main module itself is not touched, and a Python that started the process
+    elsewhere would only cost the old imports, not correctness.
+    """
+    real = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if real is not None:
+            sys.modules["__main__"] = real
 
 
 def _worker_start(opener: Callable[[], WorkerStore]) -> None:
@@ -258,8 +284,7 @@ class QueryPool:
         pay its start (~0.7 s: a new interpreter importing numpy and the transforms). It
         stops after `idle_s` like any worker if no query comes."""
         try:
-            executor = self._acquire()
-            executor.submit(_worker_ready)
+            self._acquire()  # starts the worker if there is none
         except (StorageUnavailable, RuntimeError):  # closing: nothing to prepare
             return
         self._arm_idle_timer()
@@ -287,9 +312,12 @@ class QueryPool:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                self._executor = ProcessPoolExecutor(
+                executor = ProcessPoolExecutor(
                     max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_start, initargs=(self.opener,))
+                with _spawned_without_main():
+                    executor.submit(_worker_ready)  # starts the worker process, here
+                self._executor = executor
                 logger.info("query worker starting")
             return self._executor
 

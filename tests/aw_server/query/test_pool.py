@@ -238,3 +238,51 @@ def test_the_worker_finds_glibcs_malloc_trim_to_return_memory_after_queries() ->
     pool._return_freed_memory_promptly()
     assert pool._libc is not None
     pool._trim_freed_memory()  # returns freed heap pages; must not fail
+
+
+# What the `aw-qt` command's script does (pip's console-script wrapper) before `main()`.
+CONSOLE_SCRIPT = """
+import sys
+from aw_qt.__main__ import main
+
+if __name__ == "__main__":
+    import functools
+    import time
+    from pathlib import Path
+
+    from aw_server.query.pool import QueryPool
+    from tests.aw_server.query.worker_probe import open_and_record
+
+    database, record = sys.argv[1:3]
+    pool = QueryPool(functools.partial(open_and_record, database, record))
+    pool.warm_up()
+    deadline = time.monotonic() + 60
+    while not Path(record).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pool.close()
+"""
+
+
+def test_the_worker_of_the_aw_qt_command_imports_neither_the_tray_nor_flask(
+        tmp_path: Path) -> None:
+    """A spawned child first runs the script its parent was started from; for `aw-qt`
+    that imported the tray, the whole server, Flask and waitress into every query worker
+    (465 modules, ~0.15 s of its start and ~14 MiB). The worker starts from its own
+    opener instead, and that opens only the stores a query reads."""
+    import json
+    import subprocess
+
+    script = tmp_path / "aw-qt"
+    script.write_text(CONSOLE_SCRIPT)
+    database, record = tmp_path / "db.sqlite", tmp_path / "modules.json"
+    Datastore(database).close()
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, str(script), str(database), str(record)],
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = set(json.loads(record.read_text()))
+    assert "aw_server.datastore.source" in modules  # the probe did run in the worker
+    for unwanted in ("aw_qt", "aw_qt.__main__", "flask", "waitress", "aw_server.http",
+                     "aw_server.datastore.sync_store", "aw_server.datastore.imports"):
+        assert unwanted not in modules, unwanted
