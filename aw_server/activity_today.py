@@ -136,6 +136,11 @@ def watcher_buckets(buckets: list[BucketInfo], bucket_type: str, prefix: str) ->
     return own or typed[:1]
 
 
+def _runs(browser: re.Pattern[str]) -> Callable[[dict[str, Any]], bool]:
+    """Whether a window event's `app` is that browser's (a search, as the dashboard's)."""
+    return lambda data: isinstance(data.get("app"), str) and bool(browser.search(data["app"]))
+
+
 def _audible(store: Datastore, buckets: list[BucketInfo], windows: list[Span], start_us: int,
              end_us: int) -> list[Interval]:
     """Where a browser's tab played sound while that browser's window was focused."""
@@ -146,12 +151,7 @@ def _audible(store: Datastore, buckets: list[BucketInfo], windows: list[Span], s
         pattern = browser_app_pattern(bucket.id)
         if pattern is None:
             continue
-
-        def runs_the_browser(data: dict[str, Any], pattern: re.Pattern[str] = pattern) -> bool:
-            app = data.get("app")
-            return isinstance(app, str) and pattern.search(app) is not None
-
-        focused = _where(windows, runs_the_browser)
+        focused = _where(windows, _runs(pattern))
         if focused:
             tabs = _where(_spans(store, bucket.id, start_us, end_us),
                           lambda data: data.get("audible") in (True,))

@@ -35,8 +35,6 @@ from aw_server.datastore.sync_store import SyncStore
 from aw_server.datastore.sync_trust import TrustStore
 from aw_server.models import DEFAULT_MAX_EVENT_BYTES
 
-__all__ = ["Datastore", "StoreSource"]
-
 
 class Datastore:
     """One database file and the stores over it (see the module docstring)."""

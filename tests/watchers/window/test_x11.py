@@ -114,7 +114,7 @@ def test_slow_focus_switch_through_zero_is_not_unknown(own_xsession: XSession) -
     """A switch whose 0 lasts well past the settling (a loaded machine) names the new window.
 
     The window manager is stopped so that the test alone writes `_NET_ACTIVE_WINDOW`: the
-    old window, then 0, then the new window 0.15 s later, as openbox does when it is
+    old window, then 0, then the new window 0.1 s later, as openbox does when it is
     descheduled in the middle of a switch. Before the grace, this read said "unknown",
     which became an event of its own between the two windows.
     """
@@ -126,7 +126,7 @@ def test_slow_focus_switch_through_zero_is_not_unknown(own_xsession: XSession) -
         set_active(x, old)
         assert backend.current_window() == WindowInfo("OldClass", "Old")
         set_active(x, 0)
-        threading.Timer(0.15, set_active, [x, new]).start()
+        threading.Timer(0.1, set_active, [x, new]).start()
         assert backend.current_window() == WindowInfo("NewClass", "New")
     finally:
         backend.close()
